@@ -1,0 +1,18 @@
+// moodaxis native addon: module entry. Classes: Model (model.cc), Context (context.cc);
+// functions: init, loadBackend, systemInfo (backends.cc).
+#include "common.h"
+#include "context.h"
+#include "model.h"
+
+namespace moodaxis {
+void RegisterBackendFunctions(Napi::Env env, Napi::Object exports);
+}
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  moodaxis::RegisterBackendFunctions(env, exports);
+  exports.Set("Model", moodaxis::Model::Init(env));
+  exports.Set("Context", moodaxis::Context::Init(env));
+  return exports;
+}
+
+NODE_API_MODULE(moodaxis, InitAddon)

@@ -1,0 +1,157 @@
+#include "capture.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "ggml-backend.h"
+
+namespace moodaxis {
+
+void Capture::configure(const CaptureConfig& config, int nEmbd, int nLayerModel, int nSlots) {
+  config_ = config;
+  nEmbd_ = nEmbd;
+  nLayerModel_ = nLayerModel;
+  const size_t nWatch = config_.layers.size();
+  acc_.assign(nSlots, std::vector<float>(nWatch * nEmbd, 0.0f));
+  normSum_.assign(nSlots, std::vector<double>(nWatch, 0.0));
+  decayMass_.assign(nSlots, 0.0);
+  kept_.assign(nSlots, 0);
+  offsetAll_.assign(nWatch, 0);
+  offsetOut_.assign(nWatch, 0);
+  error_.clear();
+}
+
+void Capture::resetSlot(int slot) {
+  std::fill(acc_[slot].begin(), acc_[slot].end(), 0.0f);
+  std::fill(normSum_[slot].begin(), normSum_[slot].end(), 0.0);
+  decayMass_[slot] = 0.0;
+  kept_[slot] = 0;
+}
+
+void Capture::beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> outputs) {
+  all_ = std::move(all);
+  outputs_ = std::move(outputs);
+  std::fill(offsetAll_.begin(), offsetAll_.end(), 0);
+  std::fill(offsetOut_.begin(), offsetOut_.end(), 0);
+  rawMode_ = false;
+  bool any = false;
+  for (const auto& c : all_) {
+    if (c.slot < 0) continue;
+    any = true;
+    // Every watched layer will fold this position in: advance the token-weight mass once per position.
+    decayMass_[c.slot] = config_.tokenDecay * decayMass_[c.slot] + 1.0;
+    kept_[c.slot]++;
+  }
+  active_ = enabled() && any;
+}
+
+void Capture::beginRawDecode(int nTokens) {
+  rawMode_ = true;
+  active_ = enabled();
+  raw_.assign(config_.layers.size(), std::vector<float>(static_cast<size_t>(nTokens) * nEmbd_, 0.0f));
+  std::fill(offsetAll_.begin(), offsetAll_.end(), 0);
+}
+
+void Capture::endDecode() { active_ = false; }
+
+int Capture::watchIndex(const char* name) const {
+  if (std::strcmp(name, "result_norm") == 0) {
+    for (size_t w = 0; w < config_.layers.size(); w++)
+      if (config_.layers[w].finalNorm) return static_cast<int>(w);
+    return -1;
+  }
+  if (std::strncmp(name, "l_out-", 6) != 0) return -1;
+  char* end = nullptr;
+  long il = std::strtol(name + 6, &end, 10);
+  if (end == name + 6 || *end != '\0') return -1;
+  for (size_t w = 0; w < config_.layers.size(); w++)
+    if (!config_.layers[w].finalNorm && config_.layers[w].block == il) return static_cast<int>(w);
+  return -1;
+}
+
+bool Capture::evalCallback(struct ggml_tensor* t, bool ask, void* userData) {
+  auto* self = static_cast<Capture*>(userData);
+  if (!self->active_) return !ask;  // ask: not wanted; observe: continue the graph
+  int w = self->watchIndex(t->name);
+  if (ask) return w >= 0;
+  if (w >= 0) self->consume(w, t);
+  return true;
+}
+
+void Capture::consume(int w, struct ggml_tensor* t) {
+  if (t->type != GGML_TYPE_F32 || t->ne[0] != nEmbd_) {
+    char msg[160];
+    snprintf(msg, sizeof(msg), "capture: tensor %s has type %s and %lld rows, expected f32 with %d", t->name,
+             ggml_type_name(t->type), static_cast<long long>(t->ne[0]), nEmbd_);
+    error_ = msg;
+    return;
+  }
+  const WatchedLayer& layer = config_.layers[w];
+  // The last block (and the final norm) are computed for output rows only.
+  const bool pruned = layer.finalNorm || layer.block == nLayerModel_ - 1;
+  const size_t nCols = static_cast<size_t>(t->ne[1]);
+  const size_t stride = t->nb[1];
+  scratch_.resize(nCols * nEmbd_);
+  if (ggml_is_contiguous(t)) {
+    ggml_backend_tensor_get(t, scratch_.data(), 0, nCols * nEmbd_ * sizeof(float));
+  } else {
+    for (size_t j = 0; j < nCols; j++)
+      ggml_backend_tensor_get(t, scratch_.data() + j * nEmbd_, j * stride, nEmbd_ * sizeof(float));
+  }
+
+  if (rawMode_) {
+    size_t& off = offsetAll_[w];
+    auto& dst = raw_[w];
+    if ((off + nCols) * nEmbd_ > dst.size()) {
+      error_ = "capture: more columns than tokens in verification mode";
+      return;
+    }
+    std::memcpy(dst.data() + off * nEmbd_, scratch_.data(), nCols * nEmbd_ * sizeof(float));
+    off += nCols;
+    return;
+  }
+
+  const std::vector<ColumnRef>& refs = pruned ? outputs_ : all_;
+  size_t& off = pruned ? offsetOut_[w] : offsetAll_[w];
+  if (off + nCols > refs.size()) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "capture: %s has %zu columns past the %zu expected in this batch", t->name, off + nCols,
+             refs.size());
+    error_ = msg;
+    return;
+  }
+  const float decay = config_.tokenDecay;
+  for (size_t j = 0; j < nCols; j++) {
+    const int slot = refs[off + j].slot;
+    if (slot < 0) continue;
+    const float* h = scratch_.data() + j * nEmbd_;
+    float* a = acc_[slot].data() + static_cast<size_t>(w) * nEmbd_;
+    double sq = 0.0;
+    for (int i = 0; i < nEmbd_; i++) {
+      a[i] = decay * a[i] + h[i];
+      sq += static_cast<double>(h[i]) * h[i];
+    }
+    normSum_[slot][w] += std::sqrt(sq);
+  }
+  off += nCols;
+}
+
+void Capture::finishSlot(int slot, std::vector<float>& vector, std::vector<float>& norms) const {
+  vector.assign(nEmbd_, 0.0f);
+  norms.assign(config_.layers.size(), 0.0f);
+  const double mass = decayMass_[slot];
+  const size_t n = kept_[slot];
+  if (n == 0 || mass <= 0.0) return;
+  std::vector<double> sum(nEmbd_, 0.0);
+  for (size_t w = 0; w < config_.layers.size(); w++) {
+    const double a = config_.layers[w].weight;
+    norms[w] = static_cast<float>(normSum_[slot][w] / n);
+    if (a == 0.0) continue;
+    const float* acc = acc_[slot].data() + w * nEmbd_;
+    for (int i = 0; i < nEmbd_; i++) sum[i] += a * acc[i] / mass;
+  }
+  for (int i = 0; i < nEmbd_; i++) vector[i] = static_cast<float>(sum[i]);
+}
+
+}  // namespace moodaxis

@@ -1,0 +1,72 @@
+// Hidden-state capture: the graph callback that reads `l_out-<il>` (and `result_norm` in compat mode)
+// and folds each column straight into per-sequence accumulators. No per-token buffers are kept.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "ggml.h"
+
+namespace moodaxis {
+
+// One tensor the capture watches.
+struct WatchedLayer {
+  int block = 0;           // llama.cpp block index il
+  bool finalNorm = false;  // true: the `result_norm` tensor instead of `l_out-<block>`
+  float weight = 0.0f;     // weight in the response vector (0: norms only)
+};
+
+struct CaptureConfig {
+  std::vector<WatchedLayer> layers;
+  float tokenDecay = 0.9f;
+  bool compat = false;  // mood-axis positions: last prompt token + fed generated tokens except the last
+};
+
+// Where each column of the current llama_decode goes.
+struct ColumnRef {
+  int32_t slot = -1;  // sequence slot, -1 when the column is not kept
+};
+
+class Capture {
+ public:
+  void configure(const CaptureConfig& config, int nEmbd, int nLayerModel, int nSlots);
+  bool enabled() const { return !config_.layers.empty(); }
+
+  // Before each llama_decode: the columns in batch order, and the output columns (logits=1) in batch order.
+  void beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> outputs);
+  // Verification mode: record every column of the watched layers for one sequence (forward()).
+  void beginRawDecode(int nTokens);
+  void endDecode();
+
+  void resetSlot(int slot);
+  // Response vector H = sum_l a_l * sum_j w_j h_l(j) and the mean token norm per watched layer.
+  void finishSlot(int slot, std::vector<float>& vector, std::vector<float>& norms) const;
+  size_t keptTokens(int slot) const { return kept_[slot]; }
+  const std::vector<std::vector<float>>& raw() const { return raw_; }
+  const std::string& error() const { return error_; }
+
+  static bool evalCallback(struct ggml_tensor* t, bool ask, void* userData);
+
+ private:
+  int watchIndex(const char* name) const;
+  void consume(int w, struct ggml_tensor* t);
+
+  CaptureConfig config_;
+  int nEmbd_ = 0;
+  int nLayerModel_ = 0;
+  bool active_ = false;
+  bool rawMode_ = false;
+  std::vector<ColumnRef> all_, outputs_;
+  std::vector<size_t> offsetAll_, offsetOut_;  // per watched layer: columns consumed in this decode
+  std::vector<std::vector<float>> acc_;        // [slot] -> [watched layer][nEmbd], decayed sums
+  std::vector<std::vector<double>> normSum_;   // [slot] -> [watched layer]
+  std::vector<double> decayMass_;              // [slot] sum_j decay^(n-1-j)
+  std::vector<size_t> kept_;                   // [slot] kept positions
+  std::vector<std::vector<float>> raw_;        // raw mode: [watched layer][nTokens * nEmbd]
+  std::vector<float> scratch_;
+  std::string error_;
+};
+
+}  // namespace moodaxis

@@ -1,0 +1,665 @@
+// The owner thread of a llama_context and the generation loop: continuous batching over up to
+// `parallel` sequences, prompt prefill separate from the one-token-per-sequence steps (so capture
+// columns follow batch order), per-request seeded samplers, and capture folded in as tokens are fed.
+#include "context.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+
+namespace moodaxis {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ThreadpoolApi {
+  ggml_threadpool_t (*create)(ggml_threadpool_params*) = nullptr;
+  void (*destroy)(ggml_threadpool_t) = nullptr;
+};
+
+// In builds with dynamic backends the CPU backend's threadpool functions are reached through its registry.
+ThreadpoolApi threadpoolApi() {
+  ThreadpoolApi api;
+  ggml_backend_reg_t cpu = ggml_backend_reg_by_name("CPU");
+  if (!cpu) return api;
+  api.create = reinterpret_cast<ggml_threadpool_t (*)(ggml_threadpool_params*)>(
+      ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_new"));
+  api.destroy = reinterpret_cast<void (*)(ggml_threadpool_t)>(ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_free"));
+  return api;
+}
+
+bool abortCallback(void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }
+
+int32_t intOpt(const Napi::Object& o, const char* key, int32_t fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : fallback;
+}
+double numOpt(const Napi::Object& o, const char* key, double fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
+}
+bool boolOpt(const Napi::Object& o, const char* key, bool fallback) {
+  return o.Has(key) && !o.Get(key).IsUndefined() ? o.Get(key).ToBoolean().Value() : fallback;
+}
+
+std::vector<llama_token> tokensFrom(const Napi::Value& v) {
+  auto arr = v.As<Napi::Int32Array>();
+  return std::vector<llama_token>(arr.Data(), arr.Data() + arr.ElementLength());
+}
+
+CaptureConfig parseCapture(const Napi::Object& o) {
+  CaptureConfig c;
+  if (!o.Has("capture") || !o.Get("capture").IsObject()) return c;
+  Napi::Object cap = o.Get("capture").As<Napi::Object>();
+  c.tokenDecay = static_cast<float>(numOpt(cap, "tokenDecay", 0.9));
+  c.compat = boolOpt(cap, "compat", false);
+  Napi::Array layers = cap.Get("layers").As<Napi::Array>();
+  for (uint32_t i = 0; i < layers.Length(); i++) {
+    Napi::Object l = layers.Get(i).As<Napi::Object>();
+    WatchedLayer w;
+    w.block = intOpt(l, "block", 0);
+    w.finalNorm = boolOpt(l, "finalNorm", false);
+    w.weight = static_cast<float>(numOpt(l, "weight", 0.0));
+    c.layers.push_back(w);
+  }
+  return c;
+}
+
+// Results and errors travel back to JS through one thread-safe function per job.
+struct GenerateJob {
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  std::vector<GenRequest> requests;
+  GenOptions options;
+  std::vector<GenResult> results;
+  std::vector<llama_token> forwardTokens;
+  std::vector<std::vector<float>> states;
+  std::string error;
+  Napi::Reference<Napi::Object>* keepAlive = nullptr;  // the JS Context, held while the job runs
+  explicit GenerateJob(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+Napi::Float32Array toFloat32(Napi::Env env, const std::vector<float>& v) {
+  auto arr = Napi::Float32Array::New(env, v.size());
+  std::copy(v.begin(), v.end(), arr.Data());
+  return arr;
+}
+
+void settle(Napi::Env env, GenerateJob* job, const std::function<Napi::Value(Napi::Env)>& value) {
+  if (!job->error.empty()) {
+    job->deferred.Reject(Napi::Error::New(env, job->error).Value());
+  } else {
+    job->deferred.Resolve(value(env));
+  }
+}
+
+}  // namespace
+
+Napi::Function Context::Init(Napi::Env env) {
+  return DefineClass(env, "Context",
+                     {
+                         InstanceMethod("generate", &Context::Generate),
+                         InstanceMethod("forward", &Context::Forward),
+                         InstanceMethod("dispose", &Context::Dispose),
+                     });
+}
+
+// new Context(model, { threads })
+Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "Context(model, options): model expected").ThrowAsJavaScriptException();
+    return;
+  }
+  Model* model = Napi::ObjectWrap<Model>::Unwrap(info[0].As<Napi::Object>());
+  model_ = model->handle();
+  if (!model_) {
+    Napi::Error::New(env, "the model has been disposed").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  threads_ = std::max(1, intOpt(opts, "threads", static_cast<int32_t>(std::thread::hardware_concurrency())));
+  thread_ = std::thread([this] { loop(); });
+}
+
+Context::~Context() { shutdown(); }
+
+void Context::post(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void Context::loop() {
+  ThreadpoolApi api = threadpoolApi();
+  if (api.create) {
+    ggml_threadpool_params params = ggml_threadpool_params_default(threads_);
+    threadpool_ = api.create(&params);
+  }
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty() && stopping_) break;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+  freeContext();
+  if (threadpool_ && api.destroy) api.destroy(static_cast<ggml_threadpool_t>(threadpool_));
+  threadpool_ = nullptr;
+  model_.reset();
+}
+
+void Context::shutdown() {
+  if (!thread_.joinable()) return;
+  cancel_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void Context::freeContext() {
+  if (ctx_) llama_free(ctx_);
+  ctx_ = nullptr;
+  ctxSeq_ = ctxPerSeq_ = 0;
+}
+
+std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
+  if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache)
+    return {};
+  freeContext();
+  llama_context_params cp = llama_context_default_params();
+  const uint32_t perSeq = static_cast<uint32_t>((nCtxSeq + 255) / 256 * 256);
+  cp.n_seq_max = nSeq;
+  cp.n_ctx = perSeq * nSeq;
+  cp.n_batch = std::max<uint32_t>(512, nSeq);
+  cp.n_ubatch = cp.n_batch;
+  cp.n_threads = cp.n_threads_batch = threads_;
+  cp.kv_unified = false;
+  cp.no_perf = true;
+  cp.flash_attn_type = opts.flashAttn ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.type_k = cp.type_v = opts.f32Cache ? GGML_TYPE_F32 : GGML_TYPE_F16;
+  cp.cb_eval = &Capture::evalCallback;
+  cp.cb_eval_user_data = &capture_;
+  cp.abort_callback = &abortCallback;
+  cp.abort_callback_data = &cancel_;
+  takeLastLlamaErrors();
+  ctx_ = llama_init_from_model(model_->model, cp);
+  if (!ctx_) {
+    std::string why = takeLastLlamaErrors();
+    return "could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
+           " tokens (" + (why.empty() ? "allocation failed" : why) + "); lower `parallel` or `maxTokens`";
+  }
+  if (threadpool_) llama_attach_threadpool(ctx_, static_cast<ggml_threadpool_t>(threadpool_), static_cast<ggml_threadpool_t>(threadpool_));
+  ctxSeq_ = nSeq;
+  ctxPerSeq_ = static_cast<int>(llama_n_ctx_seq(ctx_));
+  ctxFlash_ = opts.flashAttn;
+  ctxF32_ = opts.f32Cache;
+  return {};
+}
+
+std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
+                                 const std::function<void(const Progress&)>& progress) {
+  const llama_model* model = model_->model;
+  const llama_vocab* vocab = model_->vocab();
+  const int nEmbd = llama_model_n_embd(model);
+  const int nLayer = llama_model_n_layer(model);
+  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model);
+  const int n = static_cast<int>(reqs.size());
+  out.assign(n, GenResult());
+  if (n == 0) return {};
+
+  int need = 1;
+  for (int i = 0; i < n; i++) {
+    GenRequest& r = reqs[i];
+    r.prompt = tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
+    if (r.prompt.empty()) return "request " + std::to_string(i) + ": the prompt is empty";
+    if (r.hasForced && r.forced.empty()) return "request " + std::to_string(i) + ": the response to score is empty";
+    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
+    const int total = static_cast<int>(r.prompt.size()) + gen + 1;
+    if (total > limit)
+      return "request " + std::to_string(i) + ": the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " +
+             std::to_string(gen) + " more are generated, more than the context of " + std::to_string(limit) +
+             " tokens per sequence; shorten the prompt, lower maxTokens or raise contextSize";
+    need = std::max(need, total);
+  }
+  for (const auto& w : opts.capture.layers)
+    if (!w.finalNorm && (w.block < 0 || w.block >= nLayer))
+      return "capture layer " + std::to_string(w.block) + " does not exist: the model has layers 0.." + std::to_string(nLayer - 1);
+
+  const int nSeq = std::max(1, std::min(opts.parallel, n));
+  std::string err = ensureContext(nSeq, need, opts);
+  if (!err.empty()) return err;
+  capture_.configure(opts.capture, nEmbd, nLayer, nSeq);
+  if (!opts.controlVector.empty()) {
+    if (llama_set_adapter_cvec(ctx_, opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
+                               opts.cvecEnd) != 0)
+      return "the control vector does not fit this model: " + takeLastLlamaErrors();
+  } else {
+    llama_set_adapter_cvec(ctx_, nullptr, 0, nEmbd, -1, -1);
+  }
+  llama_memory_t mem = llama_get_memory(ctx_);
+  llama_memory_clear(mem, true);
+
+  struct Slot {
+    int req = -1;
+    int pos = 0;
+    int nGen = 0;
+    llama_token pending = 0;
+    bool hasPending = false, pendingKeep = false, finalFeed = false, inThink = false;
+    llama_sampler* sampler = nullptr;
+    std::string text;
+  };
+  std::vector<Slot> slots(nSeq);
+  const int batchCap = static_cast<int>(llama_n_batch(ctx_));
+  llama_batch batch = llama_batch_init(batchCap, 0, 1);
+  struct BatchGuard {
+    llama_batch& b;
+    std::vector<Slot>& slots;
+    ~BatchGuard() {
+      llama_batch_free(b);
+      for (auto& s : slots)
+        if (s.sampler) llama_sampler_free(s.sampler);
+    }
+  } guard{batch, slots};
+
+  int next = 0, done = 0;
+  Progress prog;
+  prog.total = n;
+  auto lastReport = Clock::now();
+
+  auto makeSampler = [&](uint32_t seed) {
+    llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    if (opts.temperature <= 0.0f) {
+      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+    } else {
+      // top-k, then temperature, then top-p: the same distribution as the reference's
+      // temperature -> top-k -> top-p (temperature is monotonic, so the top-k set is unchanged).
+      if (opts.topK > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(opts.topK));
+      llama_sampler_chain_add(chain, llama_sampler_init_temp(opts.temperature));
+      if (opts.topP < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(opts.topP, 1));
+      llama_sampler_chain_add(chain, llama_sampler_init_dist(seed));
+    }
+    return chain;
+  };
+
+  auto finish = [&](int s, bool eos) {
+    Slot& sl = slots[s];
+    GenResult& res = out[sl.req];
+    res.text = std::move(sl.text);
+    res.tokens = sl.nGen;
+    res.eos = eos;
+    res.promptTokens = static_cast<int32_t>(reqs[sl.req].prompt.size());
+    res.capturedTokens = static_cast<int32_t>(capture_.keptTokens(s));
+    capture_.finishSlot(s, res.vector, res.norms);
+    if (sl.sampler) llama_sampler_free(sl.sampler);
+    sl = Slot();
+    llama_memory_seq_rm(mem, s, -1, -1);
+    done++;
+    prog.done = done;
+  };
+
+  // Takes the token chosen for slot s: stop, or queue it to be fed (and captured) in the next step.
+  auto accept = [&](int s, llama_token t) {
+    Slot& sl = slots[s];
+    const GenRequest& r = reqs[sl.req];
+    if (!r.hasForced && !opts.ignoreEos && llama_vocab_is_eog(vocab, t)) {
+      finish(s, true);
+      return;
+    }
+    const std::string special = tokenPiece(vocab, t, true);
+    const bool opens = special.find("<think>") != std::string::npos;
+    const bool closes = special.find("</think>") != std::string::npos;
+    bool keep = !(sl.inThink || opens || closes);
+    if (opens) sl.inThink = true;
+    if (closes) sl.inThink = false;
+    sl.text += tokenPiece(vocab, t, false);
+    sl.nGen++;
+    prog.tokens++;
+    const int limitGen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
+    if (opts.capture.compat) {
+      keep = true;
+      if (sl.nGen >= limitGen) {  // the reference never reads the state at its last token
+        finish(s, false);
+        return;
+      }
+    }
+    sl.pending = t;
+    sl.hasPending = true;
+    sl.pendingKeep = keep;
+    sl.finalFeed = sl.nGen >= limitGen;
+  };
+
+  auto choose = [&](int s, int batchIndex) -> llama_token {
+    Slot& sl = slots[s];
+    const GenRequest& r = reqs[sl.req];
+    if (r.hasForced) return r.forced[sl.nGen];
+    return llama_sampler_sample(sl.sampler, ctx_, batchIndex);
+  };
+
+  auto decode = [&]() -> std::string {
+    const int32_t rc = llama_decode(ctx_, batch);
+    capture_.endDecode();
+    if (cancel_) return "cancelled";
+    if (!capture_.error().empty()) return capture_.error();
+    if (rc == 1) return "the KV cache is full; lower `parallel` or `maxTokens`";
+    if (rc == 2) return "cancelled";
+    if (rc != 0) {
+      std::string why = takeLastLlamaErrors();
+      return "llama_decode failed (code " + std::to_string(rc) + (why.empty() ? "" : ": " + why) + ")";
+    }
+    return {};
+  };
+
+  // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens.
+  auto prefill = [&](const std::vector<int>& admitted) -> std::string {
+    std::vector<ColumnRef> all, outs;
+    std::vector<std::pair<int, int>> lastIndex;  // (slot, batch index of its last prompt token)
+    batch.n_tokens = 0;
+    auto flush = [&]() -> std::string {
+      if (batch.n_tokens == 0) return {};
+      capture_.beginDecode(std::move(all), std::move(outs));
+      all.clear();
+      outs.clear();
+      std::string e = decode();
+      if (!e.empty()) return e;
+      for (auto [s, idx] : lastIndex) accept(s, choose(s, idx));
+      lastIndex.clear();
+      batch.n_tokens = 0;
+      return {};
+    };
+    for (int s : admitted) {
+      Slot& sl = slots[s];
+      const auto& prompt = reqs[sl.req].prompt;
+      for (size_t p = 0; p < prompt.size(); p++) {
+        if (batch.n_tokens == batchCap) {
+          std::string e = flush();
+          if (!e.empty()) return e;
+        }
+        const bool last = p + 1 == prompt.size();
+        const int i = batch.n_tokens++;
+        batch.token[i] = prompt[p];
+        batch.pos[i] = static_cast<llama_pos>(p);
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = s;
+        batch.logits[i] = last;
+        const ColumnRef ref{opts.capture.compat && last ? s : -1};
+        all.push_back(ref);
+        if (last) {
+          outs.push_back(ref);
+          lastIndex.emplace_back(s, i);
+        }
+      }
+      sl.pos = static_cast<int>(prompt.size());
+      // Compat capture keeps the last prompt token: give each slot its own decode so columns stay in order.
+      if (opts.capture.compat) {
+        std::string e = flush();
+        if (!e.empty()) return e;
+      }
+    }
+    return flush();
+  };
+
+  while (done < n) {
+    if (cancel_) return "cancelled";
+    std::vector<int> admitted;
+    for (int s = 0; s < nSeq && next < n; s++) {
+      if (slots[s].req >= 0) continue;
+      slots[s].req = next;
+      slots[s].sampler = reqs[next].hasForced ? nullptr : makeSampler(reqs[next].seed);
+      slots[s].inThink = reqs[next].startInThink;
+      capture_.resetSlot(s);
+      admitted.push_back(s);
+      next++;
+    }
+    if (!admitted.empty()) {
+      std::string e = prefill(admitted);
+      if (!e.empty()) return e;
+    }
+
+    // One step: the pending token of every active slot, in ascending slot order.
+    std::vector<ColumnRef> all;
+    std::vector<int> order;
+    batch.n_tokens = 0;
+    for (int s = 0; s < nSeq; s++) {
+      Slot& sl = slots[s];
+      if (sl.req < 0 || !sl.hasPending) continue;
+      const int i = batch.n_tokens++;
+      batch.token[i] = sl.pending;
+      batch.pos[i] = sl.pos;
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = s;
+      batch.logits[i] = true;
+      all.push_back(ColumnRef{sl.pendingKeep ? s : -1});
+      order.push_back(s);
+    }
+    if (!order.empty()) {
+      std::vector<ColumnRef> outs = all;
+      capture_.beginDecode(std::move(all), std::move(outs));
+      std::string e = decode();
+      if (!e.empty()) return e;
+      for (size_t k = 0; k < order.size(); k++) {
+        const int s = order[k];
+        Slot& sl = slots[s];
+        sl.pos++;
+        sl.hasPending = false;
+        if (sl.finalFeed) {
+          finish(s, false);
+        } else {
+          accept(s, choose(s, static_cast<int>(k)));
+        }
+      }
+    }
+    const auto now = Clock::now();
+    if (progress && (now - lastReport > std::chrono::milliseconds(100) || done == n)) {
+      lastReport = now;
+      progress(prog);
+    }
+  }
+  return {};
+}
+
+std::string Context::runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states) {
+  const int nTokens = static_cast<int>(tokens.size());
+  GenOptions opts;
+  opts.f32Cache = true;
+  std::string err = ensureContext(1, nTokens + 1, opts);
+  if (!err.empty()) return err;
+  llama_set_adapter_cvec(ctx_, nullptr, 0, llama_model_n_embd(model_->model), -1, -1);
+  llama_memory_clear(llama_get_memory(ctx_), true);
+  const int batchCap = static_cast<int>(llama_n_batch(ctx_));
+  llama_batch batch = llama_batch_init(batchCap, 0, 1);
+  capture_.beginRawDecode(nTokens);
+  for (int start = 0; start < nTokens && err.empty(); start += batchCap) {
+    batch.n_tokens = 0;
+    for (int p = start; p < std::min(nTokens, start + batchCap); p++) {
+      const int i = batch.n_tokens++;
+      batch.token[i] = tokens[p];
+      batch.pos[i] = p;
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = 0;
+      batch.logits[i] = true;  // every token an output: the last block keeps all columns
+    }
+    const int32_t rc = llama_decode(ctx_, batch);
+    if (rc != 0) err = "llama_decode failed (code " + std::to_string(rc) + ")";
+    if (!capture_.error().empty()) err = capture_.error();
+  }
+  capture_.endDecode();
+  llama_batch_free(batch);
+  states = capture_.raw();
+  return err;
+}
+
+// generate(requests, options, onProgress?) -> Promise<results>
+Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* job = new GenerateJob(env);
+  Napi::Promise promise = job->deferred.Promise();
+  if (disposed_) {
+    job->deferred.Reject(Napi::Error::New(env, "the context has been disposed").Value());
+    delete job;
+    return promise;
+  }
+  Napi::Array reqs = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < reqs.Length(); i++) {
+    Napi::Object r = reqs.Get(i).As<Napi::Object>();
+    GenRequest g;
+    g.text = r.Get("text").As<Napi::String>().Utf8Value();
+    g.addSpecial = boolOpt(r, "addSpecial", true);
+    g.parseSpecial = boolOpt(r, "parseSpecial", true);
+    g.maxTokens = intOpt(r, "maxTokens", 200);
+    g.seed = static_cast<uint32_t>(numOpt(r, "seed", 42));
+    g.startInThink = boolOpt(r, "startInThink", false);
+    if (r.Has("forced") && r.Get("forced").IsTypedArray()) {
+      g.forced = tokensFrom(r.Get("forced"));
+      g.hasForced = true;
+    }
+    job->requests.push_back(std::move(g));
+  }
+  Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  GenOptions& opts = job->options;
+  opts.temperature = static_cast<float>(numOpt(o, "temperature", 0.7));
+  opts.topK = intOpt(o, "topK", 50);
+  opts.topP = static_cast<float>(numOpt(o, "topP", 0.9));
+  opts.ignoreEos = boolOpt(o, "ignoreEos", false);
+  opts.parallel = std::max(1, intOpt(o, "parallel", 8));
+  opts.contextLimit = intOpt(o, "contextLimit", 0);
+  opts.flashAttn = boolOpt(o, "flashAttn", false);
+  opts.f32Cache = boolOpt(o, "f32Cache", false);
+  opts.capture = parseCapture(o);
+  if (o.Has("controlVector") && o.Get("controlVector").IsTypedArray()) {
+    auto cv = o.Get("controlVector").As<Napi::Float32Array>();
+    opts.controlVector.assign(cv.Data(), cv.Data() + cv.ElementLength());
+    opts.cvecStart = intOpt(o, "cvecStart", 1);
+    opts.cvecEnd = intOpt(o, "cvecEnd", 1);
+  }
+  Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>()
+                                                                          : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+  job->tsfn = Napi::ThreadSafeFunction::New(env, onProgress, "moodaxis.generate", 0, 1);
+  Ref();
+  job->keepAlive = this;  // keep the JS object alive while the job runs
+  post([this, job] {
+    auto report = [job](const Progress& p) {
+      auto* copy = new Progress(p);
+      job->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
+        try {
+          fn.Call({Napi::Number::New(env, p->done), Napi::Number::New(env, p->total), Napi::Number::New(env, static_cast<double>(p->tokens))});
+        } catch (const Napi::Error&) {
+          // A failing progress callback must not stop the generation.
+        }
+        delete p;
+      });
+    };
+    job->error = runGenerate(job->requests, job->options, job->results, report);
+    if (job->error == "cancelled") job->error = "generation cancelled: the model or context was disposed";
+    job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
+      settle(env, job, [job](Napi::Env env) -> Napi::Value {
+        Napi::Array arr = Napi::Array::New(env, job->results.size());
+        for (size_t i = 0; i < job->results.size(); i++) {
+          const GenResult& r = job->results[i];
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("text", r.text);
+          o.Set("tokens", r.tokens);
+          o.Set("eos", r.eos);
+          o.Set("promptTokens", r.promptTokens);
+          o.Set("capturedTokens", r.capturedTokens);
+          o.Set("vector", toFloat32(env, r.vector));
+          o.Set("norms", toFloat32(env, r.norms));
+          arr.Set(i, o);
+        }
+        return arr;
+      });
+      job->tsfn.Release();
+      if (job->keepAlive) job->keepAlive->Unref();
+      delete job;
+    });
+  });
+  return promise;
+}
+
+// forward(tokens: Int32Array, layers: number[]) -> Promise<Float32Array[]> (per layer, tokens x nEmbd)
+Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* job = new GenerateJob(env);
+  Napi::Promise promise = job->deferred.Promise();
+  if (disposed_) {
+    job->deferred.Reject(Napi::Error::New(env, "the context has been disposed").Value());
+    delete job;
+    return promise;
+  }
+  job->forwardTokens = tokensFrom(info[0]);
+  Napi::Array layers = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < layers.Length(); i++) {
+    WatchedLayer w;
+    w.block = layers.Get(i).As<Napi::Number>().Int32Value();
+    job->options.capture.layers.push_back(w);
+  }
+  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "moodaxis.forward", 0, 1);
+  Ref();
+  job->keepAlive = this;
+  post([this, job] {
+    const llama_model* model = model_->model;
+    const int nLayer = llama_model_n_layer(model);
+    for (const auto& w : job->options.capture.layers)
+      if (w.block < 0 || w.block >= nLayer) job->error = "layer " + std::to_string(w.block) + " does not exist";
+    if (job->forwardTokens.empty()) job->error = "no tokens to run";
+    if (job->error.empty()) {
+      capture_.configure(job->options.capture, llama_model_n_embd(model), nLayer, 1);
+      job->error = runForward(job->forwardTokens, job->states);
+    }
+    job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
+      settle(env, job, [job](Napi::Env env) -> Napi::Value {
+        Napi::Array arr = Napi::Array::New(env, job->states.size());
+        for (size_t i = 0; i < job->states.size(); i++) arr.Set(i, toFloat32(env, job->states[i]));
+        return arr;
+      });
+      job->tsfn.Release();
+      if (job->keepAlive) job->keepAlive->Unref();
+      delete job;
+    });
+  });
+  return promise;
+}
+
+// dispose() -> Promise<void>: cancels a running job between steps, frees the context, ends the thread.
+Napi::Value Context::Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* job = new GenerateJob(env);
+  Napi::Promise promise = job->deferred.Promise();
+  if (disposed_) {
+    job->deferred.Resolve(env.Undefined());
+    delete job;
+    return promise;
+  }
+  disposed_ = true;
+  cancel_ = true;
+  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "moodaxis.dispose", 0, 1);
+  Ref();
+  job->keepAlive = this;
+  post([this, job] {
+    freeContext();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    job->tsfn.BlockingCall(job, [this](Napi::Env env, Napi::Function, GenerateJob* job) {
+      if (thread_.joinable()) thread_.join();
+      job->deferred.Resolve(env.Undefined());
+      job->tsfn.Release();
+      if (job->keepAlive) job->keepAlive->Unref();
+      delete job;
+    });
+  });
+  return promise;
+}
+
+}  // namespace moodaxis

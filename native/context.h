@@ -1,0 +1,97 @@
+// A generation context: one native thread owns the llama_context and runs every job on it, so the JS
+// event loop never waits on llama.cpp. Jobs report back through thread-safe functions.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "capture.h"
+#include "model.h"
+
+namespace moodaxis {
+
+struct GenRequest {
+  std::string text;          // prompt text (tokenized on the owner thread)
+  bool addSpecial = true;    // let the tokenizer add BOS
+  bool parseSpecial = true;  // parse control tokens written in the text (chat templates)
+  int32_t maxTokens = 200;
+  uint32_t seed = 42;
+  bool startInThink = false;           // the prompt opened a <think> block
+  std::vector<llama_token> forced;     // teacher forcing: these tokens instead of sampling
+  bool hasForced = false;
+  std::vector<llama_token> prompt;     // filled on the owner thread
+};
+
+struct GenOptions {
+  float temperature = 0.7f;
+  int32_t topK = 50;
+  float topP = 0.9f;
+  bool ignoreEos = false;
+  int32_t parallel = 8;
+  int32_t contextLimit = 0;  // per-sequence context cap (0: the model's training context)
+  CaptureConfig capture;
+  std::vector<float> controlVector;  // layers 1..L-1, nEmbd each; empty: none
+  int32_t cvecStart = -1, cvecEnd = -1;
+  bool flashAttn = false;
+  bool f32Cache = false;  // deterministic mode: F32 KV cache
+};
+
+struct GenResult {
+  std::string text;
+  int32_t tokens = 0;
+  bool eos = false;
+  std::vector<float> vector;
+  std::vector<float> norms;
+  int32_t promptTokens = 0;
+  int32_t capturedTokens = 0;
+};
+
+struct Progress {
+  int32_t done = 0, total = 0;
+  int64_t tokens = 0;
+};
+
+class Context : public Napi::ObjectWrap<Context> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Context(const Napi::CallbackInfo& info);
+  ~Context() override;
+
+ private:
+  Napi::Value Generate(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  void post(std::function<void()> job);
+  void loop();
+  void shutdown();
+  // Owner-thread work:
+  std::string ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts);
+  std::string runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
+                          const std::function<void(const Progress&)>& progress);
+  std::string runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states);
+  void freeContext();
+
+  std::shared_ptr<ModelHandle> model_;
+  int32_t threads_ = 0;
+  llama_context* ctx_ = nullptr;
+  int ctxSeq_ = 0, ctxPerSeq_ = 0;
+  bool ctxFlash_ = false, ctxF32_ = false;
+  void* threadpool_ = nullptr;
+  Capture capture_;
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::atomic<bool> cancel_{false};
+  bool disposed_ = false;
+};
+
+}  // namespace moodaxis

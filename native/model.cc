@@ -1,0 +1,199 @@
+// Model loading (on a libuv worker: loading is I/O), vocabulary access and metadata.
+#include "model.h"
+
+#include <atomic>
+
+namespace moodaxis {
+
+Napi::FunctionReference Model::constructor;
+
+std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial) {
+  int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, addSpecial, parseSpecial);
+  std::vector<llama_token> tokens(std::max(n, 0));
+  if (n > 0) {
+    int32_t got = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), n, addSpecial, parseSpecial);
+    tokens.resize(std::max(got, 0));
+  }
+  return tokens;
+}
+
+std::string tokenPiece(const llama_vocab* vocab, llama_token token, bool special) {
+  char buf[256];
+  int32_t n = llama_token_to_piece(vocab, token, buf, sizeof(buf), 0, special);
+  if (n >= 0) return std::string(buf, n);
+  std::string big(-n, '\0');
+  n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
+  big.resize(std::max(n, 0));
+  return big;
+}
+
+namespace {
+
+std::string metaString(const llama_model* model, const char* key) {
+  int32_t n = llama_model_meta_val_str(model, key, nullptr, 0);
+  if (n < 0) return {};
+  std::string value(n + 1, '\0');
+  llama_model_meta_val_str(model, key, value.data(), value.size());
+  value.resize(n);
+  return value;
+}
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, std::string path, int32_t gpuLayers, bool useMmap)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        gpuLayers_(gpuLayers), useMmap_(useMmap) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    llama_model_params params = llama_model_default_params();
+    params.n_gpu_layers = gpuLayers_;
+    if (!useMmap_) params.load_mode = LLAMA_LOAD_MODE_NONE;
+    if (gpuLayers_ == 0) {
+      // CPU only: list no accelerator device so that no GPU memory is touched at all.
+      static ggml_backend_dev_t none[1] = {nullptr};
+      cpuDevices_.clear();
+      for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) cpuDevices_.push_back(dev);
+      }
+      cpuDevices_.push_back(nullptr);
+      params.devices = cpuDevices_.size() > 1 ? cpuDevices_.data() : none;
+    }
+    takeLastLlamaErrors();
+    model_ = llama_model_load_from_file(path_.c_str(), params);
+    if (!model_) {
+      std::string why = takeLastLlamaErrors();
+      SetError("llama.cpp could not load the model" + (why.empty() ? std::string() : ": " + why));
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_)});
+    deferred_.Resolve(obj);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  int32_t gpuLayers_;
+  bool useMmap_;
+  llama_model* model_ = nullptr;
+  std::vector<ggml_backend_dev_t> cpuDevices_;
+};
+
+}  // namespace
+
+Napi::Function Model::Init(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "Model",
+                                  {
+                                      StaticMethod("load", &Model::Load),
+                                      InstanceMethod("info", &Model::Info),
+                                      InstanceMethod("tokenize", &Model::Tokenize),
+                                      InstanceMethod("detokenize", &Model::Detokenize),
+                                      InstanceMethod("meta", &Model::Meta),
+                                      InstanceMethod("dispose", &Model::Dispose),
+                                  });
+  constructor = Napi::Persistent(fn);
+  constructor.SuppressDestruct();
+  return fn;
+}
+
+Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    Napi::TypeError::New(info.Env(), "Model is created by Model.load(path, options)").ThrowAsJavaScriptException();
+    return;
+  }
+  handle_ = std::make_shared<ModelHandle>(info[0].As<Napi::External<llama_model>>().Data());
+}
+
+// Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
+Napi::Value Model::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  int32_t gpuLayers = opts.Has("gpuLayers") ? opts.Get("gpuLayers").As<Napi::Number>().Int32Value() : 0;
+  bool useMmap = opts.Has("useMmap") ? opts.Get("useMmap").ToBoolean().Value() : true;
+  auto* worker = new LoadWorker(env, path, gpuLayers, useMmap);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+std::shared_ptr<ModelHandle> Model::require(Napi::Env env) const {
+  if (!handle_) Napi::Error::New(env, "the model has been disposed").ThrowAsJavaScriptException();
+  return handle_;
+}
+
+Napi::Value Model::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = require(env);
+  if (!h) return env.Undefined();
+  const llama_model* m = h->model;
+  const llama_vocab* vocab = h->vocab();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("architecture", metaString(m, "general.architecture"));
+  out.Set("name", metaString(m, "general.name"));
+  out.Set("layers", llama_model_n_layer(m));
+  out.Set("hiddenSize", llama_model_n_embd(m));
+  out.Set("contextTrain", llama_model_n_ctx_train(m));
+  out.Set("vocabSize", llama_vocab_n_tokens(vocab));
+  out.Set("sizeBytes", static_cast<double>(llama_model_size(m)));
+  out.Set("parameters", static_cast<double>(llama_model_n_params(m)));
+  char desc[256];
+  llama_model_desc(m, desc, sizeof(desc));
+  out.Set("description", desc);
+  const char* tmpl = llama_model_chat_template(m, nullptr);
+  out.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
+  out.Set("bos", llama_vocab_bos(vocab));
+  out.Set("eos", llama_vocab_eos(vocab));
+  out.Set("addBos", llama_vocab_get_add_bos(vocab));
+  llama_token bos = llama_vocab_bos(vocab);
+  out.Set("bosText", bos >= 0 ? tokenPiece(vocab, bos, true) : std::string());
+  return out;
+}
+
+// tokenize(text, addSpecial, parseSpecial) -> Int32Array
+Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = require(env);
+  if (!h) return env.Undefined();
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  bool addSpecial = info.Length() > 1 && info[1].ToBoolean();
+  bool parseSpecial = info.Length() > 2 && info[2].ToBoolean();
+  auto tokens = tokenize(h->vocab(), text, addSpecial, parseSpecial);
+  auto arr = Napi::Int32Array::New(env, tokens.size());
+  std::copy(tokens.begin(), tokens.end(), arr.Data());
+  return arr;
+}
+
+// detokenize(Int32Array, special) -> string
+Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = require(env);
+  if (!h) return env.Undefined();
+  auto arr = info[0].As<Napi::Int32Array>();
+  bool special = info.Length() > 1 && info[1].ToBoolean();
+  std::string text;
+  for (size_t i = 0; i < arr.ElementLength(); i++) text += tokenPiece(h->vocab(), arr[i], special);
+  return Napi::String::New(env, text);
+}
+
+Napi::Value Model::Meta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = require(env);
+  if (!h) return env.Undefined();
+  std::string key = info[0].As<Napi::String>().Utf8Value();
+  if (llama_model_meta_val_str(h->model, key.c_str(), nullptr, 0) < 0) return env.Null();
+  return Napi::String::New(env, metaString(h->model, key.c_str()));
+}
+
+Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
+  handle_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace moodaxis

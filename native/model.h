@@ -1,0 +1,41 @@
+// A loaded llama_model. Shared by the contexts made from it; freed when the last owner lets go.
+#pragma once
+
+#include <memory>
+
+#include "common.h"
+
+namespace moodaxis {
+
+struct ModelHandle {
+  llama_model* model = nullptr;
+  explicit ModelHandle(llama_model* m) : model(m) {}
+  ~ModelHandle() {
+    if (model) llama_model_free(model);
+  }
+  const llama_vocab* vocab() const { return llama_model_get_vocab(model); }
+};
+
+std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial);
+std::string tokenPiece(const llama_vocab* vocab, llama_token token, bool special);
+
+class Model : public Napi::ObjectWrap<Model> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::FunctionReference constructor;
+  explicit Model(const Napi::CallbackInfo& info);
+  std::shared_ptr<ModelHandle> handle() const { return handle_; }
+
+ private:
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Tokenize(const Napi::CallbackInfo& info);
+  Napi::Value Detokenize(const Napi::CallbackInfo& info);
+  Napi::Value Meta(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  std::shared_ptr<ModelHandle> require(Napi::Env env) const;
+
+  std::shared_ptr<ModelHandle> handle_;
+};
+
+}  // namespace moodaxis
