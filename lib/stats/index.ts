@@ -1,0 +1,11 @@
+/** Pure statistics of the moodaxis method (METHOD §2, §4–§6): no I/O, numbers in, numbers out. */
+export * from './random.js';
+export * from './descriptive.js';
+export * from './correlation.js';
+export * from './separation.js';
+export * from './bootstrap.js';
+export * from './icc.js';
+export * from './pca.js';
+export * from './deadzone.js';
+export * from './calibration.js';
+export * from './npy.js';
