@@ -6,7 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    fileParallelism: true,
-    maxWorkers: 2,
+    // Engine tests run llama.cpp on every core: test files run one after another.
+    fileParallelism: false,
   },
 });

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
@@ -86,6 +87,21 @@ Napi::Float32Array toFloat32(Napi::Env env, const std::vector<float>& v) {
   return arr;
 }
 
+Napi::Object resultObject(Napi::Env env, const GenResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("text", r.text);
+  o.Set("tokens", r.tokens);
+  o.Set("eos", r.eos);
+  o.Set("promptTokens", r.promptTokens);
+  o.Set("capturedTokens", r.capturedTokens);
+  o.Set("vector", toFloat32(env, r.vector));
+  o.Set("norms", toFloat32(env, r.norms));
+  auto ids = Napi::Int32Array::New(env, r.ids.size());
+  std::copy(r.ids.begin(), r.ids.end(), ids.Data());
+  o.Set("ids", ids);
+  return o;
+}
+
 void settle(Napi::Env env, GenerateJob* job, const std::function<Napi::Value(Napi::Env)>& value) {
   if (!job->error.empty()) {
     job->deferred.Reject(Napi::Error::New(env, job->error).Value());
@@ -137,6 +153,7 @@ void Context::loop() {
   ThreadpoolApi api = threadpoolApi();
   if (api.create) {
     ggml_threadpool_params params = ggml_threadpool_params_default(threads_);
+    if (const char* poll = std::getenv("MOODAXIS_THREAD_POLL")) params.poll = static_cast<uint32_t>(std::clamp(std::atoi(poll), 0, 100));
     threadpool_ = api.create(&params);
   }
   for (;;) {
@@ -258,6 +275,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     bool hasPending = false, pendingKeep = false, finalFeed = false, inThink = false;
     llama_sampler* sampler = nullptr;
     std::string text;
+    std::vector<llama_token> ids;
   };
   std::vector<Slot> slots(nSeq);
   const int batchCap = static_cast<int>(llama_n_batch(ctx_));
@@ -296,11 +314,13 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     Slot& sl = slots[s];
     GenResult& res = out[sl.req];
     res.text = std::move(sl.text);
+    res.ids = std::move(sl.ids);
     res.tokens = sl.nGen;
     res.eos = eos;
     res.promptTokens = static_cast<int32_t>(reqs[sl.req].prompt.size());
     res.capturedTokens = static_cast<int32_t>(capture_.keptTokens(s));
     capture_.finishSlot(s, res.vector, res.norms);
+    prog.finished.emplace_back(sl.req, res);
     if (sl.sampler) llama_sampler_free(sl.sampler);
     sl = Slot();
     llama_memory_seq_rm(mem, s, -1, -1);
@@ -323,6 +343,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     if (opens) sl.inThink = true;
     if (closes) sl.inThink = false;
     sl.text += tokenPiece(vocab, t, false);
+    sl.ids.push_back(t);
     sl.nGen++;
     prog.tokens++;
     const int limitGen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
@@ -409,8 +430,14 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     return flush();
   };
 
+  // Hands finished results to JS before any early return, so a journal keeps what was completed.
+  auto stop = [&](std::string why) {
+    if (progress && !prog.finished.empty()) progress(prog);
+    return why;
+  };
+
   while (done < n) {
-    if (cancel_) return "cancelled";
+    if (cancel_) return stop("cancelled");
     std::vector<int> admitted;
     for (int s = 0; s < nSeq && next < n; s++) {
       if (slots[s].req >= 0) continue;
@@ -423,7 +450,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     }
     if (!admitted.empty()) {
       std::string e = prefill(admitted);
-      if (!e.empty()) return e;
+      if (!e.empty()) return stop(e);
     }
 
     // One step: the pending token of every active slot, in ascending slot order.
@@ -446,7 +473,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       std::vector<ColumnRef> outs = all;
       capture_.beginDecode(std::move(all), std::move(outs));
       std::string e = decode();
-      if (!e.empty()) return e;
+      if (!e.empty()) return stop(e);
       for (size_t k = 0; k < order.size(); k++) {
         const int s = order[k];
         Slot& sl = slots[s];
@@ -460,9 +487,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       }
     }
     const auto now = Clock::now();
-    if (progress && (now - lastReport > std::chrono::milliseconds(100) || done == n)) {
+    if (progress && (!prog.finished.empty() || now - lastReport > std::chrono::milliseconds(100))) {
       lastReport = now;
       progress(prog);
+      prog.finished.clear();
     }
   }
   return {};
@@ -552,7 +580,14 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
       auto* copy = new Progress(p);
       job->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
         try {
-          fn.Call({Napi::Number::New(env, p->done), Napi::Number::New(env, p->total), Napi::Number::New(env, static_cast<double>(p->tokens))});
+          Napi::Array finished = Napi::Array::New(env, p->finished.size());
+          for (size_t i = 0; i < p->finished.size(); i++) {
+            Napi::Object item = resultObject(env, p->finished[i].second);
+            item.Set("index", p->finished[i].first);
+            finished.Set(i, item);
+          }
+          fn.Call({Napi::Number::New(env, p->done), Napi::Number::New(env, p->total),
+                   Napi::Number::New(env, static_cast<double>(p->tokens)), finished});
         } catch (const Napi::Error&) {
           // A failing progress callback must not stop the generation.
         }
@@ -564,18 +599,7 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
     job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
       settle(env, job, [job](Napi::Env env) -> Napi::Value {
         Napi::Array arr = Napi::Array::New(env, job->results.size());
-        for (size_t i = 0; i < job->results.size(); i++) {
-          const GenResult& r = job->results[i];
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("text", r.text);
-          o.Set("tokens", r.tokens);
-          o.Set("eos", r.eos);
-          o.Set("promptTokens", r.promptTokens);
-          o.Set("capturedTokens", r.capturedTokens);
-          o.Set("vector", toFloat32(env, r.vector));
-          o.Set("norms", toFloat32(env, r.norms));
-          arr.Set(i, o);
-        }
+        for (size_t i = 0; i < job->results.size(); i++) arr.Set(i, resultObject(env, job->results[i]));
         return arr;
       });
       job->tsfn.Release();

@@ -43,6 +43,7 @@ struct GenOptions {
 
 struct GenResult {
   std::string text;
+  std::vector<llama_token> ids;
   int32_t tokens = 0;
   bool eos = false;
   std::vector<float> vector;
@@ -54,6 +55,7 @@ struct GenResult {
 struct Progress {
   int32_t done = 0, total = 0;
   int64_t tokens = 0;
+  std::vector<std::pair<int32_t, GenResult>> finished;  // results completed since the last report
 };
 
 class Context : public Napi::ObjectWrap<Context> {

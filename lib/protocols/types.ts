@@ -20,7 +20,7 @@ export interface Manifest {
     demo?: boolean;
   };
   capture: { layers: number[]; layerWeights: number[]; tokenDecay: number; compat: 'mood-axis' | null };
-  sampler: { temperature: number; topK: number; topP: number; order: string; seed: number; parallel: number; maxTokens: number; baselineMaxTokens?: number };
+  sampler: { temperature: number; topK: number; topP: number; order: string; seed: number; parallel: number; maxTokens: number; baselineMaxTokens?: number; deterministic?: boolean };
   questions: { name: string; version: string };
   [extra: string]: unknown;
 }
@@ -46,6 +46,8 @@ export interface ResponseRecord {
   text: string;
   tokens: number;
   stopReason: 'eos' | 'length';
+  /** The pole instruction the response was generated under ('none': baseline). */
+  pole?: 'positive' | 'negative' | 'none';
 }
 
 export interface DeadZone {

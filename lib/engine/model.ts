@@ -1,0 +1,364 @@
+/**
+ * The public engine API: loadModel(path, options) -> Model with info, generate and dispose.
+ * A model owns one native context thread; generate calls on one model run one after another on it,
+ * models run in parallel with each other.
+ */
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
+import { renderChat, type ChatMessage, type RenderedPrompt } from './chat.js';
+import { MoodaxisError, badInput } from './errors.js';
+import { modelIdentity, readGgufHeader, validateForLlama } from './gguf.js';
+
+export type GpuChoice = 'auto' | 'cuda' | 'cpu';
+
+export interface LoadOptions {
+  gpu?: GpuChoice;
+  /** Largest context per sequence (prompt + generated tokens); default: the model's training context. */
+  contextSize?: number;
+  threads?: number;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  layers: number;
+  hiddenSize: number;
+  name: string;
+  chatTemplate: string | null;
+  backend: 'cpu' | 'cuda';
+  /** GPU name when backend is cuda. */
+  device: string | null;
+  path: string;
+  /** Cheap content hash of the GGUF (see gguf.ts). */
+  identity: string;
+  vocabSize: number;
+  contextTrain: number;
+  sizeBytes: number;
+}
+
+export type GenerateRequest = ({ messages: ChatMessage[] } | { prompt: string }) & {
+  /** Per-request seed; default: derived from the run seed and the request's index. */
+  seed?: number;
+  /** Per-request limit; default: options.maxTokens. */
+  maxTokens?: number;
+  /** Teacher forcing: feed this response (text, or token ids) instead of generating one. */
+  response?: string | Int32Array;
+};
+
+export interface CaptureOptions {
+  /** Block indices; default: the last four. */
+  layers?: number[];
+  tokenDecay?: number;
+  /** Weights of the layers, shallowest first; default [.1, .2, .3, .4]. */
+  layerWeights?: number[];
+  /** Reproduce the reference code's positions and its post-norm deepest layer. */
+  compat?: 'mood-axis';
+}
+
+export interface ControlVectorInput {
+  /** (layers − 1) × hiddenSize floats, layer 1 first (layer 0 cannot be steered). */
+  data: Float32Array;
+  layerStart: number;
+  layerEnd: number;
+}
+
+export interface GenerateOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  maxTokens?: number;
+  seed?: number;
+  parallel?: number;
+  /** Generate exactly maxTokens tokens, ignoring end of generation (benchmarks). */
+  ignoreEos?: boolean;
+  /** Flash attention off and an F32 KV cache: results independent of batch layout. */
+  deterministic?: boolean;
+  onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
+  /** Called as each request finishes (before generate resolves), e.g. to journal it. */
+  onResult?: (index: number, result: GenerateResult) => void;
+  capture?: CaptureOptions | false;
+  controlVector?: ControlVectorInput | null;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number;
+  stopReason: 'eos' | 'length';
+  /** hiddenSize floats; empty when capture is off. */
+  vector: Float32Array;
+  /** Mean hidden-state norm per captured layer over the captured positions. */
+  layerNorms: Float32Array;
+  promptTokens: number;
+  capturedTokens: number;
+  /** The generated token ids (the stop token excluded). */
+  tokenIds: Int32Array;
+}
+
+export interface Model {
+  readonly info: ModelInfo;
+  generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GenerateResult[]>;
+  /** Renders a request's prompt the way generate does. */
+  renderPrompt(messages: ChatMessage[]): RenderedPrompt;
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
+  /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
+  hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+  readonly disposed: boolean;
+}
+
+/** Default capture layers and weights for a model with `layers` blocks. */
+export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
+  const weights = [0.1, 0.2, 0.3, 0.4];
+  const n = Math.min(4, layers);
+  return {
+    layers: Array.from({ length: n }, (_, i) => layers - n + i),
+    layerWeights: weights.slice(4 - n),
+  };
+}
+
+/** Seed of request i in a run: a 32-bit mix of the run seed and the index (or a caller's key). */
+export function deriveSeed(runSeed: number, key: number | string): number {
+  const text = `${runSeed}:${key}`;
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, 0x5bd1e995);
+  h ^= h >>> 15;
+  return h >>> 0;
+}
+
+function checkNumber(name: string, value: number, min: number, max: number, integer = false) {
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value)))
+    throw badInput(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${value}`);
+}
+
+async function validateFile(path: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw badInput(`${path}: no such file`);
+    throw badInput(`${path}: cannot read (${code ?? (error as Error).message})`);
+  }
+  if (st.isDirectory()) throw badInput(`${path}: is a directory, expected a .gguf model file`);
+  const info = await readGgufHeader(path);
+  validateForLlama(info, path);
+}
+
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
+  const gpu = options.gpu ?? 'auto';
+  if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
+  if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
+  if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
+  await validateFile(path);
+  const { addon } = await nativeAddon();
+  let device: string | null = null;
+  if (gpu !== 'cpu') {
+    const cuda = await ensureCuda();
+    if (cuda.ok) device = cuda.devices[0].description || cuda.devices[0].name;
+    else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
+  }
+  let native: NativeModel;
+  try {
+    native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0 });
+  } catch (error) {
+    throw new MoodaxisError('BAD_INPUT', `${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const raw = native.info();
+  const identity = await modelIdentity(path);
+  const info: ModelInfo = {
+    architecture: raw.architecture,
+    layers: raw.layers,
+    hiddenSize: raw.hiddenSize,
+    name: raw.name || basename(path).replace(/\.gguf$/i, ''),
+    chatTemplate: raw.chatTemplate,
+    backend: device ? 'cuda' : 'cpu',
+    device,
+    path,
+    identity,
+    vocabSize: raw.vocabSize,
+    contextTrain: raw.contextTrain,
+    sizeBytes: raw.sizeBytes,
+  };
+  const threads = options.threads ?? Math.max(1, availableParallelism());
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText: raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '' }, options.contextSize ?? 0, threads);
+}
+
+class LoadedModel implements Model {
+  private context: NativeContext | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private native: NativeModel,
+    readonly info: ModelInfo,
+    private templateTokens: { bosText: string; eosText: string },
+    private contextLimit: number,
+    private threads: number,
+  ) {}
+
+  get disposed(): boolean {
+    return this.closing !== null;
+  }
+
+  private async ctx(): Promise<NativeContext> {
+    if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+    if (!this.context) {
+      const { addon } = await nativeAddon();
+      this.context = new addon.Context(this.native, { threads: this.threads });
+    }
+    return this.context;
+  }
+
+  renderPrompt(messages: ChatMessage[]): RenderedPrompt {
+    return renderChat(this.info.chatTemplate, messages, this.templateTokens);
+  }
+
+  tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
+    if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+    return this.native.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+  }
+
+  private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number): NativeRequest {
+    let rendered: RenderedPrompt;
+    if ('messages' in req && Array.isArray(req.messages)) {
+      for (const [j, m] of req.messages.entries()) {
+        if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
+          throw badInput(`requests[${index}].messages[${j}]: expected { role: 'system'|'user'|'assistant', content: string }`);
+      }
+      rendered = this.renderPrompt(req.messages);
+    } else if ('prompt' in req && typeof req.prompt === 'string') {
+      rendered = { text: req.prompt, addSpecial: true, parseSpecial: false, startInThink: false, system: 'none' };
+    } else {
+      throw badInput(`requests[${index}]: expected { messages: [...] } or { prompt: string }`);
+    }
+    const limit = req.maxTokens ?? maxTokens;
+    checkNumber(`requests[${index}].maxTokens`, limit, 1, 1 << 20, true);
+    const out: NativeRequest = {
+      text: rendered.text,
+      addSpecial: rendered.addSpecial,
+      parseSpecial: rendered.parseSpecial,
+      maxTokens: limit,
+      seed: req.seed ?? deriveSeed(runSeed, index),
+      startInThink: rendered.startInThink,
+    };
+    if (req.response !== undefined) {
+      const forced = typeof req.response === 'string' ? this.native.tokenize(req.response, false, false) : req.response;
+      if (!(forced instanceof Int32Array) || forced.length === 0) throw badInput(`requests[${index}].response: expected a non-empty string or token ids`);
+      out.forced = forced;
+    }
+    return out;
+  }
+
+  async generate(requests: GenerateRequest[], options: GenerateOptions = {}): Promise<GenerateResult[]> {
+    if (!Array.isArray(requests)) throw badInput('generate(requests): requests must be an array');
+    const temperature = options.temperature ?? 0.7;
+    const topK = options.topK ?? 50;
+    const topP = options.topP ?? 0.9;
+    const maxTokens = options.maxTokens ?? 200;
+    const seed = options.seed ?? 42;
+    checkNumber('temperature', temperature, 0, 100);
+    checkNumber('topK', topK, 0, 1 << 20, true);
+    checkNumber('topP', topP, 0, 1);
+    checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
+    const parallel = options.parallel ?? (this.info.backend === 'cuda' ? 64 : 16);
+    checkNumber('parallel', parallel, 1, 1024, true);
+    const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens));
+
+    let capture: NativeGenerateOptions['capture'];
+    if (options.capture !== false) {
+      const c = options.capture ?? {};
+      const defaults = defaultCapture(this.info.layers);
+      const layers = c.layers ?? defaults.layers;
+      const weights = c.layerWeights ?? (c.layers ? defaultCapture(layers.length).layerWeights : defaults.layerWeights);
+      if (layers.length !== weights.length) throw badInput(`capture.layerWeights has ${weights.length} weights for ${layers.length} layers`);
+      for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= this.info.layers) throw badInput(`capture layer ${l} does not exist: the model has layers 0..${this.info.layers - 1}`);
+      const tokenDecay = c.tokenDecay ?? 0.9;
+      checkNumber('capture.tokenDecay', tokenDecay, 0, 1);
+      const compat = c.compat === 'mood-axis';
+      const deepest = Math.max(...layers);
+      capture = {
+        layers: layers.map((block, i) => ({ block, weight: weights[i], finalNorm: compat && block === this.info.layers - 1 && block === deepest })),
+        tokenDecay,
+        compat,
+      };
+    }
+    const cv = options.controlVector;
+    if (cv) {
+      const expected = (this.info.layers - 1) * this.info.hiddenSize;
+      if (!(cv.data instanceof Float32Array) || cv.data.length !== expected)
+        throw badInput(`controlVector.data must be a Float32Array of (layers−1)×hiddenSize = ${expected} floats`);
+      if (!(cv.layerStart >= 1 && cv.layerEnd >= cv.layerStart && cv.layerEnd < this.info.layers))
+        throw badInput(`controlVector layers must satisfy 1 ≤ start ≤ end ≤ ${this.info.layers - 1}`);
+    }
+    const ctx = await this.ctx();
+    const { onProgress, onResult } = options;
+    const convert = (r: NativeResult): GenerateResult => ({
+      text: r.text,
+      tokens: r.tokens,
+      stopReason: r.eos ? 'eos' : 'length',
+      vector: capture ? r.vector : new Float32Array(0),
+      layerNorms: r.norms,
+      promptTokens: r.promptTokens,
+      capturedTokens: r.capturedTokens,
+      tokenIds: r.ids,
+    });
+    try {
+      const results = await ctx.generate(
+        nativeRequests,
+        {
+          temperature, topK, topP, parallel,
+          ignoreEos: options.ignoreEos ?? false,
+          contextLimit: this.contextLimit,
+          flashAttn: this.info.backend === 'cuda' && !options.deterministic,
+          f32Cache: options.deterministic ?? false,
+          capture,
+          ...(cv ? { controlVector: cv.data, cvecStart: cv.layerStart, cvecEnd: cv.layerEnd } : {}),
+        },
+        onProgress || onResult
+          ? (done, total, tokens, finished) => {
+              if (onResult) for (const r of finished) onResult(r.index, convert(r));
+              onProgress?.({ done, total, tokens });
+            }
+          : undefined,
+      );
+      return results.map(convert);
+    } catch (error) {
+      throw translateNativeError(error, this.info.path);
+    }
+  }
+
+  async hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]> {
+    const ctx = await this.ctx();
+    try {
+      return await ctx.forward(tokens, layers);
+    } catch (error) {
+      throw translateNativeError(error, this.info.path);
+    }
+  }
+
+  dispose(): Promise<void> {
+    if (!this.closing) {
+      const ctx = this.context;
+      this.context = null;
+      this.closing = (async () => {
+        if (ctx) await ctx.dispose();
+        this.native.dispose();
+      })();
+    }
+    return this.closing;
+  }
+}
+
+function translateNativeError(error: unknown, path: string): Error {
+  const message = (error as Error)?.message ?? String(error);
+  const name = basename(path);
+  if (message.startsWith('generation cancelled')) return new MoodaxisError('CANCELLED', `${name}: ${message}`);
+  if (/^request \d+:/.test(message) || message.startsWith('capture layer')) return new MoodaxisError('BAD_INPUT', `${name}: ${message}`);
+  if (/context|KV cache|allocat/i.test(message)) return new MoodaxisError('RESOURCE', `${name}: ${message}`);
+  return new MoodaxisError('NATIVE', `${name}: ${message}`, { cause: error });
+}

@@ -1,0 +1,118 @@
+/**
+ * Generating the responses a protocol needs: one request per (question, pole), each with its own seed
+ * derived from (run seed, question id, pole), all in one batched generate call, journaled as they
+ * finish and skipped when a journal already holds them.
+ */
+import { deriveSeed, type GenerateOptions, type Model } from '../engine/model.js';
+import type { ChatMessage } from '../engine/chat.js';
+import { renderPlainPrompt, DEFAULT_PROMPT_TEMPLATE, type QuestionRef } from './axes-file.js';
+import type { Journal } from './journal.js';
+
+export type Pole = 'positive' | 'negative' | 'none';
+
+export interface ResponseJob {
+  /** Unique in a run: `<questionId>|<pole>[|<tag>]`. */
+  key: string;
+  question: QuestionRef;
+  pole: Pole;
+  instruction: string | null;
+  promptTemplate?: string;
+  maxTokens: number;
+  /** Score this text teacher-forced instead of generating. */
+  response?: string;
+  /** Extra conversation turns before the question (benchmark scenarios). */
+  history?: ChatMessage[];
+}
+
+export interface Response {
+  key: string;
+  questionId: string;
+  question: string;
+  pole: Pole;
+  text: string;
+  tokens: number;
+  stopReason: 'eos' | 'length';
+  vector: Float32Array;
+  /** Mean hidden-state norm at the captured layers. */
+  norm: number;
+}
+
+export interface CollectOptions {
+  seed: number;
+  parallel?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  deterministic?: boolean;
+  capture?: GenerateOptions['capture'];
+  controlVector?: GenerateOptions['controlVector'];
+  ignoreEos?: boolean;
+  journal?: Journal;
+  onProgress?: (done: number, total: number, tokens: number) => void;
+}
+
+export function jobKey(question: QuestionRef, pole: Pole, tag?: string): string {
+  return tag ? `${question.id}|${pole}|${tag}` : `${question.id}|${pole}`;
+}
+
+/** The request for a job: chat messages when the model has a template, else the plain prompt. */
+function requestFor(model: Model, job: ResponseJob) {
+  if (model.info.chatTemplate) {
+    const messages: ChatMessage[] = [];
+    if (job.instruction) messages.push({ role: 'system', content: job.instruction });
+    if (job.history) messages.push(...job.history);
+    messages.push({ role: 'user', content: job.question.text });
+    return { messages };
+  }
+  const history = job.history?.map((m) => m.content).join('\n\n');
+  const question = history ? `${history}\n\n${job.question.text}` : job.question.text;
+  return { prompt: renderPlainPrompt(job.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, job.instruction, question) };
+}
+
+export async function collectResponses(model: Model, jobs: ResponseJob[], options: CollectOptions): Promise<Map<string, Response>> {
+  const out = new Map<string, Response>();
+  const todo: ResponseJob[] = [];
+  for (const job of jobs) {
+    const saved = options.journal?.entries.get(job.key);
+    if (saved) out.set(job.key, saved);
+    else todo.push(job);
+  }
+  const already = out.size;
+  options.onProgress?.(already, jobs.length, 0);
+  if (todo.length === 0) return out;
+  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array }): Response => ({
+    key: job.key,
+    questionId: job.question.id,
+    question: job.question.text,
+    pole: job.pole,
+    text: job.response ?? r.text,
+    tokens: r.tokens,
+    stopReason: r.stopReason,
+    vector: r.vector,
+    norm: r.layerNorms.length ? r.layerNorms.reduce((a, b) => a + b, 0) / r.layerNorms.length : 0,
+  });
+  const results = await model.generate(
+    todo.map((job) => ({ ...requestFor(model, job), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
+    {
+      seed: options.seed,
+      parallel: options.parallel,
+      temperature: options.temperature,
+      topK: options.topK,
+      topP: options.topP,
+      deterministic: options.deterministic,
+      capture: options.capture,
+      controlVector: options.controlVector,
+      ignoreEos: options.ignoreEos,
+      onResult: (index, r) => {
+        const response = toResponse(todo[index], r);
+        out.set(response.key, response);
+        options.journal?.append(response);
+      },
+      onProgress: (p) => options.onProgress?.(already + p.done, jobs.length, p.tokens),
+    },
+  );
+  results.forEach((r, i) => {
+    if (!out.has(todo[i].key)) out.set(todo[i].key, toResponse(todo[i], r));
+  });
+  return out;
+}

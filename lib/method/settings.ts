@@ -1,0 +1,99 @@
+/**
+ * Run settings shared by calibration, scoring and the protocols (METHOD defaults), and the manifest
+ * that records them with the model's identity in every output.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultCapture, type Model } from '../engine/model.js';
+import { packageRoot } from '../engine/package-root.js';
+import type { Manifest } from '../protocols/types.js';
+import type { AxisSet } from './axes-file.js';
+
+export interface RunSettings {
+  seed: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  /** New tokens per calibration / evaluation response. */
+  maxTokens: number;
+  /** New tokens per baseline response. */
+  baselineMaxTokens: number;
+  parallel?: number;
+  /** Capture layers (block indices); default the last four. */
+  layers?: number[];
+  layerWeights?: number[];
+  tokenDecay: number;
+  compat: 'mood-axis' | null;
+  /** Flash attention off and F32 KV: results independent of batching (default on CPU). */
+  deterministic?: boolean;
+}
+
+export const DEFAULT_SETTINGS: RunSettings = {
+  seed: 42,
+  temperature: 0.7,
+  topK: 50,
+  topP: 0.9,
+  maxTokens: 200,
+  baselineMaxTokens: 384,
+  tokenDecay: 0.9,
+  compat: null,
+};
+
+export const SAMPLER_ORDER = 'top-k -> temperature -> top-p -> dist (same distribution as temperature -> top-k -> top-p)';
+
+export function toolVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export function resolveSettings(partial: Partial<RunSettings> = {}): RunSettings {
+  const s = { ...DEFAULT_SETTINGS };
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (s as Record<string, unknown>)[k] = v;
+  return s;
+}
+
+export function captureLayers(model: Model, s: RunSettings): { layers: number[]; layerWeights: number[] } {
+  const d = defaultCapture(model.info.layers);
+  if (!s.layers) return { layers: d.layers, layerWeights: s.layerWeights ?? d.layerWeights };
+  return { layers: s.layers, layerWeights: s.layerWeights ?? defaultCapture(s.layers.length).layerWeights };
+}
+
+export function captureOptions(model: Model, s: RunSettings) {
+  return { ...captureLayers(model, s), tokenDecay: s.tokenDecay, ...(s.compat ? { compat: s.compat } : {}) };
+}
+
+/** Deterministic unless asked otherwise on CPU; fast (flash attention, F16 KV) on CUDA. */
+export function isDeterministic(model: Model, s: RunSettings): boolean {
+  return s.deterministic ?? model.info.backend === 'cpu';
+}
+
+export function buildManifest(model: Model, s: RunSettings, axisSet: Pick<AxisSet, 'name' | 'version'>, extra: Record<string, unknown> = {}): Manifest {
+  const { layers, layerWeights } = captureLayers(model, s);
+  return {
+    tool: { name: 'moodaxis', version: toolVersion() },
+    createdAt: new Date().toISOString(),
+    model: {
+      path: model.info.path,
+      name: model.info.name,
+      identity: model.info.identity,
+      architecture: model.info.architecture,
+      layers: model.info.layers,
+      hiddenSize: model.info.hiddenSize,
+      chatTemplate: model.info.chatTemplate !== null,
+      backend: model.info.device ? `${model.info.backend} (${model.info.device})` : model.info.backend,
+    },
+    capture: { layers, layerWeights, tokenDecay: s.tokenDecay, compat: s.compat },
+    sampler: {
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      order: SAMPLER_ORDER,
+      seed: s.seed,
+      parallel: s.parallel ?? (model.info.backend === 'cuda' ? 64 : 16),
+      maxTokens: s.maxTokens,
+      baselineMaxTokens: s.baselineMaxTokens,
+      deterministic: isDeterministic(model, s),
+    },
+    questions: { name: axisSet.name, version: axisSet.version ?? 'custom' },
+    ...extra,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The fingerprint (METHOD §3): the model's default style on every axis. Uses given axes, or axes cached
+ * for this model, or calibrates first (in the same batched run as the baseline) and caches them.
+ * Writes fingerprint.json into `out` (atomically) with a journal beside it for resuming.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { badInput } from '../engine/errors.js';
+import type { GpuChoice, Model } from '../engine/model.js';
+import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc } from '../method/axes-doc.js';
+import { questionsOf, type AxisSet } from '../method/axes-file.js';
+import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { withModel } from '../method/model-ref.js';
+import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from '../method/settings.js';
+import { mean, std } from '../stats/index.js';
+import { deadZones, profileStructure } from './analysis.js';
+import { cacheDir } from './cache.js';
+import type { FingerprintDoc, ResponseRecord } from './types.js';
+
+export interface FingerprintOptions extends Partial<RunSettings> {
+  /** Calibrated axes (a file from `calibrate`, or the document). */
+  axes?: string | AxesDoc;
+  /** Custom axis-set file (questions and instructions); default built-in. */
+  axesFile?: string;
+  axisSet?: AxisSet;
+  gpu?: GpuChoice;
+  /** Output folder: fingerprint.json and journal.jsonl. */
+  out?: string;
+  /** Reuse / store calibrated axes in the user's cache (default true). */
+  cache?: boolean;
+  /** Mark the output as the demo model's. */
+  demo?: boolean;
+  /** Stability cosines per axis (from a stability run) for full dead-zone severity. */
+  stabilityCosine?: Record<string, number>;
+  onProgress?: (done: number, total: number, tokens: number) => void;
+  /** Status lines (cache hits, calibration). */
+  onStatus?: (message: string) => void;
+}
+
+function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
+  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined }, backend: model.info.backend });
+  return join(cacheDir(), 'axes', `${model.info.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}.json`);
+}
+
+export function baselineJobs(axisSet: AxisSet, s: RunSettings, tag?: string): ResponseJob[] {
+  return questionsOf(axisSet, null, 'baseline').map((q) => ({ key: jobKey(q, 'none', tag), question: q, pole: 'none' as const, instruction: null, maxTokens: s.baselineMaxTokens }));
+}
+
+/** Scores of each baseline response on each axis: [axis][question]. */
+export function scoreBaseline(axes: AxesDoc, responses: Response[]): number[][] {
+  return axes.axes.map((axis) => responses.map((r) => scoreVector(axis, r.vector)));
+}
+
+export async function fingerprint(modelOrPath: Model | string, options: FingerprintOptions = {}): Promise<FingerprintDoc> {
+  const started = performance.now();
+  const axisSet = await resolveAxisSet(options);
+  const settings = resolveSettings(options);
+  const status = options.onStatus ?? (() => {});
+  return withModel(modelOrPath, options.gpu, async (model) => {
+    let axes: AxesDoc | null = null;
+    let cachePath: string | null = null;
+    if (options.axes) {
+      const source = typeof options.axes === 'string' ? options.axes : 'axes';
+      axes = typeof options.axes === 'string' ? await readAxesFile(options.axes) : options.axes;
+      assertAxesFit(axes, model.info, source);
+    } else if (options.cache !== false) {
+      cachePath = axesCachePath(model, axisSet, settings);
+      if (existsSync(cachePath)) {
+        try {
+          axes = await readAxesFile(cachePath);
+          assertAxesFit(axes, model.info, cachePath);
+          status(`using cached axes ${cachePath}`);
+        } catch {
+          axes = null;
+        }
+      }
+    }
+    const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
+    const baseJobs = baselineJobs(axisSet, settings);
+    if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) and the baseline (${baseJobs.length})`);
+    const journal = options.out
+      ? new Journal(join(options.out, 'journal.jsonl'), runKey({ kind: 'fingerprint', identity: model.info.identity, settings, set: [axisSet.name, axisSet.version], axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate' }))
+      : undefined;
+    let responses: Map<string, Response>;
+    try {
+      responses = await collectResponses(model, [...calJobs, ...baseJobs], {
+        seed: settings.seed,
+        parallel: settings.parallel,
+        temperature: settings.temperature,
+        topK: settings.topK,
+        topP: settings.topP,
+        deterministic: isDeterministic(model, settings),
+        capture: captureOptions(model, settings),
+        journal,
+        onProgress: options.onProgress,
+      });
+    } finally {
+      journal?.close();
+    }
+    if (!axes) {
+      axes = { kind: 'moodaxis.axes', schemaVersion: 1, set: 'A', axes: fitAxes(axisSet, 'A', responses, settings), manifest: buildManifest(model, settings, axisSet, { calibrationSet: 'A' }) };
+      if (cachePath) writeAxesFile(cachePath, axes);
+    }
+    const baseline = baseJobs.map((j) => responses.get(j.key)!);
+    const scores = scoreBaseline(axes, baseline);
+    const tokens = baseline.map((r) => r.tokens);
+    const generated = [...responses.values()].reduce((n, r) => n + r.tokens, 0);
+    if (baseline.length < 2) throw badInput(`${axisSet.name}: the baseline needs at least 2 questions`);
+    const doc: FingerprintDoc = {
+      kind: 'moodaxis.fingerprint',
+      schemaVersion: 1,
+      manifest: buildManifest(model, settings, axisSet, { axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated' }),
+      axes: axes.axes.map((axis, i) => ({
+        id: axis.id,
+        positive: axis.positive,
+        negative: axis.negative,
+        auc: axis.auc,
+        dprime: axis.dprime,
+        mean: mean(scores[i]),
+        std: std(scores[i]),
+        min: Math.min(...scores[i]),
+        max: Math.max(...scores[i]),
+        scores: scores[i],
+      })),
+      responses: [...calJobs, ...baseJobs].map((j): ResponseRecord => {
+        const r = responses.get(j.key)!;
+        return { questionId: j.question.id, question: j.question.text, pole: j.pole, text: r.text, tokens: r.tokens, stopReason: r.stopReason };
+      }),
+      structure: axes.axes.length >= 2 ? profileStructure(axes.axes.map((a) => a.id), scores, tokens) : null,
+      deadZones: deadZones(axes.axes, scores, options.stabilityCosine),
+      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+    };
+    if (options.demo) doc.manifest.model.demo = true;
+    if (options.out) writeFileAtomic(join(options.out, 'fingerprint.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    return doc;
+  });
+}

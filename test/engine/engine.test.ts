@@ -1,0 +1,215 @@
+import { copyFile, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, type Model } from '../../lib/engine/index.js';
+import { sharedModel } from '../helpers/paths.js';
+
+const STORIES = sharedModel('stories260K.gguf');
+const AIDREAMS = sharedModel('aidreams260K.gguf');
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+describe('engine on real trained models', () => {
+  let stories: Model;
+  beforeAll(async () => {
+    stories = await loadModel(STORIES, { gpu: 'cpu' });
+  });
+  afterAll(async () => {
+    await stories?.dispose();
+  });
+
+  it('reports model info', () => {
+    expect(stories.info).toMatchObject({ architecture: 'llama', layers: 5, hiddenSize: 64, chatTemplate: null, backend: 'cpu' });
+    expect(stories.info.identity).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('greedy continuation of stories260K matches the known text', async () => {
+    const [out] = await stories.generate([{ prompt: 'Once upon a time' }], { temperature: 0, maxTokens: 40 });
+    expect(out.text.startsWith(', there was a little girl named Lily. She loved to play outside in the park. One day,')).toBe(true);
+    expect(out.stopReason).toBe('length');
+    expect(out.tokens).toBe(40);
+  });
+
+  it('greedy continuation of aidreams260K matches the known text', async () => {
+    const model = await loadModel(AIDREAMS, { gpu: 'cpu' });
+    try {
+      const [out] = await model.generate([{ prompt: 'Once upon a time' }], { temperature: 0, maxTokens: 40 });
+      expect(out.text.startsWith(', pixels unfolding like petals. Classifications unfold, a')).toBe(true);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('captured vector equals a teacher-forced recomputation read per layer', async () => {
+    const [out] = await stories.generate([{ prompt: 'The little dog' }], { temperature: 0, maxTokens: 20, deterministic: true });
+    const prompt = stories.tokenize('The little dog', { addSpecial: true });
+    const all = Int32Array.from([...prompt, ...out.tokenIds]);
+    const layers = [1, 2, 3, 4];
+    const weights = [0.1, 0.2, 0.3, 0.4];
+    const states = await stories.hiddenStates(all, layers);
+    const d = stories.info.hiddenSize;
+    const n = out.tokenIds.length;
+    expect(out.capturedTokens).toBe(n);
+    const expected = new Float64Array(d);
+    let mass = 0;
+    for (let j = 0; j < n; j++) mass += 0.9 ** (n - 1 - j);
+    for (let l = 0; l < layers.length; l++) {
+      for (let j = 0; j < n; j++) {
+        const w = (weights[l] * 0.9 ** (n - 1 - j)) / mass;
+        const pos = prompt.length + j;
+        for (let i = 0; i < d; i++) expected[i] += w * states[l][pos * d + i];
+      }
+    }
+    expect(relErr(out.vector, expected)).toBeLessThan(1e-3);
+  });
+
+  it('compat mode reads the last prompt token and the post-norm deepest layer', async () => {
+    const [a] = await stories.generate([{ prompt: 'The little dog' }], { temperature: 0, maxTokens: 12, capture: { compat: 'mood-axis' } });
+    const [b] = await stories.generate([{ prompt: 'The little dog' }], { temperature: 0, maxTokens: 12 });
+    expect(a.text).toBe(b.text);
+    expect(a.capturedTokens).toBe(12); // last prompt token + g1..g11
+    expect(relErr(a.vector, b.vector)).toBeGreaterThan(1e-3);
+  });
+
+  it('a request does not depend on its neighbours in the batch (greedy, deterministic)', async () => {
+    const target = { prompt: 'Tom had a red ball' };
+    const [alone] = await stories.generate([target], { temperature: 0, maxTokens: 24, deterministic: true, parallel: 1 });
+    const crowd = await stories.generate(
+      [{ prompt: 'Once upon a time' }, target, { prompt: 'The sun was hot and the sky was very blue' }, { prompt: 'Lily' }],
+      { temperature: 0, maxTokens: 24, deterministic: true, parallel: 4 },
+    );
+    expect(crowd[1].text).toBe(alone.text);
+    expect(relErr(crowd[1].vector, alone.vector)).toBeLessThan(1e-5);
+  });
+
+  it('a seeded sampled run reproduces exactly', async () => {
+    const reqs = Array.from({ length: 6 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
+    const a = await stories.generate(reqs, { seed: 7, maxTokens: 30 });
+    const b = await stories.generate(reqs, { seed: 7, maxTokens: 30 });
+    const c = await stories.generate(reqs, { seed: 8, maxTokens: 30 });
+    expect(b.map((r) => r.text)).toEqual(a.map((r) => r.text));
+    for (let i = 0; i < a.length; i++) expect(Array.from(b[i].vector)).toEqual(Array.from(a[i].vector));
+    expect(c.map((r) => r.text)).not.toEqual(a.map((r) => r.text));
+  });
+
+  it('continuous batching refills slots and reports progress', async () => {
+    const reqs = Array.from({ length: 20 }, (_, i) => ({ prompt: `Story ${i}:`, maxTokens: 5 + (i % 7) * 3 }));
+    const seen: number[] = [];
+    const out = await stories.generate(reqs, { parallel: 4, onProgress: (p) => seen.push(p.done) });
+    expect(out).toHaveLength(20);
+    out.forEach((r, i) => expect(r.tokens).toBeLessThanOrEqual(reqs[i].maxTokens));
+    expect(seen.at(-1)).toBe(20);
+  });
+
+  it('the event loop keeps ticking during a long generate', async () => {
+    let ticks = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 5);
+    const started = performance.now();
+    const reqs = Array.from({ length: 64 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
+    await stories.generate(reqs, { maxTokens: 100, parallel: 8, ignoreEos: true });
+    clearInterval(timer);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThan(200);
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
+    expect(maxGap).toBeLessThan(100);
+  });
+});
+
+describe('engine errors', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'moodaxis-engine-'));
+  });
+
+  it('missing file', async () => {
+    await expect(loadModel(join(dir, 'nope.gguf'))).rejects.toThrow(/nope\.gguf.*(no such file|not found)/i);
+  });
+
+  it('not a GGUF', async () => {
+    const p = join(dir, 'text.gguf');
+    await writeFile(p, 'hello, I am not a model at all, just some text in a file');
+    await expect(loadModel(p)).rejects.toThrow(/text\.gguf.*not a GGUF/i);
+  });
+
+  it('a directory', async () => {
+    const p = join(dir, 'folder.gguf');
+    await mkdir(p);
+    await expect(loadModel(p)).rejects.toThrow(/folder\.gguf.*directory/i);
+  });
+
+  it('truncated GGUF', async () => {
+    const bytes = await readFile(STORIES);
+    const p = join(dir, 'truncated.gguf');
+    await writeFile(p, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+    await expect(loadModel(p)).rejects.toThrow(/truncated\.gguf.*truncated/i);
+  });
+
+  it('unsupported architecture', async () => {
+    const bytes = Buffer.from(await readFile(STORIES));
+    const at = bytes.indexOf(Buffer.from('general.architecture'));
+    // the value string follows: u32 type, u64 length, "llama"
+    const valueAt = bytes.indexOf(Buffer.from('llama'), at);
+    bytes.write('zzzzz', valueAt, 'latin1');
+    const p = join(dir, 'arch.gguf');
+    await writeFile(p, bytes);
+    await expect(loadModel(p)).rejects.toThrow(/arch\.gguf.*architecture.*zzzzz/i);
+  });
+
+  it('a prompt longer than the context', async () => {
+    const model = await loadModel(STORIES, { gpu: 'cpu', contextSize: 64 });
+    try {
+      const long = 'the dog ran and the cat sat '.repeat(20);
+      await expect(model.generate([{ prompt: long }], { maxTokens: 8 })).rejects.toThrow(/stories260K\.gguf: request 0: the prompt has \d+ tokens.*context of 64 tokens/);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('allocation failure when the KV cache cannot be allocated', async () => {
+    const model = await loadModel(STORIES, { gpu: 'cpu', contextSize: 1 << 20 });
+    try {
+      const reqs = Array.from({ length: 512 }, () => ({ prompt: 'x', maxTokens: (1 << 20) - 64 }));
+      await expect(model.generate(reqs, { parallel: 512 })).rejects.toThrow(/stories260K\.gguf: could not create a context.*lower `parallel`/);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('dispose during generate rejects that generate cleanly', async () => {
+    const model = await loadModel(STORIES, { gpu: 'cpu' });
+    const reqs = Array.from({ length: 200 }, (_, i) => ({ prompt: `Once ${i}` }));
+    const running = model.generate(reqs, { maxTokens: 100, ignoreEos: true, parallel: 4 });
+    const outcome = running.then(() => null, (error: Error) => error);
+    await new Promise((r) => setTimeout(r, 50));
+    await model.dispose();
+    const error = await outcome;
+    expect(error?.message).toMatch(/stories260K\.gguf: generation cancelled/);
+    await expect(model.generate([{ prompt: 'x' }])).rejects.toThrow(/disposed/);
+  });
+
+  it('bad options name the option', async () => {
+    const model = await loadModel(STORIES, { gpu: 'cpu' });
+    try {
+      await expect(model.generate([{ prompt: 'x' }], { topP: 2 })).rejects.toThrow(/topP must be/);
+      await expect(model.generate([{ prompt: 'x' }], { capture: { layers: [9] } })).rejects.toThrow(/capture layer 9 does not exist/);
+      await expect(model.generate([{ nothing: 1 } as never])).rejects.toThrow(/requests\[0\]/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
