@@ -1,0 +1,55 @@
+import { join, resolve } from 'node:path';
+import { badInput } from '../../engine/errors.js';
+import { writeFileAtomic } from '../../method/journal.js';
+import { DEMO_NOTE, demoModelPath } from '../../protocols/demo.js';
+import { fingerprint } from '../../protocols/fingerprint.js';
+import { renderReport } from '../../report/html.js';
+import { formatFingerprintTable } from '../format.js';
+import { colorOut, openModel, progressReporter, status } from '../runtime.js';
+import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+
+async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean }) {
+  if (!a.model && !a.demo) throw badInput('give a model file (moodaxis fingerprint model.gguf) or --demo');
+  const path = a.model ?? (await demoModelPath());
+  if (!a.model) status(a, DEMO_NOTE);
+  const model = await openModel(path, a);
+  const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
+  const progress = progressReporter(a, 'fingerprint');
+  try {
+    const doc = await fingerprint(model, {
+      ...settingsFrom(a),
+      axes: a.axes,
+      axesFile: a.axesFile,
+      out,
+      cache: a.cache,
+      demo: !a.model,
+      onProgress: (done, total) => progress.update(done, total),
+      onStatus: (m) => status(a, m),
+    });
+    progress.done();
+    if (a.html) writeFileAtomic(join(out, 'report.html'), renderReport([doc]));
+    if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    else if (!a.quiet) {
+      process.stdout.write(`${formatFingerprintTable(doc, { color: colorOut() })}\n`);
+      if (!a.model) process.stdout.write(`${DEMO_NOTE}\n`);
+      status(a, `wrote ${join(out, 'fingerprint.json')}${a.html ? ` and ${join(out, 'report.html')}` : ''} (${doc.timing.seconds.toFixed(1)} s, ${doc.timing.generatedTokens} tokens)`);
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+export const fingerprintCommand: Command = {
+  command: 'fingerprint [model]',
+  describe: "score a model's default style on every axis (calibrating first when needed)",
+  builder: (y) =>
+    runOptions(y)
+      .positional('model', { type: 'string', describe: 'GGUF model file' })
+      .option('demo', { type: 'boolean', describe: 'run on the embedded demo model (random weights)' })
+      .option('axes', { type: 'string', describe: 'calibrated axes file from `moodaxis calibrate`' })
+      .option('axes-file', { type: 'string', describe: 'custom axis set (questions and instructions)' })
+      .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>)' })
+      .option('html', { type: 'boolean', describe: 'also write report.html' })
+      .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' }),
+  handler,
+};
