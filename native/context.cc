@@ -187,11 +187,14 @@ void Context::shutdown() {
 void Context::freeContext() {
   if (ctx_) llama_free(ctx_);
   ctx_ = nullptr;
+  for (auto* chain : backendChains_) llama_sampler_free(chain);
+  backendChains_.clear();
   ctxSeq_ = ctxPerSeq_ = 0;
 }
 
 std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
-  if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache)
+  if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
+      ctxBackendSampling_ == opts.backendSampling)
     return {};
   freeContext();
   llama_context_params cp = llama_context_default_params();
@@ -209,6 +212,18 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   cp.cb_eval_user_data = &capture_;
   cp.abort_callback = &abortCallback;
   cp.abort_callback_data = &cancel_;
+  std::vector<llama_sampler_seq_config> seqSamplers;
+  if (opts.backendSampling) {
+    // One chain per sequence from the start; admission swaps in a chain seeded for the request.
+    for (int s = 0; s < nSeq; s++) {
+      llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+      backendChains_.push_back(chain);
+      seqSamplers.push_back({s, chain});
+    }
+    cp.samplers = seqSamplers.data();
+    cp.n_samplers = seqSamplers.size();
+  }
   takeLastLlamaErrors();
   ctx_ = llama_init_from_model(model_->model, cp);
   if (!ctx_) {
@@ -221,6 +236,7 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   ctxPerSeq_ = static_cast<int>(llama_n_ctx_seq(ctx_));
   ctxFlash_ = opts.flashAttn;
   ctxF32_ = opts.f32Cache;
+  ctxBackendSampling_ = opts.backendSampling;
   return {};
 }
 
@@ -364,7 +380,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     Slot& sl = slots[s];
     const GenRequest& r = reqs[sl.req];
     if (r.hasForced) return r.forced[sl.nGen];
-    return llama_sampler_sample(sl.sampler, ctx_, batchIndex);
+    return llama_sampler_sample(opts.backendSampling ? backendChains_[s] : sl.sampler, ctx_, batchIndex);
   };
 
   auto decode = [&]() -> std::string {
@@ -442,7 +458,16 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     for (int s = 0; s < nSeq && next < n; s++) {
       if (slots[s].req >= 0) continue;
       slots[s].req = next;
-      slots[s].sampler = reqs[next].hasForced ? nullptr : makeSampler(reqs[next].seed);
+      if (opts.backendSampling) {
+        // The context owns the chain of sequence s; swap in one seeded for this request.
+        llama_sampler* chain = makeSampler(reqs[next].seed);
+        llama_set_sampler(ctx_, s, chain);
+        llama_sampler_free(backendChains_[s]);
+        backendChains_[s] = chain;
+        slots[s].sampler = nullptr;
+      } else {
+        slots[s].sampler = reqs[next].hasForced ? nullptr : makeSampler(reqs[next].seed);
+      }
       slots[s].inThink = reqs[next].startInThink;
       capture_.resetSlot(s);
       admitted.push_back(s);
@@ -563,6 +588,7 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.contextLimit = intOpt(o, "contextLimit", 0);
   opts.flashAttn = boolOpt(o, "flashAttn", false);
   opts.f32Cache = boolOpt(o, "f32Cache", false);
+  opts.backendSampling = boolOpt(o, "backendSampling", false);
   opts.capture = parseCapture(o);
   if (o.Has("controlVector") && o.Get("controlVector").IsTypedArray()) {
     auto cv = o.Get("controlVector").As<Napi::Float32Array>();

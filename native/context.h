@@ -39,6 +39,7 @@ struct GenOptions {
   int32_t cvecStart = -1, cvecEnd = -1;
   bool flashAttn = false;
   bool f32Cache = false;  // deterministic mode: F32 KV cache
+  bool backendSampling = false;  // run the sampler chains inside the graph (GPU)
 };
 
 struct GenResult {
@@ -83,7 +84,8 @@ class Context : public Napi::ObjectWrap<Context> {
   int32_t threads_ = 0;
   llama_context* ctx_ = nullptr;
   int ctxSeq_ = 0, ctxPerSeq_ = 0;
-  bool ctxFlash_ = false, ctxF32_ = false;
+  bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false;
+  std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
   Capture capture_;
 

@@ -60,9 +60,10 @@ function buildFromSource() {
   log(`building llama.cpp (${gpu}) and the addon from ${source}; this takes minutes…`);
   const started = Date.now();
   mkdirSync(join(packageRoot, 'build-source'), { recursive: true });
-  run(process.execPath, [cmakeJs, 'compile', '--out', 'build-source', '--config', 'Release', ...defs], {
-    CMAKE_BUILD_PARALLEL_LEVEL: String(Math.max(1, cpus().length)),
-  });
+  const env = { CMAKE_BUILD_PARALLEL_LEVEL: String(Math.max(1, cpus().length)) };
+  // configure every time (quick on a configured tree) so that changed options take effect
+  run(process.execPath, [cmakeJs, 'configure', '--out', 'build-source', '--config', 'Release', ...defs], env);
+  run(process.execPath, [cmakeJs, 'build', '--out', 'build-source', '--config', 'Release'], env);
   log(`built ${addonPaths.source} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

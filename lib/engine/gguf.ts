@@ -128,6 +128,8 @@ export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGUF_MAX_TENSOR_NAME = 63;
 /** llama.cpp's LLAMA_MAX_LAYERS; larger block counts abort the process. */
 export const LLAMA_MAX_LAYERS = 512;
+/** llama.cpp's LLAMA_MAX_EXPERTS; larger expert counts abort the process. */
+export const LLAMA_MAX_EXPERTS = 1024;
 
 // Limits of this reader (generous: far above every real model, far below what would exhaust memory).
 const MAX_TENSORS = 1 << 20;
@@ -676,7 +678,7 @@ export interface ValidateOptions {
 /**
  * Checks that llama.cpp can load the model described by `info` (from {@link readGgufHeader}) without
  * failing or, worse, aborting: a known architecture (not the `clip` projector), the required
- * hyperparameters with sane values (block count 1..512 — llama.cpp asserts on it), a tokenizer it knows
+ * hyperparameters with sane values (block count 1..512, expert counts — llama.cpp asserts on them), a tokenizer it knows
  * with a token list whose entries are unique (duplicates abort llama.cpp) and scores / token types
  * covering it, and for the llama layout every tensor with the shape llama.cpp's loader will ask for.
  *
@@ -718,6 +720,26 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
   const nLayer = requireUint(`${a}.block_count`, 1, LLAMA_MAX_LAYERS);
   const nEmbd = requireUint(`${a}.embedding_length`, 1);
   requireUint(`${a}.context_length`, 1);
+  // Checks that llama.cpp's generic hparams loader asserts (aborts) on, for every architecture.
+  optionalUint(`${a}.nextn_predict_layers`, 0, nLayer);
+  const nExpert = optionalUint(`${a}.expert_count`, 0, LLAMA_MAX_EXPERTS) ?? 0;
+  const usedKey = `${a}.expert_used_count`;
+  const usedValue = m.get(usedKey);
+  const used = usedValue === undefined ? [0] : Array.isArray(usedValue) ? usedValue : [usedValue];
+  if (!used.every((u) => typeof u === 'number' && Number.isInteger(u) && u >= 0)) fail('BAD_METADATA', `metadata key '${usedKey}' must hold non-negative integers`);
+  const usedMax = Math.max(0, ...(used as number[]));
+  const groups = optionalUint(`${a}.expert_group_count`, 0) ?? 0;
+  const groupsUsed = optionalUint(`${a}.expert_group_used_count`, 0) ?? 0;
+  if (usedMax > nExpert) fail('BAD_METADATA', `${usedKey} is ${usedMax} but expert_count is ${nExpert}`);
+  if (nExpert > 0) {
+    if (usedMax === 0) fail('BAD_METADATA', `expert_count is ${nExpert} but ${usedKey} is missing or 0`);
+    if (groups >= nExpert) fail('BAD_METADATA', `expert_group_count ${groups} must be less than expert_count ${nExpert}`);
+    if (groups > 1 && (nExpert % groups !== 0 || groupsUsed === 0 || groupsUsed >= groups)) {
+      fail('BAD_METADATA', `expert groups are inconsistent (expert_count ${nExpert}, expert_group_count ${groups}, expert_group_used_count ${groupsUsed})`);
+    }
+  } else if (groups !== 0) {
+    fail('BAD_METADATA', `expert_group_count is ${groups} but the model has no experts`);
+  }
   if (!LLAMA_LAYOUT_ARCHS.has(a)) return;
 
   const nHead = requireUint(`${a}.attention.head_count`, 1);
@@ -732,7 +754,6 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
   const eps = `${a}.attention.layer_norm_rms_epsilon`;
   if (!m.has(eps)) fail('BAD_METADATA', `missing required metadata key '${eps}'`);
   if (types.get(eps)!.type !== GgufValueType.FLOAT32) fail('BAD_METADATA', `metadata key '${eps}' must be f32 but is ${describeType(eps)}`);
-  const nExpert = optionalUint(`${a}.expert_count`, 0, 1024) ?? 0;
 
   const nVocab = info.vocabSize ?? 0;
   const tensors = new Map(info.tensors.map((t) => [t.name, t]));

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
 import { renderChat, type ChatMessage, type RenderedPrompt } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
-import { modelIdentity, readGgufHeader, validateForLlama } from './gguf.js';
+import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
 
 export type GpuChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -74,6 +74,8 @@ export interface GenerateOptions {
   ignoreEos?: boolean;
   /** Flash attention off and an F32 KV cache: results independent of batch layout. */
   deterministic?: boolean;
+  /** Run the sampler chains inside the graph (llama.cpp backend sampling); default on with CUDA. */
+  backendSampling?: boolean;
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
   onResult?: (index: number, result: GenerateResult) => void;
@@ -136,7 +138,7 @@ function checkNumber(name: string, value: number, min: number, max: number, inte
     throw badInput(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${value}`);
 }
 
-async function validateFile(path: string): Promise<void> {
+async function validateFile(path: string): Promise<GgufInfo> {
   let st;
   try {
     st = await stat(path);
@@ -148,6 +150,7 @@ async function validateFile(path: string): Promise<void> {
   if (st.isDirectory()) throw badInput(`${path}: is a directory, expected a .gguf model file`);
   const info = await readGgufHeader(path);
   validateForLlama(info, path);
+  return info;
 }
 
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
@@ -155,7 +158,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
   if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
-  await validateFile(path);
+  const gguf = await validateFile(path);
   const { addon } = await nativeAddon();
   let device: string | null = null;
   if (gpu !== 'cpu') {
@@ -170,7 +173,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     throw new MoodaxisError('BAD_INPUT', `${path}: ${(error as Error).message}`, { cause: error });
   }
   const raw = native.info();
-  const identity = await modelIdentity(path);
+  const identity = await modelIdentity(path, gguf);
   const info: ModelInfo = {
     architecture: raw.architecture,
     layers: raw.layers,
@@ -316,6 +319,7 @@ class LoadedModel implements Model {
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
+          backendSampling: options.backendSampling ?? this.info.backend === 'cuda',
           capture,
           ...(cv ? { controlVector: cv.data, cvecStart: cv.layerStart, cvecEnd: cv.layerEnd } : {}),
         },

@@ -10,7 +10,7 @@ export interface Manifest {
   model: {
     path: string;
     name: string;
-    /** Content hash of the GGUF (sha256 over header + tensor data sample, see lib/engine/identity). */
+    /** Content hash of the GGUF (sha256 over header + tensor data sample, see lib/engine/gguf.ts modelIdentity). */
     identity: string;
     architecture: string;
     layers: number;

@@ -276,6 +276,17 @@ describe('validateForLlama', () => {
     await expectGgufError(check(clone((i) => i.metadata.delete('llama.attention.layer_norm_rms_epsilon'))), 'BAD_METADATA', 'tiny.gguf', 'layer_norm_rms_epsilon');
   });
 
+  it('expert and next-n counts llama.cpp would assert on → BAD_METADATA', async () => {
+    await expectGgufError(check(clone((i) => i.metadata.set('llama.expert_count', 2000))), 'BAD_METADATA', 'tiny.gguf', "'llama.expert_count' is 2000, expected 0..1024");
+    await expectGgufError(check(clone((i) => i.metadata.set('llama.expert_count', 8))), 'BAD_METADATA', 'tiny.gguf', 'expert_used_count is missing or 0');
+    await expectGgufError(check(clone((i) => i.metadata.set('llama.expert_used_count', 2))), 'BAD_METADATA', 'tiny.gguf', 'llama.expert_used_count is 2 but expert_count is 0');
+    await expectGgufError(
+      check(clone((i) => { i.metadata.set('llama.expert_count', 8); i.metadata.set('llama.expert_used_count', [2, 2, 9, 2]); })),
+      'BAD_METADATA', 'tiny.gguf', 'is 9 but expert_count is 8',
+    );
+    await expectGgufError(check(clone((i) => i.metadata.set('llama.nextn_predict_layers', 5))), 'BAD_METADATA', 'tiny.gguf', "'llama.nextn_predict_layers' is 5, expected 0..4");
+  });
+
   it('missing, misshapen or extra tensors → BAD_TENSOR', async () => {
     await expectGgufError(check(clone((i) => i.metadata.set('llama.block_count', 5))), 'BAD_TENSOR', 'tiny.gguf', "missing tensor 'blk.4.attn_norm.weight'");
     await expectGgufError(check(clone((i) => i.metadata.set('llama.block_count', 3))), 'BAD_TENSOR', 'tiny.gguf', "'blk.3.attn_norm.weight' belongs to block 3 but block_count is 3");
