@@ -118,6 +118,7 @@ Napi::Function Context::Init(Napi::Env env) {
                          InstanceMethod("generate", &Context::Generate),
                          InstanceMethod("forward", &Context::Forward),
                          InstanceMethod("dispose", &Context::Dispose),
+                         InstanceMethod("stats", &Context::Stats),
                      });
 }
 
@@ -283,6 +284,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   llama_memory_t mem = llama_get_memory(ctx_);
   llama_memory_clear(mem, true);
 
+  stats_ = GenStats();
   struct Slot {
     int req = -1;
     int pos = 0;
@@ -474,8 +476,11 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       next++;
     }
     if (!admitted.empty()) {
+      for (int s : admitted) stats_.prefillTokens += static_cast<int64_t>(reqs[slots[s].req].prompt.size());
+      const auto t0 = Clock::now();
       std::string e = prefill(admitted);
       if (!e.empty()) return stop(e);
+      stats_.prefillMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
 
     // One step: the pending token of every active slot, in ascending slot order.
@@ -495,6 +500,9 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       order.push_back(s);
     }
     if (!order.empty()) {
+      const auto t0 = Clock::now();
+      stats_.steps++;
+      stats_.stepTokens += static_cast<int64_t>(order.size());
       std::vector<ColumnRef> outs = all;
       capture_.beginDecode(std::move(all), std::move(outs));
       std::string e = decode();
@@ -510,6 +518,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
           accept(s, choose(s, static_cast<int>(k)));
         }
       }
+      stats_.stepMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
     const auto now = Clock::now();
     if (progress && (!prog.finished.empty() || now - lastReport > std::chrono::milliseconds(100))) {
@@ -634,6 +643,18 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
     });
   });
   return promise;
+}
+
+// stats() -> timing of the last generate call
+Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("prefillMs", stats_.prefillMs);
+  o.Set("stepMs", stats_.stepMs);
+  o.Set("steps", static_cast<double>(stats_.steps));
+  o.Set("prefillTokens", static_cast<double>(stats_.prefillTokens));
+  o.Set("stepTokens", static_cast<double>(stats_.stepTokens));
+  return o;
 }
 
 // forward(tokens: Int32Array, layers: number[]) -> Promise<Float32Array[]> (per layer, tokens x nEmbd)

@@ -53,6 +53,12 @@ struct GenResult {
   int32_t capturedTokens = 0;
 };
 
+// Timing of the last generate call (owner thread writes, JS reads after the call settled).
+struct GenStats {
+  double prefillMs = 0, stepMs = 0;
+  int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
+};
+
 struct Progress {
   int32_t done = 0, total = 0;
   int64_t tokens = 0;
@@ -69,6 +75,7 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void post(std::function<void()> job);
   void loop();
@@ -88,6 +95,7 @@ class Context : public Napi::ObjectWrap<Context> {
   std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
   Capture capture_;
+  GenStats stats_;
 
   std::thread thread_;
   std::mutex mutex_;

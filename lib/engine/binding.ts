@@ -47,6 +47,7 @@ export interface NativeResult {
   text: string; tokens: number; eos: boolean; promptTokens: number; capturedTokens: number;
   vector: Float32Array; norms: Float32Array; ids: Int32Array;
 }
+export interface NativeGenerateStats { prefillMs: number; stepMs: number; steps: number; prefillTokens: number; stepTokens: number }
 export interface NativeContext {
   generate(
     requests: NativeRequest[],
@@ -54,6 +55,7 @@ export interface NativeContext {
     onProgress?: (done: number, total: number, tokens: number, finished: Array<NativeResult & { index: number }>) => void,
   ): Promise<NativeResult[]>;
   forward(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
+  stats(): NativeGenerateStats;
   dispose(): Promise<void>;
 }
 export interface NativeAddon {

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
+import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
 import { renderChat, type ChatMessage, type RenderedPrompt } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
@@ -15,7 +15,10 @@ export type GpuChoice = 'auto' | 'cuda' | 'cpu';
 
 export interface LoadOptions {
   gpu?: GpuChoice;
-  /** Largest context per sequence (prompt + generated tokens); default: the model's training context. */
+  /**
+   * Largest context per sequence (prompt + generated tokens); default: the model's training context,
+   * at least 4096 (llama.cpp runs past a short training context with a warning, as tiny models need).
+   */
   contextSize?: number;
   threads?: number;
 }
@@ -105,6 +108,8 @@ export interface Model {
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
   /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
   hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
+  /** Timing of the last generate call: prompt prefill and one-token-per-sequence steps. */
+  lastGenerateStats(): NativeGenerateStats | null;
   dispose(): Promise<void>;
   readonly disposed: boolean;
 }
@@ -188,8 +193,10 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     contextTrain: raw.contextTrain,
     sizeBytes: raw.sizeBytes,
   };
-  const threads = options.threads ?? Math.max(1, availableParallelism());
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText: raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '' }, options.contextSize ?? 0, threads);
+  // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
+  // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
+  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText: raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '' }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads);
 }
 
 class LoadedModel implements Model {
@@ -334,6 +341,10 @@ class LoadedModel implements Model {
     } catch (error) {
       throw translateNativeError(error, this.info.path);
     }
+  }
+
+  lastGenerateStats(): NativeGenerateStats | null {
+    return this.context ? this.context.stats() : null;
   }
 
   async hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]> {

@@ -10,7 +10,7 @@ import type { AxesDoc, CalibratedAxis } from './axes-doc.js';
 import { collectResponses, jobKey, type Pole, type Response, type ResponseJob } from './collect.js';
 import type { Journal } from './journal.js';
 import { withModel } from './model-ref.js';
-import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from './settings.js';
+import { buildManifest, collectOptions, resolveSettings, type RunSettings } from './settings.js';
 
 export type CalibrationSet = 'A' | 'B' | 'C';
 
@@ -107,17 +107,7 @@ export async function calibrate(modelOrPath: Model | string, options: CalibrateO
   const settings = resolveSettings(options);
   return withModel(modelOrPath, options.gpu, async (model) => {
     const jobs = calibrationJobs(axisSet, set, settings);
-    const responses = await collectResponses(model, jobs, {
-      seed: settings.seed,
-      parallel: settings.parallel,
-      temperature: settings.temperature,
-      topK: settings.topK,
-      topP: settings.topP,
-      deterministic: isDeterministic(model, settings),
-      capture: captureOptions(model, settings),
-      journal: options.journal,
-      onProgress: options.onProgress,
-    });
+    const responses = await collectResponses(model, jobs, collectOptions(model, settings, { journal: options.journal, onProgress: options.onProgress }));
     return {
       kind: 'moodaxis.axes',
       schemaVersion: 1,

@@ -8,6 +8,7 @@ import { defaultCapture, type Model } from '../engine/model.js';
 import { packageRoot } from '../engine/package-root.js';
 import type { Manifest } from '../protocols/types.js';
 import type { AxisSet } from './axes-file.js';
+import type { CollectOptions } from './collect.js';
 
 export interface RunSettings {
   seed: number;
@@ -26,6 +27,8 @@ export interface RunSettings {
   compat: 'mood-axis' | null;
   /** Flash attention off and F32 KV: results independent of batching (default on CPU). */
   deterministic?: boolean;
+  /** Benchmarks only: generate exactly maxTokens, ignoring end of generation. */
+  ignoreEos?: boolean;
 }
 
 export const DEFAULT_SETTINGS: RunSettings = {
@@ -64,6 +67,21 @@ export function captureOptions(model: Model, s: RunSettings) {
 /** Deterministic unless asked otherwise on CPU; fast (flash attention, F16 KV) on CUDA. */
 export function isDeterministic(model: Model, s: RunSettings): boolean {
   return s.deterministic ?? model.info.backend === 'cpu';
+}
+
+/** The generation options of a protocol's collect call, from its settings. */
+export function collectOptions(model: Model, s: RunSettings, extra: Pick<CollectOptions, 'journal' | 'onProgress' | 'controlVector'> = {}): CollectOptions {
+  return {
+    seed: s.seed,
+    parallel: s.parallel,
+    temperature: s.temperature,
+    topK: s.topK,
+    topP: s.topP,
+    deterministic: isDeterministic(model, s),
+    capture: captureOptions(model, s),
+    ignoreEos: s.ignoreEos,
+    ...extra,
+  };
 }
 
 export function buildManifest(model: Model, s: RunSettings, axisSet: Pick<AxisSet, 'name' | 'version'>, extra: Record<string, unknown> = {}): Manifest {

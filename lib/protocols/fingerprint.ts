@@ -13,7 +13,7 @@ import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from '../method/settings.js';
+import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure } from './analysis.js';
 import { cacheDir } from './cache.js';
@@ -85,17 +85,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       : undefined;
     let responses: Map<string, Response>;
     try {
-      responses = await collectResponses(model, [...calJobs, ...baseJobs], {
-        seed: settings.seed,
-        parallel: settings.parallel,
-        temperature: settings.temperature,
-        topK: settings.topK,
-        topP: settings.topP,
-        deterministic: isDeterministic(model, settings),
-        capture: captureOptions(model, settings),
-        journal,
-        onProgress: options.onProgress,
-      });
+      responses = await collectResponses(model, [...calJobs, ...baseJobs], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
     } finally {
       journal?.close();
     }

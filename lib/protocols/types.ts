@@ -85,11 +85,24 @@ export interface StabilityDoc {
   kind: 'moodaxis.stability';
   schemaVersion: 1;
   manifest: Manifest;
-  /** Test-retest ICC over repeated baseline runs, per axis. */
-  testRetest: Array<{ axis: string; icc21: number; ci: [number, number]; icc2k: number }>;
-  calibrationSets: Array<{ axis: string; cosines: { AB: number; AC: number; BC: number }; stabilityCosine: number; icc2k: number }>;
-  sampleSize: { n: number[]; perAxis: Record<string, { medianCosine: number[]; auc: number[] }>; stabilisesAt: number | null };
+  /** Test-retest ICC over repeated baseline runs, per axis (an axis whose ICC is undefined, e.g. constant scores, is left out and named in `notes`). */
+  testRetest: Array<{ axis: string; icc21: number; ci: [number, number]; icc2k: number; /** The matrix: baseline questions × runs. */ scores?: number[][] }>;
+  /**
+   * Calibration sets A, B, C per axis that has sets B and C: pairwise cosines of the directions, their mean
+   * (the stability cosine) and ICC(2,k) of the baseline scores with the three calibrations as raters
+   * (null when undefined, e.g. constant scores). Empty when no axis has sets B and C.
+   */
+  calibrationSets: Array<{ axis: string; cosines: { AB: number; AC: number; BC: number }; stabilityCosine: number; icc2k: number | null }>;
+  /** Per axis (optional) stabilisesAt: the smallest n whose median cosine is ≥ 0.9. `draws`: random subsets per n. */
+  sampleSize: { n: number[]; perAxis: Record<string, { medianCosine: number[]; auc: number[]; stabilisesAt?: number | null }>; stabilisesAt: number | null; draws?: number };
   deadZones: DeadZone[];
+  /** Retest settings: runs (raters), baseline questions (subjects), bootstrap resamples and seed. */
+  retest?: { runs: number; questions: number; bootstrap: number; seed: number };
+  /** Axes without calibration sets B and C: no calibration-set stability, partial dead-zone severity. */
+  missingSets?: string[];
+  /** Anything a reader should know (missing sets, undefined statistics). */
+  notes?: string[];
+  timing?: { seconds: number; generatedTokens: number };
 }
 
 export interface SteerDoc {

@@ -234,6 +234,7 @@ function checkStability(c: Checker, d: Obj): StabilityDoc {
     c.num(t, 'icc21', p);
     c.nums(t, 'ci', p, 2);
     c.num(t, 'icc2k', p);
+    if (t.scores !== undefined) c.arr(t, 'scores', p).forEach((row, j) => c.numsAt(row, `${p}.scores[${j}]`));
   });
   c.arr(d, 'calibrationSets', '').forEach((item, i) => {
     const p = `calibrationSets[${i}]`;
@@ -242,7 +243,7 @@ function checkStability(c: Checker, d: Obj): StabilityDoc {
     const cos = c.obj(t.cosines, join(p, 'cosines'));
     for (const k of ['AB', 'AC', 'BC']) c.num(cos, k, join(p, 'cosines'));
     c.num(t, 'stabilityCosine', p);
-    c.num(t, 'icc2k', p);
+    c.numOrNull(t, 'icc2k', p);
   });
   const ss = c.obj(d.sampleSize, 'sampleSize');
   const ns = c.nums(ss, 'n', 'sampleSize');
@@ -252,9 +253,20 @@ function checkStability(c: Checker, d: Obj): StabilityDoc {
     const e = c.obj(per[k], p);
     c.nums(e, 'medianCosine', p, ns.length);
     c.nums(e, 'auc', p, ns.length);
+    if (e.stabilisesAt !== undefined) c.numOrNull(e, 'stabilisesAt', p);
   }
   c.numOrNull(ss, 'stabilisesAt', 'sampleSize');
   checkDeadZones(c, d.deadZones, 'deadZones');
+  if (d.missingSets !== undefined) {
+    c.arr(d, 'missingSets', '').forEach((a, i) => {
+      if (typeof a !== 'string') c.fail(`missingSets[${i}]`, `expected a string, got ${describe(a)}`);
+    });
+  }
+  if (d.notes !== undefined) {
+    c.arr(d, 'notes', '').forEach((a, i) => {
+      if (typeof a !== 'string') c.fail(`notes[${i}]`, `expected a string, got ${describe(a)}`);
+    });
+  }
   return d as unknown as StabilityDoc;
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../../lib/engine/index.js';
-import { sharedModel } from '../helpers/paths.js';
+import { sharedModel, TEST_GPU } from '../helpers/paths.js';
 
 const STORIES = sharedModel('stories260K.gguf');
 const AIDREAMS = sharedModel('aidreams260K.gguf');
@@ -20,14 +20,14 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('engine on real trained models', () => {
   let stories: Model;
   beforeAll(async () => {
-    stories = await loadModel(STORIES, { gpu: 'cpu' });
+    stories = await loadModel(STORIES, { gpu: TEST_GPU });
   });
   afterAll(async () => {
     await stories?.dispose();
   });
 
   it('reports model info', () => {
-    expect(stories.info).toMatchObject({ architecture: 'llama', layers: 5, hiddenSize: 64, chatTemplate: null, backend: 'cpu' });
+    expect(stories.info).toMatchObject({ architecture: 'llama', layers: 5, hiddenSize: 64, chatTemplate: null, backend: TEST_GPU });
     expect(stories.info.identity).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
@@ -39,7 +39,7 @@ describe('engine on real trained models', () => {
   });
 
   it('greedy continuation of aidreams260K matches the known text', async () => {
-    const model = await loadModel(AIDREAMS, { gpu: 'cpu' });
+    const model = await loadModel(AIDREAMS, { gpu: TEST_GPU });
     try {
       const [out] = await model.generate([{ prompt: 'Once upon a time' }], { temperature: 0, maxTokens: 40 });
       expect(out.text.startsWith(', pixels unfolding like petals. Classifications unfold, a')).toBe(true);
@@ -171,7 +171,7 @@ describe('engine errors', () => {
   });
 
   it('a prompt longer than the context', async () => {
-    const model = await loadModel(STORIES, { gpu: 'cpu', contextSize: 64 });
+    const model = await loadModel(STORIES, { gpu: TEST_GPU, contextSize: 64 });
     try {
       const long = 'the dog ran and the cat sat '.repeat(20);
       await expect(model.generate([{ prompt: long }], { maxTokens: 8 })).rejects.toThrow(/stories260K\.gguf: request 0: the prompt has \d+ tokens.*context of 64 tokens/);
@@ -181,7 +181,7 @@ describe('engine errors', () => {
   });
 
   it('allocation failure when the KV cache cannot be allocated', async () => {
-    const model = await loadModel(STORIES, { gpu: 'cpu', contextSize: 1 << 20 });
+    const model = await loadModel(STORIES, { gpu: TEST_GPU, contextSize: 1 << 20 });
     try {
       const reqs = Array.from({ length: 512 }, () => ({ prompt: 'x', maxTokens: (1 << 20) - 64 }));
       await expect(model.generate(reqs, { parallel: 512 })).rejects.toThrow(/stories260K\.gguf: could not create a context.*lower `parallel`/);
@@ -191,7 +191,7 @@ describe('engine errors', () => {
   });
 
   it('dispose during generate rejects that generate cleanly', async () => {
-    const model = await loadModel(STORIES, { gpu: 'cpu' });
+    const model = await loadModel(STORIES, { gpu: TEST_GPU });
     const reqs = Array.from({ length: 200 }, (_, i) => ({ prompt: `Once ${i}` }));
     const running = model.generate(reqs, { maxTokens: 100, ignoreEos: true, parallel: 4 });
     const outcome = running.then(() => null, (error: Error) => error);
@@ -203,7 +203,7 @@ describe('engine errors', () => {
   });
 
   it('bad options name the option', async () => {
-    const model = await loadModel(STORIES, { gpu: 'cpu' });
+    const model = await loadModel(STORIES, { gpu: TEST_GPU });
     try {
       await expect(model.generate([{ prompt: 'x' }], { topP: 2 })).rejects.toThrow(/topP must be/);
       await expect(model.generate([{ prompt: 'x' }], { capture: { layers: [9] } })).rejects.toThrow(/capture layer 9 does not exist/);

@@ -3,16 +3,27 @@ import { badInput } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../method/journal.js';
 import { DEMO_NOTE, demoModelPath } from '../../protocols/demo.js';
 import { fingerprint } from '../../protocols/fingerprint.js';
+import { readStabilityFile } from '../../protocols/stability.js';
 import { renderReport } from '../../report/html.js';
 import { formatFingerprintTable } from '../format.js';
 import { colorOut, openModel, progressReporter, status } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 
-async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean }) {
+async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string }) {
   if (!a.model && !a.demo) throw badInput('give a model file (moodaxis fingerprint model.gguf) or --demo');
   const path = a.model ?? (await demoModelPath());
   if (!a.model) status(a, DEMO_NOTE);
   const model = await openModel(path, a);
+  let stabilityCosine: Record<string, number> | undefined;
+  if (a.stability) {
+    try {
+      stabilityCosine = (await readStabilityFile(a.stability, model.info.identity)).cosines;
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+    if (Object.keys(stabilityCosine).length === 0) status(a, `${a.stability} has no calibration-set stability (no sets B and C): dead zones stay partial`);
+  }
   const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
   const progress = progressReporter(a, 'fingerprint');
   try {
@@ -23,6 +34,7 @@ async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: str
       out,
       cache: a.cache,
       demo: !a.model,
+      stabilityCosine,
       onProgress: (done, total) => progress.update(done, total),
       onStatus: (m) => status(a, m),
     });
@@ -50,6 +62,7 @@ export const fingerprintCommand: Command = {
       .option('axes-file', { type: 'string', describe: 'custom axis set (questions and instructions)' })
       .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>)' })
       .option('html', { type: 'boolean', describe: 'also write report.html' })
-      .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' }),
+      .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' })
+      .option('stability', { type: 'string', describe: 'stability.json of this model (`moodaxis stability`): full dead-zone severity' }),
   handler,
 };

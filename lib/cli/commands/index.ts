@@ -1,13 +1,21 @@
 // Every CLI command, in the order `moodaxis --help` lists them. One module per command.
+import { benchmarkCommand } from './benchmark.js';
 import { calibrateCommand } from './calibrate.js';
+import { compareCommand } from './compare.js';
 import { doctorCommand } from './doctor.js';
 import { fingerprintCommand } from './fingerprint.js';
 import { scoreCommand } from './score.js';
 import type { Command } from './shared.js';
+import { stabilityCommand } from './stability.js';
+import { statsCommand } from './stats.js';
 
 export const commands: Command[] = [
   fingerprintCommand,
   calibrateCommand,
   scoreCommand,
+  stabilityCommand,
+  benchmarkCommand,
+  compareCommand,
+  statsCommand,
   doctorCommand,
 ];

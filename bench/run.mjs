@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// moodaxis benchmark: the full fingerprint workload measured side by side with llama.cpp's own
+// llama-batched-bench (same build, same model, same parallelism) and the reference study's pipeline
+// (HF transformers, GPU mode). Prints a table last and writes bench-results.json.
+//
+//   node bench/run.mjs --mode gpu [--parallel 64,128] [--phases build,model,reference,run]
+//   node bench/run.mjs --mode cpu            (this machine: stories260K and a 1B-ish synthetic shape)
+//
+// GPU mode needs MOODAXIS_LLAMA_CPP_SOURCE (the pinned llama.cpp tree) and CUDA; see BENCHMARKS.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const mode = opt('mode', 'cpu');
+const phases = new Set(opt('phases', 'build,model,reference,run').split(','));
+const parallels = opt('parallel', mode === 'gpu' ? '64,128' : '16').split(',').map(Number);
+const cacheDir = join(root, '.bench-cache');
+const outDir = process.env.OUT || join(root, 'bench-results');
+mkdirSync(cacheDir, { recursive: true });
+mkdirSync(outDir, { recursive: true });
+const results = { mode, date: new Date().toISOString(), commit: git('rev-parse', '--short', 'HEAD'), rows: [] };
+const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+function git(...a) {
+  const r = spawnSync('git', a, { cwd: root });
+  return r.status === 0 ? r.stdout.toString().trim() : 'unknown';
+}
+
+function run(cmd, cmdArgs, opts = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed (${r.status}): ${(r.stderr || '').slice(-2000)}`);
+  return { stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+function findTool(name) {
+  for (const dir of [join(root, 'build-source', 'bin'), join(root, 'build-source', 'llama.cpp', 'bin')]) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/** Peak GPU memory in use while `fn` runs (nvidia-smi polled every 200 ms). */
+async function withGpuMemory(fn) {
+  let peak = 0;
+  let stop = false;
+  const poll = (async () => {
+    while (!stop) {
+      const r = spawnSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+      if (r.status === 0) peak = Math.max(peak, Number(r.stdout.trim().split('\n')[0]));
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  })();
+  try {
+    const value = await fn();
+    return { value, peakMiB: peak };
+  } finally {
+    stop = true;
+    await poll;
+  }
+}
+
+async function buildPhase() {
+  if (mode !== 'gpu') return;
+  const marker = join(root, 'build-source', 'Release', 'moodaxis.node');
+  if (existsSync(marker) && findTool('llama-batched-bench') && findTool('llama-quantize')) {
+    log('reusing the CUDA build in build-source/');
+    return;
+  }
+  log('building llama.cpp with CUDA + the addon + llama-batched-bench/llama-quantize…');
+  const r = run(process.execPath, ['scripts/build-addon.mjs', '--from-source', '--gpu', 'cuda', '--tools'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  results.buildSeconds = r.seconds;
+  log(`built in ${r.seconds.toFixed(0)} s`);
+}
+
+async function modelPhase() {
+  const { ensureFixtureModel } = await import('../dist/fixtures/models.js');
+  if (mode !== 'gpu') return;
+  const q4 = join(cacheDir, 'llama3-8b-shape-Q4_K_M.gguf');
+  if (existsSync(q4)) {
+    log(`reusing ${q4}`);
+    return;
+  }
+  let t0 = performance.now();
+  const q8 = await ensureFixtureModel('llama3_8b', cacheDir);
+  results.modelWriteSeconds = (performance.now() - t0) / 1000;
+  log(`wrote ${q8} in ${results.modelWriteSeconds.toFixed(0)} s`);
+  const quantize = findTool('llama-quantize');
+  if (!quantize) throw new Error('llama-quantize was not built (run the build phase)');
+  const r = run(quantize, ['--allow-requantize', q8, `${q4}.tmp`, 'Q4_K_M', String(cpus().length)]);
+  run('mv', [`${q4}.tmp`, q4]);
+  results.quantizeSeconds = r.seconds;
+  log(`quantized to Q4_K_M in ${r.seconds.toFixed(0)} s`);
+}
+
+function referencePhase() {
+  if (mode !== 'gpu') return Promise.resolve(null);
+  log('HF transformers reference (bf16)…');
+  return new Promise((res) => {
+    const child = spawn('python3', [join(root, 'bench', 'reference_hf.py')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        log(`reference failed: ${err.slice(-800)}`);
+        return res(null);
+      }
+      res(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+function batchedBench(modelPath, parallel, gen) {
+  const tool = findTool('llama-batched-bench');
+  if (!tool) return null;
+  const a = ['-m', modelPath, '-c', String(parallel * (128 + gen + 64)), '-b', '2048', '-ub', '512', '-npp', '128', '-ntg', String(gen), '-npl', String(parallel), '-t', String(cpus().length)];
+  if (mode === 'gpu') a.push('-ngl', '99', '-fa', 'on');
+  const r = run(tool, a);
+  const row = r.stdout.split('\n').find((l) => /^\|\s+128\s+\|/.test(l));
+  if (!row) return null;
+  const cells = row.split('|').map((c) => c.trim()).filter(Boolean);
+  return { tgTokS: Number(cells[7]), ppTokS: Number(cells[5]), raw: row };
+}
+
+async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTokens }) {
+  const { loadModel } = await import('../dist/lib/engine/index.js');
+  const { fingerprint } = await import('../dist/lib/protocols/fingerprint.js');
+  const { builtinAxisSet } = await import('../dist/lib/method/axes-file.js');
+  const t0 = performance.now();
+  const measured = await withGpuMemory(async () => {
+    const model = await loadModel(modelPath, { gpu });
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const doc = await fingerprint(model, { axisSet: builtinAxisSet(), parallel, maxTokens, baselineMaxTokens, ignoreEos: true, cache: false });
+    const stats = model.lastGenerateStats();
+    await model.dispose();
+    return { doc, stats, loadSeconds };
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const { doc, stats, loadSeconds } = measured.value;
+  return {
+    wallSeconds: wall,
+    loadSeconds,
+    responses: doc.responses.length,
+    tokens: doc.timing.generatedTokens,
+    tokS: doc.timing.generatedTokens / wall,
+    stepTokS: stats ? (stats.stepTokens / stats.stepMs) * 1000 : null,
+    prefillSeconds: stats ? stats.prefillMs / 1000 : null,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakGpuMiB: measured.peakMiB || null,
+  };
+}
+
+/** Throughput of generate alone at `parallel`, prompts ~128 tokens, `gen` tokens each, capture on/off. */
+async function generateThroughput(modelPath, parallel, gen, capture, gpu) {
+  const { loadModel } = await import('../dist/lib/engine/index.js');
+  const model = await loadModel(modelPath, { gpu });
+  const prompt = 'word '.repeat(120);
+  const reqs = Array.from({ length: parallel }, (_, i) => ({ prompt: `${i} ${prompt}` }));
+  await model.generate(reqs.slice(0, 2), { maxTokens: 4, parallel, capture: capture ? undefined : false });
+  await model.generate(reqs, { maxTokens: gen, ignoreEos: true, parallel, capture: capture ? undefined : false });
+  const s = model.lastGenerateStats();
+  await model.dispose();
+  return (s.stepTokens / s.stepMs) * 1000;
+}
+
+async function main() {
+  if (!existsSync(join(root, 'dist', 'lib', 'index.js'))) run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+  const reference = phases.has('reference') ? referencePhase() : Promise.resolve(null);
+  if (phases.has('build')) await buildPhase();
+  if (phases.has('model')) await modelPhase();
+  results.reference = await reference;
+  if (!phases.has('run')) return finish();
+  if (mode === 'gpu') {
+    process.env.MOODAXIS_BUILD = 'source';
+    const model = join(cacheDir, 'llama3-8b-shape-Q4_K_M.gguf');
+    for (const p of parallels) {
+      log(`our fingerprint workload at parallel ${p}…`);
+      const ours = await ourWorkload(model, p, { gpu: 'cuda', maxTokens: 200, baselineMaxTokens: 384 });
+      log(`generate alone at parallel ${p}: no capture / capture…`);
+      const genNoCapture = await generateThroughput(model, p, 200, false, 'cuda');
+      const genCapture = await generateThroughput(model, p, 200, true, 'cuda');
+      log(`llama-batched-bench at ${p}…`);
+      const bb = batchedBench(model, p, 200);
+      results.rows.push({ parallel: p, ours, genNoCapture, genCapture, batchedBench: bb });
+    }
+  } else {
+    const stories = resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
+    for (const p of parallels) {
+      log(`stories260K fingerprint workload at parallel ${p}…`);
+      const ours = await ourWorkload(stories, p, { gpu: 'cpu', maxTokens: 200, baselineMaxTokens: 384 });
+      const genCapture = await generateThroughput(stories, p, 64, true, 'cpu');
+      const genNoCapture = await generateThroughput(stories, p, 64, false, 'cpu');
+      results.rows.push({ model: 'stories260K', parallel: p, ours, genNoCapture, genCapture, batchedBench: batchedBench(stories, p, 64) });
+    }
+  }
+  finish();
+}
+
+function finish() {
+  writeFileSync(join(outDir, 'bench-results.json'), JSON.stringify(results, null, 2));
+  const f = (x, d = 0) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+  const lines = [`moodaxis bench (${mode}) ${results.date} commit ${results.commit}`];
+  const ref = results.reference;
+  if (ref) lines.push(`reference (HF bf16, ${ref.device}): one response ${f(ref.per_response_s, 1)} s (${f(ref.per_response_tok_s, 1)} tok/s incl. hidden-state pass); batched ${ref.batched}: ${f(ref.batched_tok_s)} tok/s`);
+  lines.push('| parallel | wall s (load incl.) | load s | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
+  for (const r of results.rows) {
+    const bb = r.batchedBench?.tgTokS;
+    const refSerial = ref ? (ref.per_response_s * (r.ours.tokens / 200)) / r.ours.wallSeconds : null;
+    const refBatched = ref ? r.ours.tokS / ref.batched_tok_s : null;
+    lines.push(`| ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
+  }
+  console.log(lines.join('\n'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  finish();
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { compareFiles, DEFAULT_COMPARE_THRESHOLD, type CompareDoc } from '../../protocols/compare.js';
+import { createColors, table } from '../format.js';
+import { colorOut } from '../runtime.js';
+import type { Command } from './shared.js';
+
+const f = (x: number | null, d = 2, sign = false) => (x === null || !Number.isFinite(x) ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(d)}`);
+
+/** Two fingerprints side by side: means ± std, delta, std ratio, flags. */
+export function formatCompareTable(doc: CompareDoc, color = false): string {
+  const c = createColors(color);
+  const rows = doc.axes.map((x) => [
+    `${x.positive}/${x.negative}`,
+    `${f(x.a.mean, 2, true)} ± ${f(x.a.std)}`,
+    `${f(x.b.mean, 2, true)} ± ${f(x.b.std)}`,
+    x.moved ? c.red(f(x.delta, 2, true)) : f(x.delta, 2, true),
+    x.suppressed ? c.yellow(f(x.stdRatio)) : f(x.stdRatio),
+    [x.moved ? c.red('moved') : '', x.suppressed ? c.yellow('suppressed') : ''].filter(Boolean).join(', '),
+  ]);
+  const lines = [
+    `${c.bold('A')} ${doc.a.model} ${c.dim(`(${doc.a.file})`)}`,
+    `${c.bold('B')} ${doc.b.model} ${c.dim(`(${doc.b.file})`)}`,
+    table(['axis', 'A mean ± std', 'B mean ± std', 'Δ (B − A)', 'std B/A', ''], rows, { color }),
+  ];
+  for (const n of doc.notes) lines.push(c.dim(`note: ${n}`));
+  lines.push(
+    doc.moved.length
+      ? c.red(`${doc.moved.length} ${doc.moved.length === 1 ? 'axis' : 'axes'} moved more than ${doc.threshold}: ${doc.moved.join(', ')}`)
+      : c.green(`no axis moved more than ${doc.threshold}`),
+  );
+  return lines.join('\n');
+}
+
+async function handler(a: { a: string; b: string; threshold: number; json?: boolean; quiet?: boolean }) {
+  const doc = await compareFiles(a.a, a.b, { threshold: a.threshold });
+  if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else if (!a.quiet) process.stdout.write(`${formatCompareTable(doc, colorOut())}\n`);
+  // 1: the style moved (a CI job can fail on it); bad input exits 2 through the shared handler.
+  if (doc.moved.length) process.exitCode = 1;
+}
+
+export const compareCommand: Command = {
+  command: 'compare <a> <b>',
+  describe: 'compare two fingerprints (score deltas, std ratios); exit 1 when an axis moved more than the threshold',
+  builder: (y) =>
+    y
+      .positional('a', { type: 'string', demandOption: true, describe: 'fingerprint.json (A, e.g. the base model or the old version)' })
+      .positional('b', { type: 'string', demandOption: true, describe: 'fingerprint.json (B)' })
+      .option('threshold', { type: 'number', default: DEFAULT_COMPARE_THRESHOLD, describe: 'largest |Δ mean| allowed before exiting 1' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout and nothing else' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no table (exit code only)' }),
+  handler,
+};

@@ -1,0 +1,294 @@
+/**
+ * The instruction-following benchmark (METHOD §6): nine scenarios, three per axis for warm/cold,
+ * confident/cautious and verbose/concise:
+ *   (a) system   one turn under the positive pole's instruction as system prompt; passes when the score
+ *                on that axis is above +threshold [0.1];
+ *   (b) increase a neutral turn (a baseline question, no system prompt), then the user asks for the
+ *                positive pole; passes when the score of the second answer is above the first's;
+ *   (c) decrease the same neutral turn, then the user asks for the negative pole; passes when the score
+ *                falls.
+ * Pass rate = scenarios passed / 9, with every turn's scores on the three axes and every check.
+ *
+ * Prompts come from the axis-set file, so custom files with these axis ids work too: the neutral
+ * question of the i-th benchmark axis is baseline question i; the system prompt is the axis' positive
+ * instruction; the follow-up request is `Please answer that again. <pole instruction>` for a model with
+ * a chat template, and the pole instruction alone for a model without one (a base model continues
+ * text; the turns are joined by blank lines, METHOD §1). (b) and (c) branch from the same neutral turn.
+ *
+ * Axes: given (file or document), else cached for this model (shared with `fingerprint`), else
+ * calibrated first (set A, all axes of the set, cached). Responses are journaled in
+ * `<out>/benchmark.journal.jsonl`; the document is written to `<out>/benchmark.json` atomically.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { badInput } from '../engine/errors.js';
+import type { ChatMessage } from '../engine/chat.js';
+import type { GpuChoice, Model } from '../engine/model.js';
+import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc, type CalibratedAxis } from '../method/axes-doc.js';
+import type { AxisDef, AxisSet, QuestionRef } from '../method/axes-file.js';
+import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { withModel } from '../method/model-ref.js';
+import { buildManifest, collectOptions, type RunSettings } from '../method/settings.js';
+import { cacheDir } from './cache.js';
+import { runSettingsOf } from './stability.js';
+import type { Manifest } from './types.js';
+
+/** The benchmark's axes, in scenario order. */
+export const BENCHMARK_AXES = ['warm_cold', 'confident_cautious', 'verbose_concise'] as const;
+export const DEFAULT_BENCHMARK_THRESHOLD = 0.1;
+/** Put before the pole instruction in the follow-up request to a chat model. */
+export const FOLLOW_UP_PREFIX = 'Please answer that again. ';
+
+export type ScenarioKind = 'system' | 'increase' | 'decrease';
+
+export interface BenchmarkTurn {
+  system: string | null;
+  user: string;
+  text: string;
+  tokens: number;
+  stopReason: 'eos' | 'length';
+  /** Score of this answer on each benchmark axis. */
+  scores: Record<string, number>;
+}
+
+export interface BenchmarkCheck {
+  axis: string;
+  /** above: score > threshold; up / down: score rose / fell from the previous turn. */
+  expectation: 'above' | 'up' | 'down';
+  value: number;
+  previous: number | null;
+  delta: number | null;
+  threshold: number | null;
+  passed: boolean;
+  explanation: string;
+}
+
+export interface BenchmarkScenario {
+  id: string;
+  name: string;
+  axis: string;
+  kind: ScenarioKind;
+  passed: boolean;
+  turns: BenchmarkTurn[];
+  checks: BenchmarkCheck[];
+}
+
+export interface BenchmarkDoc {
+  kind: 'moodaxis.benchmark';
+  schemaVersion: 1;
+  manifest: Manifest;
+  /** The axes used, with their held-out quality (d′ null when infinite: both poles constant). */
+  axes: Array<{ id: string; positive: string; negative: string; auc: number; dprime: number | null }>;
+  threshold: number;
+  passed: number;
+  total: number;
+  passRate: number;
+  scenarios: BenchmarkScenario[];
+  timing: { seconds: number; generatedTokens: number };
+}
+
+export interface BenchmarkOptions extends Partial<RunSettings> {
+  /** Calibrated axes (a file from `calibrate`, or the document). */
+  axes?: string | AxesDoc;
+  /** Custom axis-set file (questions and instructions); default built-in. */
+  axesFile?: string;
+  axisSet?: AxisSet;
+  gpu?: GpuChoice;
+  /** Output folder: benchmark.json and benchmark.journal.jsonl. */
+  out?: string;
+  /** Reuse / store calibrated axes in the user's cache (default true). */
+  cache?: boolean;
+  /** Score a system-prompt scenario must exceed [0.1]. */
+  threshold?: number;
+  onProgress?: (done: number, total: number, tokens: number) => void;
+  onStatus?: (message: string) => void;
+}
+
+/** The same cache file as `fingerprint` uses for these axes (lib/protocols/fingerprint.ts). */
+function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
+  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined }, backend: model.info.backend });
+  return join(cacheDir(), 'axes', `${model.info.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}.json`);
+}
+
+function missingAxes(ids: string[], what: string): void {
+  const missing = BENCHMARK_AXES.filter((id) => !ids.includes(id));
+  if (missing.length)
+    throw badInput(`${what} lacks the benchmark ${missing.length === 1 ? 'axis' : 'axes'} ${missing.join(', ')} (the benchmark needs ${BENCHMARK_AXES.join(', ')}; it has ${ids.join(', ')})`);
+}
+
+interface AxisPlan {
+  def: AxisDef;
+  question: QuestionRef;
+  system: ResponseJob;
+  neutral: ResponseJob;
+}
+
+function followUpText(model: Model, instruction: string): string {
+  return model.info.chatTemplate ? `${FOLLOW_UP_PREFIX}${instruction}` : instruction;
+}
+
+const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+
+export async function benchmark(modelOrPath: Model | string, options: BenchmarkOptions = {}): Promise<BenchmarkDoc> {
+  const started = performance.now();
+  const axisSet = await resolveAxisSet(options);
+  const settings = runSettingsOf(options);
+  const threshold = options.threshold ?? DEFAULT_BENCHMARK_THRESHOLD;
+  if (!Number.isFinite(threshold)) throw badInput(`threshold must be a number, got ${threshold}`);
+  const status = options.onStatus ?? (() => {});
+  missingAxes(axisSet.axes.map((a) => a.id), `the axis set ${axisSet.name}`);
+
+  return withModel(modelOrPath, options.gpu, async (model) => {
+    let axes: AxesDoc | null = null;
+    let cachePath: string | null = null;
+    if (options.axes) {
+      const source = typeof options.axes === 'string' ? options.axes : 'axes';
+      axes = typeof options.axes === 'string' ? await readAxesFile(options.axes) : options.axes;
+      assertAxesFit(axes, model.info, source);
+      missingAxes(axes.axes.map((a) => a.id), source);
+    } else if (options.cache !== false) {
+      cachePath = axesCachePath(model, axisSet, settings);
+      if (existsSync(cachePath)) {
+        try {
+          axes = await readAxesFile(cachePath);
+          assertAxesFit(axes, model.info, cachePath);
+          status(`using cached axes ${cachePath}`);
+        } catch {
+          axes = null;
+        }
+      }
+    }
+    const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
+    const plans: AxisPlan[] = BENCHMARK_AXES.map((id, i) => {
+      const def = axisSet.axes.find((a) => a.id === id)!;
+      const text = axisSet.baseline[i % axisSet.baseline.length];
+      const question: QuestionRef = { id: `bench/${id}`, axis: id, set: 'baseline', index: i, text };
+      const base = { question, promptTemplate: def.promptTemplate, maxTokens: settings.maxTokens };
+      return {
+        def,
+        question,
+        system: { ...base, key: jobKey(question, 'positive', 'system'), pole: 'positive', instruction: def.positiveInstruction },
+        neutral: { ...base, key: jobKey(question, 'none', 'neutral'), pole: 'none', instruction: null },
+      };
+    });
+    const firstJobs = [...calJobs, ...plans.flatMap((p) => [p.system, p.neutral])];
+    const total = firstJobs.length + 2 * plans.length;
+    if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) before the benchmark (${total - calJobs.length})`);
+    const journal = options.out
+      ? new Journal(join(options.out, 'benchmark.journal.jsonl'), runKey({ kind: 'benchmark', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet) }))
+      : undefined;
+    const collect = (jobs: ResponseJob[], offset: number): Promise<Map<string, Response>> => {
+      const opts = collectOptions(model, settings, {
+        journal,
+        onProgress: options.onProgress ? (done, _total, tokens) => options.onProgress!(offset + done, total, tokens) : undefined,
+      });
+      return collectResponses(model, jobs, opts);
+    };
+    let first: Map<string, Response>;
+    let second: Map<string, Response>;
+    const followUps: Array<{ plan: AxisPlan; kind: 'increase' | 'decrease'; job: ResponseJob }> = [];
+    try {
+      first = await collect(firstJobs, 0);
+      for (const plan of plans) {
+        const neutral = first.get(plan.neutral.key)!;
+        const history: ChatMessage[] = [
+          { role: 'user', content: plan.question.text },
+          { role: 'assistant', content: neutral.text },
+        ];
+        for (const kind of ['increase', 'decrease'] as const) {
+          const instruction = kind === 'increase' ? plan.def.positiveInstruction : plan.def.negativeInstruction;
+          const question: QuestionRef = { ...plan.question, text: followUpText(model, instruction) };
+          followUps.push({
+            plan,
+            kind,
+            job: { key: jobKey(plan.question, 'none', kind), question, pole: 'none', instruction: null, promptTemplate: plan.def.promptTemplate, maxTokens: settings.maxTokens, history },
+          });
+        }
+      }
+      second = await collect(followUps.map((f) => f.job), firstJobs.length);
+    } finally {
+      journal?.close();
+    }
+    if (!axes) {
+      axes = { kind: 'moodaxis.axes', schemaVersion: 1, set: 'A', axes: fitAxes(axisSet, 'A', first, settings), manifest: buildManifest(model, settings, axisSet, { calibrationSet: 'A' }) };
+      if (cachePath) writeAxesFile(cachePath, axes);
+    }
+    const benchAxes = BENCHMARK_AXES.map((id) => axes!.axes.find((a) => a.id === id)!);
+    const scoresOf = (r: Response) => Object.fromEntries(benchAxes.map((a) => [a.id, scoreVector(a, r.vector)]));
+    const turn = (job: ResponseJob, r: Response): BenchmarkTurn => ({
+      system: job.instruction,
+      user: job.question.text,
+      text: r.text,
+      tokens: r.tokens,
+      stopReason: r.stopReason,
+      scores: scoresOf(r),
+    });
+
+    const scenarios: BenchmarkScenario[] = [];
+    for (const plan of plans) {
+      const axis: CalibratedAxis = benchAxes.find((a) => a.id === plan.def.id)!;
+      const sys = turn(plan.system, first.get(plan.system.key)!);
+      const value = sys.scores[axis.id];
+      const passed = value > threshold;
+      const check: BenchmarkCheck = {
+        axis: axis.id,
+        expectation: 'above',
+        value,
+        previous: null,
+        delta: null,
+        threshold,
+        passed,
+        explanation: `score ${fmt(value)} ${passed ? '>' : '<='} ${fmt(threshold)}`,
+      };
+      scenarios.push({ id: `${axis.id}/system`, name: `${plan.def.positive}: system prompt`, axis: axis.id, kind: 'system', passed, turns: [sys], checks: [check] });
+      const neutral = turn(plan.neutral, first.get(plan.neutral.key)!);
+      for (const f of followUps.filter((x) => x.plan === plan)) {
+        const next = turn(f.job, second.get(f.job.key)!);
+        const prev = neutral.scores[axis.id];
+        const now = next.scores[axis.id];
+        const delta = now - prev;
+        const up = f.kind === 'increase';
+        const ok = up ? delta > 0 : delta < 0;
+        scenarios.push({
+          id: `${axis.id}/${f.kind}`,
+          name: up ? `${plan.def.positive}: asked for more` : `${plan.def.positive}: asked for less (${plan.def.negative})`,
+          axis: axis.id,
+          kind: f.kind,
+          passed: ok,
+          turns: [neutral, next],
+          checks: [{
+            axis: axis.id,
+            expectation: up ? 'up' : 'down',
+            value: now,
+            previous: prev,
+            delta,
+            threshold: null,
+            passed: ok,
+            explanation: `score ${fmt(prev)} -> ${fmt(now)} (delta ${fmt(delta)}): ${delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'unchanged'}`,
+          }],
+        });
+      }
+    }
+    const passedCount = scenarios.filter((s) => s.passed).length;
+    const generated = [...first.values(), ...second.values()].reduce((n, r) => n + r.tokens, 0);
+    const doc: BenchmarkDoc = {
+      kind: 'moodaxis.benchmark',
+      schemaVersion: 1,
+      manifest: buildManifest(model, settings, axisSet, {
+        axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated',
+        followUp: model.info.chatTemplate ? `${FOLLOW_UP_PREFIX}<pole instruction>` : '<pole instruction>',
+      }),
+      axes: benchAxes.map((a) => ({ id: a.id, positive: a.positive, negative: a.negative, auc: a.auc, dprime: Number.isFinite(a.dprime) ? a.dprime : null })),
+      threshold,
+      passed: passedCount,
+      total: scenarios.length,
+      passRate: passedCount / scenarios.length,
+      scenarios,
+      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+    };
+    if (options.out) writeFileAtomic(join(options.out, 'benchmark.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    return doc;
+  });
+}

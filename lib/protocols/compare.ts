@@ -1,0 +1,134 @@
+/**
+ * Comparing two fingerprints (METHOD §4, "base vs instruct"): per axis the mean score of each, the
+ * delta B − A, the std ratio B / A ("suppressed" below 0.5: B's style varies far less on that axis),
+ * and whether the axis moved more than a threshold, so that a CI job can catch a model update that
+ * changed the model's style (the CLI exits 1 then).
+ */
+import { readFile } from 'node:fs/promises';
+import { badInput } from '../engine/errors.js';
+import { BadInputError, parseDoc } from '../report/validate.js';
+import type { FingerprintDoc, ProtocolDoc } from './types.js';
+
+export const DEFAULT_COMPARE_THRESHOLD = 0.2;
+/** std_B / std_A below this: B suppresses the axis (METHOD §4). */
+export const SUPPRESSED_RATIO = 0.5;
+
+export interface CompareAxis {
+  id: string;
+  positive: string;
+  negative: string;
+  a: { mean: number; std: number };
+  b: { mean: number; std: number };
+  /** mean_B − mean_A. */
+  delta: number;
+  /** std_B / std_A; null when std_A is 0. */
+  stdRatio: number | null;
+  suppressed: boolean;
+  /** |delta| > threshold. */
+  moved: boolean;
+}
+
+export interface CompareSide {
+  file: string;
+  model: string;
+  identity: string;
+  questions: string;
+  baselineQuestions: number;
+}
+
+export interface CompareDoc {
+  kind: 'moodaxis.compare';
+  schemaVersion: 1;
+  a: CompareSide;
+  b: CompareSide;
+  threshold: number;
+  axes: CompareAxis[];
+  /** Axis ids present in only one of the two fingerprints (not compared). */
+  onlyInA: string[];
+  onlyInB: string[];
+  /** Ids of the axes whose |delta| exceeds the threshold. */
+  moved: string[];
+  suppressed: string[];
+  /** Differences a reader should know about (another model, other questions, other settings). */
+  notes: string[];
+}
+
+/** Reads a protocol document and checks it is of `kind`; every problem is BAD_INPUT naming file and field. */
+export async function readDocFile<K extends ProtocolDoc['kind']>(path: string, kind: K): Promise<Extract<ProtocolDoc, { kind: K }>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw badInput(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a JSON file' : `cannot read (${code})`}`);
+  }
+  const doc = parseDoc(text, path);
+  if (doc.kind !== kind) throw new BadInputError(`${path}: kind: expected "${kind}", got "${doc.kind}"`, path, 'kind');
+  return doc as Extract<ProtocolDoc, { kind: K }>;
+}
+
+function side(doc: FingerprintDoc, file: string): CompareSide {
+  const m = doc.manifest;
+  return { file, model: m.model.name, identity: m.model.identity, questions: `${m.questions.name} ${m.questions.version}`, baselineQuestions: doc.axes[0]?.scores.length ?? 0 };
+}
+
+export function compareFingerprints(a: FingerprintDoc, b: FingerprintDoc, options: { threshold?: number; files?: [string, string] } = {}): CompareDoc {
+  const threshold = options.threshold ?? DEFAULT_COMPARE_THRESHOLD;
+  if (!(Number.isFinite(threshold) && threshold >= 0)) throw badInput(`threshold must be a number ≥ 0, got ${threshold}`);
+  const [fa, fb] = options.files ?? ['A', 'B'];
+  const byId = new Map(b.axes.map((x) => [x.id, x]));
+  const axes: CompareAxis[] = [];
+  for (const x of a.axes) {
+    const y = byId.get(x.id);
+    if (!y) continue;
+    const delta = y.mean - x.mean;
+    const stdRatio = x.std > 0 ? y.std / x.std : null;
+    axes.push({
+      id: x.id,
+      positive: x.positive,
+      negative: x.negative,
+      a: { mean: x.mean, std: x.std },
+      b: { mean: y.mean, std: y.std },
+      delta,
+      stdRatio,
+      suppressed: stdRatio !== null && stdRatio < SUPPRESSED_RATIO,
+      moved: Math.abs(delta) > threshold,
+    });
+  }
+  const inA = new Set(a.axes.map((x) => x.id));
+  const onlyInA = a.axes.filter((x) => !byId.has(x.id)).map((x) => x.id);
+  const onlyInB = b.axes.filter((x) => !inA.has(x.id)).map((x) => x.id);
+  if (axes.length === 0) throw badInput(`${fa} and ${fb} have no axis in common (${[...inA].join(', ')} vs ${b.axes.map((x) => x.id).join(', ')})`);
+  const notes: string[] = [];
+  const ma = a.manifest;
+  const mb = b.manifest;
+  if (ma.model.identity !== mb.model.identity) notes.push(`different models: ${ma.model.name} vs ${mb.model.name} (each scored on its own axes)`);
+  if (ma.questions.name !== mb.questions.name || ma.questions.version !== mb.questions.version)
+    notes.push(`different question sets: ${ma.questions.name} ${ma.questions.version} vs ${mb.questions.name} ${mb.questions.version}`);
+  const samp = (m: typeof ma) => JSON.stringify([m.sampler.temperature, m.sampler.topK, m.sampler.topP, m.sampler.maxTokens, m.sampler.baselineMaxTokens, m.capture]);
+  if (samp(ma) !== samp(mb)) notes.push('different sampler or capture settings (see the manifests)');
+  if (onlyInA.length) notes.push(`only in ${fa}: ${onlyInA.join(', ')}`);
+  if (onlyInB.length) notes.push(`only in ${fb}: ${onlyInB.join(', ')}`);
+  return {
+    kind: 'moodaxis.compare',
+    schemaVersion: 1,
+    a: side(a, fa),
+    b: side(b, fb),
+    threshold,
+    axes,
+    onlyInA,
+    onlyInB,
+    moved: axes.filter((x) => x.moved).map((x) => x.id),
+    suppressed: axes.filter((x) => x.suppressed).map((x) => x.id),
+    notes,
+  };
+}
+
+/** Reads two fingerprint files and compares them. */
+export async function compareFiles(fileA: string, fileB: string, options: { threshold?: number } = {}): Promise<CompareDoc> {
+  const threshold = options.threshold ?? DEFAULT_COMPARE_THRESHOLD;
+  if (!(Number.isFinite(threshold) && threshold >= 0)) throw badInput(`--threshold must be a number ≥ 0, got ${threshold}`);
+  const a = await readDocFile(fileA, 'moodaxis.fingerprint');
+  const b = await readDocFile(fileB, 'moodaxis.fingerprint');
+  return compareFingerprints(a, b, { threshold, files: [fileA, fileB] });
+}

@@ -1,0 +1,289 @@
+/**
+ * The stability protocol (METHOD §4, §5): how far the axes and the scores can be trusted.
+ *
+ * - Test-retest: the baseline repeated with `runs` [5] different run seeds; per axis ICC(2,1) with a
+ *   seeded bootstrap CI over questions [1000 resamples] and ICC(2,k) (subjects = baseline questions,
+ *   raters = runs, scores on the set-A axes). Run 1 is the fingerprint's own baseline (same job keys,
+ *   same seeds); run r ≥ 2 tags its keys `run<r>`, so every response has its own seed derived from
+ *   (seed, question id, pole, run).
+ * - Calibration sets A, B, C (paraphrased instructions, other questions): per axis the pairwise cosines
+ *   of the three directions and their mean (the stability cosine), and ICC(2,k) of run 1's baseline
+ *   scores with the three calibrations as raters.
+ * - Sample-size curve: for n in {5, 10, …} up to the number of calibration questions, `draws` [20]
+ *   seeded random subsets of n set-A calibration questions (both poles of each question); per n the
+ *   median cos(v_n, v_all) and the median held-out AUC. "Axes stabilise at n" = the smallest n at which
+ *   every axis' median cosine is ≥ 0.9.
+ * - Dead zones with the full severity (stability term from the stability cosine).
+ *
+ * Axes without sets B and C (custom axis files often have none): their calibration-set stability is not
+ * measured; they are listed in `missingSets`, a note says so, test-retest and the sample-size curve
+ * still run, and their dead-zone severity stays partial. With no axis having B and C, `calibrationSets`
+ * is empty.
+ *
+ * Every response the protocol needs (calibration A, B, C with the shared evaluation questions, and all
+ * baseline runs) is generated in one batched call, journaled in `<out>/stability.journal.jsonl` so an
+ * interrupted run resumes; the document is written to `<out>/stability.json` atomically.
+ */
+import { join } from 'node:path';
+import { badInput } from '../engine/errors.js';
+import { deriveSeed, type GpuChoice, type Model } from '../engine/model.js';
+import type { CalibratedAxis } from '../method/axes-doc.js';
+import { questionsOf, type AxisSet } from '../method/axes-file.js';
+import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { withModel } from '../method/model-ref.js';
+import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
+import {
+  auc, axisDirection, cosine, DEFAULT_BOOTSTRAP_RESAMPLES, icc, mean, median, project, randomSubset, seededRandom,
+} from '../stats/index.js';
+import { deadZones } from './analysis.js';
+import { readDocFile } from './compare.js';
+import { baselineJobs } from './fingerprint.js';
+import type { StabilityDoc } from './types.js';
+
+export interface StabilityOptions extends Partial<RunSettings> {
+  /** Custom axis-set file (questions, instructions, sets B and C); default built-in. */
+  axesFile?: string;
+  axisSet?: AxisSet;
+  gpu?: GpuChoice;
+  /** Baseline repetitions (raters of the test-retest ICC), at least 2 [5]. */
+  runs?: number;
+  /** Bootstrap resamples of the test-retest CI [1000]. */
+  bootstrap?: number;
+  /** Random subsets per sample size [20]. */
+  draws?: number;
+  /** Sample sizes of the curve; default 5, 10, … up to the number of calibration questions. */
+  sampleSizes?: number[];
+  /** Output folder: stability.json and stability.journal.jsonl. */
+  out?: string;
+  onProgress?: (done: number, total: number, tokens: number) => void;
+  onStatus?: (message: string) => void;
+}
+
+export const DEFAULT_RUNS = 5;
+export const DEFAULT_DRAWS = 20;
+/** Median cosine to the full-set direction at which an axis counts as stable (METHOD §4). */
+export const STABLE_COSINE = 0.9;
+
+const RUN_SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos'] as const;
+
+/**
+ * The run settings among a protocol's options. (resolveSettings(options) would copy every option,
+ * `out`, `axesFile` and the rest, into the settings, and so into the journal key and the manifest.)
+ */
+export function runSettingsOf(options: Partial<RunSettings>): RunSettings {
+  const picked: Partial<Record<(typeof RUN_SETTING_KEYS)[number], unknown>> = {};
+  for (const k of RUN_SETTING_KEYS) if (options[k] !== undefined) picked[k] = options[k];
+  return resolveSettings(picked as Partial<RunSettings>);
+}
+
+function positiveInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw badInput(`${name} must be an integer ≥ ${min}, got ${value}`);
+  return value;
+}
+
+/** 5, 10, … up to n (n itself appended when not a multiple of 5; just [n] below 5). */
+export function defaultSampleSizes(n: number): number[] {
+  const out: number[] = [];
+  for (let k = 5; k <= n; k += 5) out.push(k);
+  if (out[out.length - 1] !== n) out.push(n);
+  return out;
+}
+
+/** The baseline jobs of retest run r (1-based): run 1 untagged (= the fingerprint's baseline). */
+export function retestJobs(axisSet: AxisSet, s: RunSettings, run: number): ResponseJob[] {
+  return baselineJobs(axisSet, s, run === 1 ? undefined : `run${run}`);
+}
+
+function finite(x: number): boolean {
+  return Number.isFinite(x);
+}
+
+interface CurvePoint { medianCosine: number; auc: number }
+
+/** Median cos(v_n, v_all) and median held-out AUC over `draws` random subsets of n calibration questions. */
+function sampleSizePoint(
+  axis: CalibratedAxis,
+  pos: Float32Array[],
+  neg: Float32Array[],
+  evalPos: Float32Array[],
+  evalNeg: Float32Array[],
+  n: number,
+  draws: number,
+  seed: number,
+): CurvePoint | null {
+  const rng = seededRandom(deriveSeed(seed, `sample-size/${axis.id}/${n}`));
+  const cos: number[] = [];
+  const aucs: number[] = [];
+  // With every question in the subset all draws are the same set.
+  const k = n >= pos.length ? 1 : draws;
+  for (let d = 0; d < k; d++) {
+    const idx = randomSubset(pos.length, Math.min(n, pos.length), rng);
+    let v: Float32Array;
+    try {
+      v = axisDirection(idx.map((i) => pos[i]), idx.map((i) => neg[i]), 0.1);
+    } catch {
+      continue; // pole means coincide in this subset: no direction
+    }
+    cos.push(cosine(v, axis.vector));
+    if (evalPos.length && evalNeg.length) aucs.push(auc(evalPos.map((h) => project(h, v)), evalNeg.map((h) => project(h, v))));
+  }
+  if (cos.length === 0) return null;
+  return { medianCosine: median(cos), auc: aucs.length ? median(aucs) : NaN };
+}
+
+export async function stability(modelOrPath: Model | string, options: StabilityOptions = {}): Promise<StabilityDoc> {
+  const started = performance.now();
+  const axisSet = await resolveAxisSet(options);
+  const settings = runSettingsOf(options);
+  const runs = positiveInt('runs', options.runs ?? DEFAULT_RUNS, 2);
+  const resamples = positiveInt('bootstrap', options.bootstrap ?? DEFAULT_BOOTSTRAP_RESAMPLES, 1);
+  const draws = positiveInt('draws', options.draws ?? DEFAULT_DRAWS, 1);
+  const status = options.onStatus ?? (() => {});
+  const minCal = Math.min(...axisSet.axes.map((a) => a.calibration.length));
+  const sizes = options.sampleSizes ?? defaultSampleSizes(minCal);
+  if (sizes.length === 0) throw badInput('sampleSizes: give at least one sample size');
+  for (const n of sizes) {
+    if (!Number.isInteger(n) || n < 2 || n > minCal)
+      throw badInput(`sampleSizes: ${n} is not an integer between 2 and ${minCal} (the fewest calibration questions of an axis in ${axisSet.name})`);
+  }
+  const grid = [...new Set(sizes)].sort((a, b) => a - b);
+
+  const withSets = axisSet.axes.filter((a) => a.sets.B && a.sets.C);
+  const missingSets = axisSet.axes.filter((a) => !(a.sets.B && a.sets.C)).map((a) => a.id);
+  const paraphrased: AxisSet = { ...axisSet, axes: withSets };
+  const notes: string[] = [];
+  if (missingSets.length) {
+    const msg =
+      withSets.length === 0
+        ? `${axisSet.name} has no calibration sets B and C: calibration-set stability (cosines A/B/C, their ICC(2,k)) is not measured and the dead-zone severities stay partial; test-retest and the sample-size curve are computed`
+        : `axes ${missingSets.join(', ')} of ${axisSet.name} have no calibration sets B and C: their calibration-set stability is not measured and their dead-zone severity stays partial`;
+    notes.push(msg);
+    status(msg);
+  }
+
+  return withModel(modelOrPath, options.gpu, async (model) => {
+    const calA = calibrationJobs(axisSet, 'A', settings);
+    const calB = withSets.length ? calibrationJobs(paraphrased, 'B', settings) : [];
+    const calC = withSets.length ? calibrationJobs(paraphrased, 'C', settings) : [];
+    const runJobs = Array.from({ length: runs }, (_, r) => retestJobs(axisSet, settings, r + 1));
+    if (runJobs[0].length < 2) throw badInput(`${axisSet.name}: the baseline needs at least 2 questions`);
+    // Sets B and C share the evaluation questions (and their keys) with set A: generate them once.
+    const jobs = new Map<string, ResponseJob>();
+    for (const j of [...calA, ...calB, ...calC, ...runJobs.flat()]) if (!jobs.has(j.key)) jobs.set(j.key, j);
+    status(`stability: ${axisSet.axes.length} axes, calibration sets ${withSets.length ? 'A, B, C' : 'A'}, ${runs} baseline runs (${jobs.size} responses)`);
+    const journal = options.out
+      ? new Journal(
+          join(options.out, 'stability.journal.jsonl'),
+          // Responses do not depend on runs, bootstrap or draws: a rerun with more runs reuses the journal.
+          runKey({ kind: 'stability', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet) }),
+        )
+      : undefined;
+    let responses: Map<string, Response>;
+    try {
+      responses = await collectResponses(model, [...jobs.values()], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
+    } finally {
+      journal?.close();
+    }
+
+    const axesA = fitAxes(axisSet, 'A', responses, settings);
+    const axesB = withSets.length ? fitAxes(paraphrased, 'B', responses, settings) : [];
+    const axesC = withSets.length ? fitAxes(paraphrased, 'C', responses, settings) : [];
+    const baselineRuns = runJobs.map((js) => js.map((j) => responses.get(j.key)!));
+    const questions = baselineRuns[0].length;
+    /** scores[axis][run][question] on the set-A axes. */
+    const scores = axesA.map((axis) => baselineRuns.map((run) => run.map((r) => scoreVector(axis, r.vector))));
+
+    // Test-retest ICC: subjects = baseline questions, raters = runs.
+    const testRetest: StabilityDoc['testRetest'] = [];
+    axesA.forEach((axis, i) => {
+      const matrix = Array.from({ length: questions }, (_, q) => scores[i].map((run) => run[q]));
+      const one = icc(matrix, { model: '2,1', bootstrap: resamples, seed: settings.seed });
+      const k = icc(matrix, { model: '2,k' }).value;
+      if (!finite(one.value) || !finite(k) || !one.ci || !one.ci.every(finite)) {
+        notes.push(`${axis.id}: test-retest ICC is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())}); left out of testRetest`);
+        return;
+      }
+      testRetest.push({ axis: axis.id, icc21: one.value, ci: one.ci as [number, number], icc2k: k, scores: matrix });
+    });
+
+    // Calibration sets A, B, C.
+    const calibrationSets: StabilityDoc['calibrationSets'] = withSets.map((def) => {
+      const a = axesA.find((x) => x.id === def.id)!;
+      const b = axesB.find((x) => x.id === def.id)!;
+      const c = axesC.find((x) => x.id === def.id)!;
+      const cosines = { AB: cosine(a.vector, b.vector), AC: cosine(a.vector, c.vector), BC: cosine(b.vector, c.vector) };
+      const matrix = baselineRuns[0].map((r) => [a, b, c].map((axis) => scoreVector(axis, r.vector)));
+      const k = icc(matrix, { model: '2,k' }).value;
+      if (!finite(k)) notes.push(`${def.id}: ICC(2,k) across calibration sets is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())})`);
+      return { axis: def.id, cosines, stabilityCosine: mean([cosines.AB, cosines.AC, cosines.BC]), icc2k: finite(k) ? k : null };
+    });
+
+    // Sample-size curve on set A.
+    const perAxis: StabilityDoc['sampleSize']['perAxis'] = {};
+    for (const axis of axesA) {
+      const pick = (kind: 'cal' | 'eval', pole: 'positive' | 'negative') =>
+        questionsOf(axisSet, axis.id, kind).map((q) => responses.get(`${q.id}|${pole}`)!.vector);
+      const pos = pick('cal', 'positive');
+      const neg = pick('cal', 'negative');
+      const evalPos = pick('eval', 'positive');
+      const evalNeg = pick('eval', 'negative');
+      const medianCosine: number[] = [];
+      const aucs: number[] = [];
+      for (const n of grid) {
+        const p = sampleSizePoint(axis, pos, neg, evalPos, evalNeg, n, draws, settings.seed);
+        if (!p) notes.push(`${axis.id}: no subset of ${n} questions gave a direction (pole means coincide); cosine 0 and AUC 0.5 recorded`);
+        medianCosine.push(p ? p.medianCosine : 0);
+        aucs.push(p && finite(p.auc) ? p.auc : 0.5);
+      }
+      const at = grid.find((_, j) => medianCosine[j] >= STABLE_COSINE);
+      perAxis[axis.id] = { medianCosine, auc: aucs, stabilisesAt: at ?? null };
+    }
+    const allAt = grid.find((_, j) => axesA.every((a) => perAxis[a.id].medianCosine[j] >= STABLE_COSINE));
+
+    const stabilityCosine = Object.fromEntries(calibrationSets.map((c) => [c.axis, c.stabilityCosine]));
+    const generated = [...responses.values()].reduce((n, r) => n + r.tokens, 0);
+    const doc: StabilityDoc = {
+      kind: 'moodaxis.stability',
+      schemaVersion: 1,
+      manifest: buildManifest(model, settings, axisSet, {
+        calibrationSets: withSets.length ? ['A', 'B', 'C'] : ['A'],
+        retest: { runs, bootstrap: resamples, bootstrapSeed: settings.seed, runTags: runJobs.map((_, r) => (r === 0 ? null : `run${r + 1}`)) },
+        sampleSize: { n: grid, draws },
+      }),
+      testRetest,
+      calibrationSets,
+      sampleSize: { n: grid, perAxis, stabilisesAt: allAt ?? null, draws },
+      deadZones: deadZones(axesA, scores.map((s) => s[0]), stabilityCosine),
+      retest: { runs, questions, bootstrap: resamples, seed: settings.seed },
+      missingSets,
+      notes,
+      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+    };
+    if (options.out) writeFileAtomic(join(options.out, 'stability.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    return doc;
+  });
+}
+
+function describeScores(values: number[]): string {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo === hi ? `all ${lo}` : `from ${lo} to ${hi}`;
+}
+
+/**
+ * Stability cosines per axis from a stability document (for the full dead-zone severity of a
+ * fingerprint). Refuses a document made from another model when `identity` is given.
+ */
+export function stabilityCosines(doc: StabilityDoc, source: string, identity?: string): Record<string, number> {
+  if (identity && doc.manifest.model.identity !== identity)
+    throw badInput(`${source}: this stability run was made from another model (${doc.manifest.model.name}, ${doc.manifest.model.identity.slice(0, 19)}…)`);
+  return Object.fromEntries(doc.calibrationSets.map((c) => [c.axis, c.stabilityCosine]));
+}
+
+/** Reads a stability.json (validated) and returns it with its stability cosines per axis. */
+export async function readStabilityFile(path: string, identity?: string): Promise<{ doc: StabilityDoc; cosines: Record<string, number> }> {
+  const doc = await readDocFile(path, 'moodaxis.stability');
+  return { doc, cosines: stabilityCosines(doc, path, identity) };
+}
