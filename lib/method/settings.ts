@@ -48,9 +48,15 @@ export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function resolveSettings(partial: Partial<RunSettings> = {}): RunSettings {
+const SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos'] as const satisfies ReadonlyArray<keyof RunSettings>;
+
+/**
+ * The run settings among a call's options, defaults filled in. Only setting keys are taken: other
+ * options (out, axesFile, …) must not reach the journal key, the axes cache key or the manifest.
+ */
+export function resolveSettings(options: Partial<RunSettings> = {}): RunSettings {
   const s = { ...DEFAULT_SETTINGS };
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (s as Record<string, unknown>)[k] = v;
+  for (const k of SETTING_KEYS) if (options[k] !== undefined) (s as Record<string, unknown>)[k] = options[k];
   return s;
 }
 

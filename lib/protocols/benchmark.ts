@@ -30,9 +30,8 @@ import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, type RunSettings } from '../method/settings.js';
+import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { cacheDir } from './cache.js';
-import { runSettingsOf } from './stability.js';
 import type { Manifest } from './types.js';
 
 /** The benchmark's axes, in scenario order. */
@@ -134,7 +133,7 @@ const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 export async function benchmark(modelOrPath: Model | string, options: BenchmarkOptions = {}): Promise<BenchmarkDoc> {
   const started = performance.now();
   const axisSet = await resolveAxisSet(options);
-  const settings = runSettingsOf(options);
+  const settings = resolveSettings(options);
   const threshold = options.threshold ?? DEFAULT_BENCHMARK_THRESHOLD;
   if (!Number.isFinite(threshold)) throw badInput(`threshold must be a number, got ${threshold}`);
   const status = options.onStatus ?? (() => {});

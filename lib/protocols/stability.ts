@@ -66,18 +66,6 @@ export const DEFAULT_DRAWS = 20;
 /** Median cosine to the full-set direction at which an axis counts as stable (METHOD §4). */
 export const STABLE_COSINE = 0.9;
 
-const RUN_SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos'] as const;
-
-/**
- * The run settings among a protocol's options. (resolveSettings(options) would copy every option,
- * `out`, `axesFile` and the rest, into the settings, and so into the journal key and the manifest.)
- */
-export function runSettingsOf(options: Partial<RunSettings>): RunSettings {
-  const picked: Partial<Record<(typeof RUN_SETTING_KEYS)[number], unknown>> = {};
-  for (const k of RUN_SETTING_KEYS) if (options[k] !== undefined) picked[k] = options[k];
-  return resolveSettings(picked as Partial<RunSettings>);
-}
-
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw badInput(`${name} must be an integer ≥ ${min}, got ${value}`);
   return value;
@@ -136,7 +124,7 @@ function sampleSizePoint(
 export async function stability(modelOrPath: Model | string, options: StabilityOptions = {}): Promise<StabilityDoc> {
   const started = performance.now();
   const axisSet = await resolveAxisSet(options);
-  const settings = runSettingsOf(options);
+  const settings = resolveSettings(options);
   const runs = positiveInt('runs', options.runs ?? DEFAULT_RUNS, 2);
   const resamples = positiveInt('bootstrap', options.bootstrap ?? DEFAULT_BOOTSTRAP_RESAMPLES, 1);
   const draws = positiveInt('draws', options.draws ?? DEFAULT_DRAWS, 1);

@@ -105,16 +105,43 @@ export interface StabilityDoc {
   timing?: { seconds: number; generatedTokens: number };
 }
 
+export interface SteerAlpha {
+  alpha: number;
+  /** Mean score on the steered axis of the steered answers, re-read by the unsteered model. */
+  meanScore: number;
+  /** Per other axis: its mean score at this α minus its mean score at α = 0. */
+  leakage: Record<string, number>;
+  /** 1 − distinct word 3-grams / word 3-grams, per answer, averaged over the answers. */
+  repetition: number;
+  /** Two answers (the first two questions), the same questions at every α. */
+  samples: string[];
+  /** Mean steered-axis score of the hidden states while steering (the push itself, not only the text). */
+  inPassScore?: number;
+  /** Mean generated tokens per answer. */
+  meanTokens?: number;
+}
+
 export interface SteerDoc {
   kind: 'moodaxis.steer';
   schemaVersion: 1;
   manifest: Manifest;
   axis: string;
+  /** Steered blocks. */
   layers: number[];
-  alphas: Array<{ alpha: number; meanScore: number; leakage: Record<string, number>; repetition: number; samples: string[] }>;
+  alphas: SteerAlpha[];
+  /** Least-squares slope of meanScore on α. */
   slope: number;
+  /** Spearman ρ of meanScore and α. */
   spearman: number;
+  /** Effective α range: around α = 0, where the score moves monotonically and repetition stays < 0.3. */
   range: [number, number];
+  /** α = 1 pushes the state by `unit` × h̄ (the fraction of the mean hidden-state norm). */
+  unit?: number;
+  /** h̄ per steered block, in the order of `layers`. */
+  norms?: number[];
+  /** --sweep-layers: every window tried, and the recommended one (null: none kept repetition < 0.3). */
+  sweep?: Array<{ layers: number[]; shift: number; maxRepetition: number; slope: number; spearman: number }>;
+  recommended?: number[] | null;
 }
 
 export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc;

@@ -284,10 +284,23 @@ function checkSteer(c: Checker, d: Obj): SteerDoc {
     c.arr(a, 'samples', p).forEach((s, j) => {
       if (typeof s !== 'string') c.fail(`${p}.samples[${j}]`, `expected a string, got ${describe(s)}`);
     });
+    if (a.inPassScore !== undefined) c.num(a, 'inPassScore', p);
+    if (a.meanTokens !== undefined) c.num(a, 'meanTokens', p);
   });
   c.num(d, 'slope', '');
   c.num(d, 'spearman', '');
   c.nums(d, 'range', '', 2);
+  if (d.unit !== undefined) c.num(d, 'unit', '');
+  if (d.norms !== undefined) c.nums(d, 'norms', '', (d.layers as number[]).length);
+  if (d.sweep !== undefined) {
+    c.arr(d, 'sweep', '').forEach((item, i) => {
+      const p = `sweep[${i}]`;
+      const w = c.obj(item, p);
+      c.nums(w, 'layers', p);
+      for (const k of ['shift', 'maxRepetition', 'slope', 'spearman']) c.num(w, k, p);
+    });
+  }
+  if (d.recommended !== undefined && d.recommended !== null) c.nums(d, 'recommended', '');
   return d as unknown as SteerDoc;
 }
 

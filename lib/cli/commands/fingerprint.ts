@@ -8,8 +8,9 @@ import { renderReport } from '../../report/html.js';
 import { formatFingerprintTable } from '../format.js';
 import { colorOut, openModel, progressReporter, status } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { controlVectorOption, loadControlVectorArgs } from './steer.js';
 
-async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string }) {
+async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string; controlVector?: string | string[] }) {
   if (!a.model && !a.demo) throw badInput('give a model file (moodaxis fingerprint model.gguf) or --demo');
   const path = a.model ?? (await demoModelPath());
   if (!a.model) status(a, DEMO_NOTE);
@@ -27,8 +28,10 @@ async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: str
   const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
   const progress = progressReporter(a, 'fingerprint');
   try {
+    const controlVector = await loadControlVectorArgs(a, model);
     const doc = await fingerprint(model, {
       ...settingsFrom(a),
+      controlVector,
       axes: a.axes,
       axesFile: a.axesFile,
       out,
@@ -63,6 +66,7 @@ export const fingerprintCommand: Command = {
       .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>)' })
       .option('html', { type: 'boolean', describe: 'also write report.html' })
       .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' })
-      .option('stability', { type: 'string', describe: 'stability.json of this model (`moodaxis stability`): full dead-zone severity' }),
+      .option('stability', { type: 'string', describe: 'stability.json of this model (`moodaxis stability`): full dead-zone severity' })
+      .option('control-vector', controlVectorOption),
   handler,
 };

@@ -8,6 +8,7 @@ import { scoreCommand } from './score.js';
 import type { Command } from './shared.js';
 import { stabilityCommand } from './stability.js';
 import { statsCommand } from './stats.js';
+import { steerCommand } from './steer.js';
 
 export const commands: Command[] = [
   fingerprintCommand,
@@ -15,6 +16,7 @@ export const commands: Command[] = [
   scoreCommand,
   stabilityCommand,
   benchmarkCommand,
+  steerCommand,
   compareCommand,
   statsCommand,
   doctorCommand,

@@ -1,9 +1,9 @@
 /**
  * `moodaxis stats icc|pca FILE`: the project's statistics on a researcher's own matrix. FILE is CSV
- * (comma, semicolon, tab or whitespace separated; an optional header line; an optional first column
- * of row labels; blank lines and lines starting with # skipped) or JSON (an array of rows, or
- * { "matrix": [...] }). Rows are subjects (ICC) or observations (PCA), columns raters or variables.
- * Errors name the line and column (CSV) or the row and column (JSON).
+ * (comma, semicolon (decimal commas allowed), tab or whitespace separated; an optional header line;
+ * an optional first column of row labels; blank lines and lines starting with # skipped) or JSON (an
+ * array of rows, or { "matrix": [...] }). Rows are subjects (ICC) or observations (PCA), columns
+ * raters or variables. Errors name the line and column (CSV) or the row and column (JSON).
  */
 import { readFile } from 'node:fs/promises';
 import { badInput } from '../../engine/errors.js';
@@ -30,9 +30,10 @@ function toNumber(cell: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/** Tab, semicolon (then a decimal comma is accepted: 1,5;2), comma, or whitespace, from the first line. */
 function splitter(line: string): (l: string) => string[] {
   if (line.includes('\t')) return (l) => l.split('\t');
-  if (line.includes(';') && !line.includes(',')) return (l) => l.split(';');
+  if (line.includes(';')) return (l) => l.split(';').map((c) => (/^\s*[+-]?\d*,\d+\s*$/.test(c) ? c.replace(',', '.') : c));
   if (line.includes(',')) return (l) => l.split(',');
   return (l) => l.trim().split(/\s+/);
 }
