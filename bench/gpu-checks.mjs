@@ -64,16 +64,17 @@ const relErr = (a, b) => {
   out.maxVectorRelErr = Math.max(...out.vectors.filter((v) => v.sameText).map((v) => v.relErr));
 }
 
-// 3. fingerprint CUDA vs CPU, built-in axes, same seeds
-{
+// 3. fingerprint CUDA vs CPU, built-in axes, same seeds, at a few response lengths
+for (const tokens of [8, 24, 64]) {
   const docs = {};
   for (const gpu of ['cpu', 'cuda']) {
     const t0 = performance.now();
-    docs[gpu] = await fingerprint(join(models, 'stories260K.gguf'), { gpu, maxTokens: 24, baselineMaxTokens: 24, cache: false, deterministic: true });
-    out[`fingerprint ${gpu} seconds`] = (performance.now() - t0) / 1000;
+    docs[gpu] = await fingerprint(join(models, 'stories260K.gguf'), { gpu, maxTokens: tokens, baselineMaxTokens: tokens, cache: false, deterministic: true });
+    out[`fingerprint ${tokens} tokens ${gpu} seconds`] = (performance.now() - t0) / 1000;
   }
-  out.fingerprintDiff = Object.fromEntries(docs.cpu.axes.map((a, i) => [a.id, Math.abs(a.mean - docs.cuda.axes[i].mean)]));
-  out.maxFingerprintDiff = Math.max(...Object.values(out.fingerprintDiff));
+  const sameText = docs.cpu.responses.filter((r, i) => r.text === docs.cuda.responses[i].text).length;
+  const diff = Object.fromEntries(docs.cpu.axes.map((a, i) => [a.id, Math.abs(a.mean - docs.cuda.axes[i].mean)]));
+  out[`fingerprint ${tokens} tokens`] = { sameTextResponses: `${sameText}/${docs.cpu.responses.length}`, diff, max: Math.max(...Object.values(diff)) };
 }
 console.log(JSON.stringify(out, null, 2));
 if (process.env.OUT) writeFileSync(join(process.env.OUT, 'gpu-checks.json'), JSON.stringify(out, null, 2));

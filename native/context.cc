@@ -195,7 +195,7 @@ void Context::freeContext() {
 
 std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
-      ctxBackendSampling_ == opts.backendSampling)
+      ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty())
     return {};
   freeContext();
   llama_context_params cp = llama_context_default_params();
@@ -209,8 +209,12 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   cp.no_perf = true;
   cp.flash_attn_type = opts.flashAttn ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.type_k = cp.type_v = opts.f32Cache ? GGML_TYPE_F32 : GGML_TYPE_F16;
-  cp.cb_eval = &Capture::evalCallback;
-  cp.cb_eval_user_data = &capture_;
+  // The graph callback only where states are read: with one set, the scheduler computes the graph in
+  // pieces and synchronizes after each (NATIVE-NOTES), which costs even when no node is wanted.
+  if (!opts.capture.layers.empty()) {
+    cp.cb_eval = &Capture::evalCallback;
+    cp.cb_eval_user_data = &capture_;
+  }
   cp.abort_callback = &abortCallback;
   cp.abort_callback_data = &cancel_;
   std::vector<llama_sampler_seq_config> seqSamplers;
@@ -238,6 +242,7 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   ctxFlash_ = opts.flashAttn;
   ctxF32_ = opts.f32Cache;
   ctxBackendSampling_ = opts.backendSampling;
+  ctxCapture_ = !opts.capture.layers.empty();
   return {};
 }
 
@@ -534,6 +539,7 @@ std::string Context::runForward(const std::vector<llama_token>& tokens, std::vec
   const int nTokens = static_cast<int>(tokens.size());
   GenOptions opts;
   opts.f32Cache = true;
+  opts.capture.layers.resize(1);  // a context with the graph callback installed
   std::string err = ensureContext(1, nTokens + 1, opts);
   if (!err.empty()) return err;
   llama_set_adapter_cvec(ctx_, nullptr, 0, llama_model_n_embd(model_->model), -1, -1);

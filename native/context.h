@@ -91,7 +91,7 @@ class Context : public Napi::ObjectWrap<Context> {
   int32_t threads_ = 0;
   llama_context* ctx_ = nullptr;
   int ctxSeq_ = 0, ctxPerSeq_ = 0;
-  bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false;
+  bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false, ctxCapture_ = false;
   std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
   Capture capture_;
