@@ -1,11 +1,13 @@
 /**
  * Control vectors (METHOD §7): steering directions added to the residual stream while generating.
  *
- * - Built from a calibrated axis: block l of the steered window gets α · h̄_l · v / k, with v the axis's
- *   unit direction, h̄_l the mean hidden-state norm at block l and k the number of steered blocks. The
- *   residual stream keeps what each block adds, so by the end of the window the state has been pushed
- *   by α · h̄ · v in all: α is in units of the model's own typical state length, the same meaning in
- *   every model and for every window width.
+ * - Built from a calibrated axis: block l of the steered window gets α · u · h̄_l · v / k, with v the
+ *   axis's unit direction, h̄_l the mean hidden-state norm at block l, k the number of steered blocks
+ *   and u the α unit (default 0.1). The residual stream keeps what each block adds, so by the end of
+ *   the window the state has been pushed along v by α · u · h̄ in all: α = 1 is a push of 10 % of the
+ *   model's own typical state length, the same meaning in every model and for every window width.
+ *   (With u = 1, α = ±1 already turns a small model's answers into "day day day": a push of a whole
+ *   state length swamps the state. Tenths put the useful range at about α ∈ [−4, 4].)
  * - Written and read as llama.cpp control-vector GGUF files, the format of llama.cpp's
  *   `common_control_vector_load` (what `llama-cli --control-vector[-scaled]` loads) and of the files
  *   that llama.cpp's cvector-generator and repeng write: `general.architecture = "controlvector"`,
@@ -46,9 +48,14 @@ export interface ControlVectorFile extends ControlVector {
 /** The model facts a control vector must fit. */
 export type ControlVectorTarget = Pick<ModelInfo, 'layers' | 'hiddenSize' | 'architecture'>;
 
+/** Default α unit: α = 1 pushes the state by 10 % of h̄. */
+export const DEFAULT_ALPHA_UNIT = 0.1;
+
 export interface BuildControlVectorOptions {
-  /** Steering strength, in units of h̄ (the total push along v by the end of the window). */
+  /** Steering strength, in units of `unit` × h̄ (the total push along v by the end of the window). */
   alpha: number;
+  /** Fraction of h̄ that α = 1 stands for (default {@link DEFAULT_ALPHA_UNIT}). */
+  unit?: number;
   /** Blocks to steer (each 1 … L−1). */
   layers: number[];
   /**
@@ -56,15 +63,17 @@ export interface BuildControlVectorOptions {
    * Default: the axis's meanNorm.
    */
   norms?: number | number[];
-  /** Split α over the blocks (default true: α·h̄_l·v/k per block); false: α·h̄_l·v at every block. */
+  /** Split α over the blocks (default true: α·u·h̄_l·v/k per block); false: α·u·h̄_l·v at every block. */
   split?: boolean;
   modelHint?: string | null;
 }
 
-/** α · h̄_l · v (/ k) at each chosen block. */
+/** α · u · h̄_l · v (/ k) at each chosen block. */
 export function buildControlVector(axis: Pick<CalibratedAxis, 'id' | 'vector' | 'meanNorm'>, options: BuildControlVectorOptions): ControlVector {
   const { alpha, layers } = options;
   if (!Number.isFinite(alpha)) throw badInput(`alpha must be a finite number, got ${alpha}`);
+  const unit = options.unit ?? DEFAULT_ALPHA_UNIT;
+  if (!(Number.isFinite(unit) && unit > 0)) throw badInput(`the α unit must be a positive number, got ${unit}`);
   if (layers.length === 0) throw badInput('a control vector needs at least one layer');
   const norms = options.norms ?? axis.meanNorm;
   const perLayer = Array.isArray(norms) ? norms : layers.map(() => norms);
@@ -78,7 +87,7 @@ export function buildControlVector(axis: Pick<CalibratedAxis, 'id' | 'vector' | 
   layers.forEach((layer, i) => {
     if (!Number.isInteger(layer) || layer < 1) throw badInput(`layer ${layer} cannot be steered (blocks 1 … L−1)`);
     if (directions.has(layer)) throw badInput(`layer ${layer} is given twice`);
-    const f = (alpha * perLayer[i]!) / k;
+    const f = (alpha * unit * perLayer[i]!) / k;
     directions.set(layer, Float32Array.from(axis.vector, (x) => x * f));
   });
   return { hiddenSize: axis.vector.length, directions, modelHint: options.modelHint ?? null };
@@ -113,20 +122,24 @@ export function assertControlVectorFits(cv: ControlVector, model: ControlVectorT
   }
 }
 
-/** The engine's input: (L−1) × hiddenSize floats, block 1 first, applied over the smallest window holding every direction. */
+/**
+ * The engine's input: (L−1) × hiddenSize floats, block 1 first, applied over the smallest window holding
+ * every non-zero direction (files that write zeros for every other block steer only their window).
+ * Null when every direction is zero: adding nothing is no control vector.
+ */
 export function toEngineControlVector(cv: ControlVector, model: ControlVectorTarget, source = 'control vector'): ControlVectorInput | null {
   assertControlVectorFits(cv, model, source);
-  if (cv.directions.size === 0) return null;
   const d = model.hiddenSize;
   const data = new Float32Array((model.layers - 1) * d);
   let layerStart = Infinity;
   let layerEnd = -Infinity;
   for (const [layer, dir] of cv.directions) {
+    if (!dir.some((x) => x !== 0)) continue;
     data.set(dir, (layer - 1) * d);
     layerStart = Math.min(layerStart, layer);
     layerEnd = Math.max(layerEnd, layer);
   }
-  return { data, layerStart, layerEnd };
+  return Number.isFinite(layerStart) ? { data, layerStart, layerEnd } : null;
 }
 
 /** The engine's input back as a control vector (the blocks of its window, zero blocks left out). */

@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput } from '../engine/errors.js';
-import type { GpuChoice, Model } from '../engine/model.js';
+import type { ControlVectorInput, GpuChoice, Model } from '../engine/model.js';
 import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc } from '../method/axes-doc.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { Journal, encodeVector, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
@@ -37,6 +37,12 @@ export interface FingerprintOptions extends Partial<RunSettings> {
   onProgress?: (done: number, total: number, tokens: number) => void;
   /** Status lines (cache hits, calibration). */
   onStatus?: (message: string) => void;
+  /**
+   * Steer the baseline answers with this control vector (lib/method/control-vector.ts). Calibration, when
+   * needed, stays unsteered, and the steered answers are scored as the unsteered model reads them
+   * (teacher-forced), as `steer` does: the scores say what the text carries, not the added vector.
+   */
+  controlVector?: ControlVectorInput | null;
 }
 
 function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
@@ -58,6 +64,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
   const axisSet = await resolveAxisSet(options);
   const settings = resolveSettings(options);
   const status = options.onStatus ?? (() => {});
+  const cv = options.controlVector ?? null;
   return withModel(modelOrPath, options.gpu, async (model) => {
     let axes: AxesDoc | null = null;
     let cachePath: string | null = null;
@@ -81,11 +88,17 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     const baseJobs = baselineJobs(axisSet, settings);
     if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) and the baseline (${baseJobs.length})`);
     const journal = options.out
-      ? new Journal(join(options.out, 'journal.jsonl'), runKey({ kind: 'fingerprint', identity: model.info.identity, settings, set: [axisSet.name, axisSet.version], axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate' }))
+      ? new Journal(join(options.out, 'journal.jsonl'), runKey({ kind: 'fingerprint', identity: model.info.identity, settings, set: [axisSet.name, axisSet.version], axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate', cv: cv ? [encodeVector(cv.data), cv.layerStart, cv.layerEnd] : undefined }))
       : undefined;
     let responses: Map<string, Response>;
     try {
-      responses = await collectResponses(model, [...calJobs, ...baseJobs], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
+      if (!cv) responses = await collectResponses(model, [...calJobs, ...baseJobs], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
+      else {
+        const cal = calJobs.length ? await collectResponses(model, calJobs, collectOptions(model, settings, { journal, onProgress: options.onProgress })) : new Map<string, Response>();
+        const steered = await collectResponses(model, baseJobs, collectOptions(model, settings, { journal, onProgress: options.onProgress, controlVector: cv }));
+        const reread = await collectResponses(model, baseJobs.filter((j) => steered.get(j.key)!.text !== '').map((j) => ({ ...j, key: `${j.key}|reread`, response: steered.get(j.key)!.text })), collectOptions(model, settings, { journal }));
+        responses = new Map([...cal, ...[...steered].map(([k, r]): [string, Response] => [k, { ...r, vector: reread.get(`${k}|reread`)?.vector ?? new Float32Array(r.vector.length) }])]);
+      }
     } finally {
       journal?.close();
     }
@@ -101,7 +114,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     const doc: FingerprintDoc = {
       kind: 'moodaxis.fingerprint',
       schemaVersion: 1,
-      manifest: buildManifest(model, settings, axisSet, { axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated' }),
+      manifest: buildManifest(model, settings, axisSet, { axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated', ...(cv ? { controlVector: { layerStart: cv.layerStart, layerEnd: cv.layerEnd, scoring: 'steered answers re-read by the unsteered model' } } : {}) }),
       axes: axes.axes.map((axis, i) => ({
         id: axis.id,
         positive: axis.positive,

@@ -4,6 +4,7 @@ import { calibrateCommand } from './calibrate.js';
 import { compareCommand } from './compare.js';
 import { doctorCommand } from './doctor.js';
 import { fingerprintCommand } from './fingerprint.js';
+import { reportCommand } from './report.js';
 import { scoreCommand } from './score.js';
 import type { Command } from './shared.js';
 import { stabilityCommand } from './stability.js';
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   benchmarkCommand,
   steerCommand,
   compareCommand,
+  reportCommand,
   statsCommand,
   doctorCommand,
 ];
