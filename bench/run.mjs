@@ -26,7 +26,7 @@ const cacheDir = join(root, '.bench-cache');
 const outDir = process.env.OUT || join(root, 'bench-results');
 mkdirSync(cacheDir, { recursive: true });
 mkdirSync(outDir, { recursive: true });
-const results = { mode, date: new Date().toISOString(), commit: git('rev-parse', '--short', 'HEAD'), rows: [] };
+const results = { mode, date: new Date().toISOString(), commit: process.env.MOODAXIS_COMMIT ?? git('rev-parse', '--short', 'HEAD'), rows: [] };
 const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 function git(...a) {

@@ -8,9 +8,20 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { fail, installSignalHandlers } from './runtime.js';
 
+/** `--alpha -4,-2,0,2,4`: a value that starts with a minus and a digit belongs to the option before it. */
+export function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const prev = out[out.length - 1];
+    if (/^-\d/.test(arg) && prev?.startsWith('--') && !prev.includes('=')) out[out.length - 1] = `${prev}=${arg}`;
+    else out.push(arg);
+  }
+  return out;
+}
+
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   installSignalHandlers();
-  let cli = yargs(argv)
+  let cli = yargs(joinNegativeValues(argv))
     .scriptName('moodaxis')
     .usage('$0 <command> [options]\n\nBehavioural fingerprint of an open-weight LLM from its hidden states.');
   for (const c of commands) {

@@ -21,6 +21,11 @@ export interface LoadOptions {
    */
   contextSize?: number;
   threads?: number;
+  /**
+   * Warnings about automatic step-downs: `gpu: 'auto'` loading on the CPU because the model does not fit
+   * in GPU memory, and generate lowering `parallel` because the context for it cannot be created.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface ModelInfo {
@@ -82,6 +87,8 @@ export interface GenerateOptions {
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
   onResult?: (index: number, result: GenerateResult) => void;
+  /** Called when `parallel` is lowered because its context cannot be created (default: the model's onWarning). */
+  onWarning?: (message: string) => void;
   capture?: CaptureOptions | false;
   controlVector?: ControlVectorInput | null;
 }
@@ -108,8 +115,11 @@ export interface Model {
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
   /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
   hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
-  /** Timing of the last generate call: prompt prefill and one-token-per-sequence steps. */
-  lastGenerateStats(): NativeGenerateStats | null;
+  /**
+   * Timing of the last generate call (prompt prefill and one-token-per-sequence steps), with the
+   * `parallel` it asked for and the one it ran with (lower when it had to step down).
+   */
+  lastGenerateStats(): (NativeGenerateStats & { parallel: number; requestedParallel: number }) | null;
   dispose(): Promise<void>;
   readonly disposed: boolean;
 }
@@ -143,6 +153,17 @@ function checkNumber(name: string, value: number, min: number, max: number, inte
     throw badInput(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${value}`);
 }
 
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+
+/**
+ * Why a model of `bytes` cannot be loaded onto a GPU with `free` bytes of free memory (weights plus a
+ * margin for the KV cache and compute buffers), or null when it fits.
+ */
+export function gpuFitProblem(path: string, bytes: number, device: string, free: number): string | null {
+  if (!(free > 0) || bytes <= free * 0.9) return null;
+  return `${basename(path)}: the model's weights take ${gib(bytes)} GiB but ${device} has ${gib(free)} GiB free: it does not fit in GPU memory. Run it on the CPU (--gpu cpu, or gpu: 'cpu'), use a smaller quantization of the model, or free GPU memory`;
+}
+
 async function validateFile(path: string): Promise<GgufInfo> {
   let st;
   try {
@@ -170,20 +191,40 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     const cuda = await ensureCuda();
     if (cuda.ok) device = cuda.devices[0].description || cuda.devices[0].name;
     else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
+    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, cuda.devices[0].memoryFree) : null;
+    if (problem && gpu === 'cuda') throw new MoodaxisError('RESOURCE', problem);
+    if (problem) {
+      options.onWarning?.(`${problem}; loading it on the CPU instead (gpu: 'auto')`);
+      device = null;
+    }
   }
   let native: NativeModel;
   try {
     native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0 });
   } catch (error) {
+    const message = (error as Error).message;
+    if (device && /alloc|out of memory|buffer/i.test(message))
+      throw new MoodaxisError('RESOURCE', `${path}: ${message}: the model does not fit in the memory of ${device}. Run it on the CPU (--gpu cpu, or gpu: 'cpu'), use a smaller quantization, or free GPU memory`, { cause: error });
+    throw new MoodaxisError('BAD_INPUT', `${path}: ${message}`, { cause: error });
+  }
+  let raw: ReturnType<NativeModel['info']>;
+  let eosText: string;
+  let identity: string;
+  try {
+    raw = native.info();
+    eosText = raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '';
+    identity = await modelIdentity(path, gguf);
+  } catch (error) {
+    native.dispose();
+    if (error instanceof MoodaxisError || (error as Error).name === 'GgufError') throw error;
     throw new MoodaxisError('BAD_INPUT', `${path}: ${(error as Error).message}`, { cause: error });
   }
-  const raw = native.info();
-  const identity = await modelIdentity(path, gguf);
   const info: ModelInfo = {
     architecture: raw.architecture,
     layers: raw.layers,
     hiddenSize: raw.hiddenSize,
-    name: raw.name || basename(path).replace(/\.gguf$/i, ''),
+    // general.name is often missing or just the architecture ("llama"): the file name says more then.
+    name: raw.name && raw.name !== raw.architecture ? raw.name : basename(path).replace(/\.gguf$/i, ''),
     chatTemplate: raw.chatTemplate,
     backend: device ? 'cuda' : 'cpu',
     device,
@@ -196,12 +237,13 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText: raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '' }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads);
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, options.onWarning);
 }
 
 class LoadedModel implements Model {
   private context: NativeContext | null = null;
   private closing: Promise<void> | null = null;
+  private parallelUsed = { parallel: 0, requestedParallel: 0 };
 
   constructor(
     private native: NativeModel,
@@ -209,6 +251,7 @@ class LoadedModel implements Model {
     private templateTokens: { bosText: string; eosText: string },
     private contextLimit: number,
     private threads: number,
+    private onWarning?: (message: string) => void,
   ) {}
 
   get disposed(): boolean {
@@ -219,18 +262,36 @@ class LoadedModel implements Model {
     if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
     if (!this.context) {
       const { addon } = await nativeAddon();
-      this.context = new addon.Context(this.native, { threads: this.threads });
+      // Calls that arrived together all waited above: one context (one owner thread) for all of them,
+      // and none once the model was disposed meanwhile.
+      if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+      this.context ??= new addon.Context(this.native, { threads: this.threads });
     }
     return this.context;
   }
 
   renderPrompt(messages: ChatMessage[]): RenderedPrompt {
-    return renderChat(this.info.chatTemplate, messages, this.templateTokens);
+    try {
+      return renderChat(this.info.chatTemplate, messages, this.templateTokens);
+    } catch (error) {
+      // Name the model: its template (a damaged one included) is what failed.
+      if (error instanceof MoodaxisError) throw new MoodaxisError(error.code, `${basename(this.info.path)}: ${error.message}`, { cause: error });
+      throw error;
+    }
   }
 
   tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
     if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
-    return this.native.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+    return this.nativeTokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+  }
+
+  /** The native tokenizer; its failures (a damaged vocabulary) are bad input naming the model. */
+  private nativeTokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array {
+    try {
+      return this.native.tokenize(text, addSpecial, parseSpecial);
+    } catch (error) {
+      throw new MoodaxisError('BAD_INPUT', `${basename(this.info.path)}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number): NativeRequest {
@@ -257,7 +318,7 @@ class LoadedModel implements Model {
       startInThink: rendered.startInThink,
     };
     if (req.response !== undefined) {
-      const forced = typeof req.response === 'string' ? this.native.tokenize(req.response, false, false) : req.response;
+      const forced = typeof req.response === 'string' ? this.nativeTokenize(req.response, false, false) : req.response;
       if (!(forced instanceof Int32Array) || forced.length === 0) throw badInput(`requests[${index}].response: expected a non-empty string or token ids`);
       out.forced = forced;
     }
@@ -306,6 +367,34 @@ class LoadedModel implements Model {
         throw badInput(`controlVector layers must satisfy 1 ≤ start ≤ end ≤ ${this.info.layers - 1}`);
     }
     const ctx = await this.ctx();
+    // The default `parallel` steps down (halves, with a warning) while its context cannot be created
+    // (memory); a `parallel` the caller chose is kept, and the error says what to lower.
+    let used = Math.max(1, Math.min(parallel, nativeRequests.length));
+    this.parallelUsed = { parallel: used, requestedParallel: parallel };
+    const warn = options.onWarning ?? this.onWarning;
+    for (;;) {
+      try {
+        return await this.generateOnce(ctx, nativeRequests, options, { temperature, topK, topP, parallel: used, capture, cv });
+      } catch (error) {
+        const message = (error as Error)?.message ?? '';
+        if (!message.includes('could not create a context for')) throw error;
+        if (used <= 1) throw new MoodaxisError('RESOURCE', message.replace(/lower `parallel` or `maxTokens`$/, 'even one sequence does not fit: lower `maxTokens` (or `contextSize`), or shorten the prompts'), { cause: error });
+        if (options.parallel !== undefined || this.closing) throw error;
+        const lower = Math.ceil(used / 2);
+        warn?.(`${message.replace(/; lower `parallel` or `maxTokens`$/, '')}; retrying with parallel ${lower}`);
+        used = lower;
+        this.parallelUsed = { parallel: used, requestedParallel: parallel };
+      }
+    }
+  }
+
+  private async generateOnce(
+    ctx: NativeContext,
+    nativeRequests: NativeRequest[],
+    options: GenerateOptions,
+    s: { temperature: number; topK: number; topP: number; parallel: number; capture: NativeGenerateOptions['capture']; cv: ControlVectorInput | null | undefined },
+  ): Promise<GenerateResult[]> {
+    const { temperature, topK, topP, parallel, capture, cv } = s;
     const { onProgress, onResult } = options;
     const convert = (r: NativeResult): GenerateResult => ({
       text: r.text,
@@ -317,8 +406,9 @@ class LoadedModel implements Model {
       capturedTokens: r.capturedTokens,
       tokenIds: r.ids,
     });
+    let results: NativeResult[];
     try {
-      const results = await ctx.generate(
+      results = await ctx.generate(
         nativeRequests,
         {
           temperature, topK, topP, parallel,
@@ -332,19 +422,23 @@ class LoadedModel implements Model {
         },
         onProgress || onResult
           ? (done, total, tokens, finished) => {
-              if (onResult) for (const r of finished) onResult(r.index, convert(r));
+              // a non-finite state is not handed on (nor journaled): generate rejects below
+              if (onResult) for (const r of finished) if (!capture || allFinite(r.vector)) onResult(r.index, convert(r));
               onProgress?.({ done, total, tokens });
             }
           : undefined,
       );
-      return results.map(convert);
     } catch (error) {
       throw translateNativeError(error, this.info.path);
     }
+    const bad = capture ? results.findIndex((r) => !allFinite(r.vector)) : -1;
+    if (bad >= 0)
+      throw new MoodaxisError('BAD_INPUT', `${basename(this.info.path)}: request ${bad}: the model's hidden states are not finite (NaN or infinity): its weights or hyperparameters are damaged, or it overflows`);
+    return results.map(convert);
   }
 
-  lastGenerateStats(): NativeGenerateStats | null {
-    return this.context ? this.context.stats() : null;
+  lastGenerateStats(): (NativeGenerateStats & { parallel: number; requestedParallel: number }) | null {
+    return this.context ? { ...this.context.stats(), ...this.parallelUsed } : null;
   }
 
   async hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]> {
@@ -367,6 +461,11 @@ class LoadedModel implements Model {
     }
     return this.closing;
   }
+}
+
+function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
 }
 
 function translateNativeError(error: unknown, path: string): Error {

@@ -701,7 +701,8 @@ function steerSvg(s: ModelSeries, d: SteerDoc, axes: AxisInfo[]): string {
     out.push(text(m.l - 8, y(v) + 4, v === 0 ? '0' : fmt(v, 1, { sign: true }), 'class="tick" text-anchor="end"'));
   }
   for (const v of ticks(a0, a1, 6)) out.push(text(x(v), H - m.b + 16, fmt(v, Number.isInteger(v) ? 0 : 1, { sign: true }), 'class="tick" text-anchor="middle"'));
-  out.push(text((m.l + W - m.r) / 2, H - 6, 'α (steering strength, in units of mean ‖h‖)', 'class="tick axis-title" text-anchor="middle"'));
+  const unit = d.unit !== undefined ? `α = 1 adds ${fmt(d.unit * 100, 0)} % of the mean ‖h‖` : 'in units of mean ‖h‖';
+  out.push(text((m.l + W - m.r) / 2, H - 6, `α (steering strength; ${unit})`, 'class="tick axis-title" text-anchor="middle"'));
   const labels: Array<{ y: number; text: string; color: string; cls: string }> = [];
   const leakIds = Array.from(new Set(pts.flatMap((p) => Object.keys(p.leakage))));
   leakIds.forEach((id) => {
@@ -739,7 +740,7 @@ export function steerSection(all: ModelSeries[], axes: AxisInfo[]): string {
         .map((p) => `<div class="sample"><b>α ${fmt(p.alpha, 2, { sign: true })}</b> ${esc(p.samples[0]!.length > 280 ? p.samples[0]!.slice(0, 280) + '…' : p.samples[0]!)}</div>`)
         .join('');
       return `<figure class="steer-panel"><figcaption>${all.length > 1 ? swatch(s.color) + esc(s.label) + ' · ' : ''}steering <b>${esc(a.positive)}</b>${a.negative ? ` vs ${esc(a.negative)}` : ''}</figcaption>
-<div class="facts-inline">slope <b>${fmt(d.slope, 3, { sign: true })}</b> per α · Spearman ρ <b>${fmt(d.spearman, 2)}</b> · range ${fmt(d.range[0])} … ${fmt(d.range[1])} · layers ${esc(d.layers.join(', '))}</div>
+<div class="facts-inline">slope <b>${fmt(d.slope, 3, { sign: true })}</b> per α · Spearman ρ <b>${fmt(d.spearman, 2)}</b> · effective α range ${fmt(d.range[0])} … ${fmt(d.range[1])} · layers ${esc(d.layers.join(', '))}</div>
 ${steerSvg(s, d, axes)}
 ${samples ? `<details><summary>sample responses</summary>${samples}</details>` : ''}</figure>`;
     })

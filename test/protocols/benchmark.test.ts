@@ -9,7 +9,7 @@ import { collectResponses, type ResponseJob } from '../../lib/method/collect.js'
 import { deriveSeed } from '../../lib/engine/model.js';
 import { benchmark, BENCHMARK_AXES, FOLLOW_UP_PREFIX, type BenchmarkDoc } from '../../lib/protocols/benchmark.js';
 import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 
 const STORIES = sharedModel('stories260K.gguf');
 const STORY_BENCH = repoPath('test/data/story-benchmark.json');

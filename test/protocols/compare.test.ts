@@ -6,7 +6,7 @@ import { fingerprint, loadModel, type FingerprintDoc } from '../../lib/index.js'
 import { compareFingerprints, type CompareDoc } from '../../lib/protocols/compare.js';
 import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
 import { sampleStability, twoModelDocs } from '../report/sample-docs.js';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 
 const STORIES = sharedModel('stories260K.gguf');
 

@@ -8,7 +8,7 @@ import { defaultSampleSizes, stability } from '../../lib/protocols/stability.js'
 import { validateDoc } from '../../lib/report/validate.js';
 import { icc, mean } from '../../lib/stats/index.js';
 import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 
 const STORIES = sharedModel('stories260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');

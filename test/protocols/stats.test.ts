@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iccStatistic, parseCsvMatrix, parseJsonMatrix, pcaStatistic } from '../../lib/cli/commands/stats.js';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 
 let LABEL = 1;
 

@@ -27,7 +27,7 @@ import { parseControlVectorSpec } from '../../lib/method/control-vector.js';
 import { effectiveRange, parseAlphas, parseLayers, repetitionRate, sweepWindows } from '../../lib/protocols/steer.js';
 import { validateDoc } from '../../lib/report/validate.js';
 import { repoPath, sharedModel } from '../helpers/paths.js';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 
 const STORIES = sharedModel('stories260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');

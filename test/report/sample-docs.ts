@@ -324,7 +324,8 @@ export function sampleSteer(fp: FingerprintDoc, axisId: string, seed: number): S
     alphas: rows,
     slope,
     spearman: 0.96,
-    range: [Math.min(...ys), Math.max(...ys)],
+    range: [Math.min(...xs), Math.max(...xs)],
+    unit: 0.1,
   };
 }
 

@@ -117,7 +117,7 @@ export const steerCommand: Command = {
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('axes', { type: 'string', demandOption: true, describe: 'calibrated axes file of this model (`moodaxis calibrate`)' })
       .option('axis', { type: 'string', demandOption: true, describe: 'the axis to steer, e.g. warm_cold' })
-      .option('alpha', { type: 'string', default: DEFAULT_ALPHAS.join(','), describe: 'strengths, comma-separated; α = 1 pushes the state by 10 % of its mean norm (write --alpha=-4,-2,0,2,4 when the list starts with a minus)' })
+      .option('alpha', { type: 'string', default: DEFAULT_ALPHAS.join(','), describe: 'strengths, comma-separated; α = 1 pushes the state by 10 % of its mean norm' })
       .option('layers', { type: 'string', describe: 'steered blocks: a-b or a,b,c (default: the middle third)' })
       .option('questions', { type: 'number', describe: 'use the first N baseline questions (default all)' })
       .option('repeats', { type: 'number', default: 1, describe: 'answers per question (different seeds)' })

@@ -1,9 +1,9 @@
-/** Running the built CLI from protocol tests (stability, benchmark, compare, stats). */
+/** Running the built CLI (node bin/moodaxis.js) from tests. */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repoPath } from '../helpers/paths.js';
+import { repoPath } from './paths.js';
 
 const run = promisify(execFile);
 
