@@ -19,19 +19,18 @@
  * calibrated first (set A, all axes of the set, cached). Responses are journaled in
  * `<out>/benchmark.journal.jsonl`; the document is written to `<out>/benchmark.json` atomically.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput } from '../engine/errors.js';
 import type { ChatMessage } from '../engine/chat.js';
 import type { GpuChoice, Model } from '../engine/model.js';
-import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc, type CalibratedAxis } from '../method/axes-doc.js';
+import { type AxesDoc, type CalibratedAxis } from '../method/axes-doc.js';
 import type { AxisDef, AxisSet, QuestionRef } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
-import { cacheDir } from './cache.js';
+import { findAxes, storeCachedAxes } from './axes-source.js';
 import type { Manifest } from './types.js';
 
 /** The benchmark's axes, in scenario order. */
@@ -105,12 +104,6 @@ export interface BenchmarkOptions extends Partial<RunSettings> {
   onStatus?: (message: string) => void;
 }
 
-/** The same cache file as `fingerprint` uses for these axes (lib/protocols/fingerprint.ts). */
-function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
-  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined }, backend: model.info.backend });
-  return join(cacheDir(), 'axes', `${model.info.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}.json`);
-}
-
 function missingAxes(ids: string[], what: string): void {
   const missing = BENCHMARK_AXES.filter((id) => !ids.includes(id));
   if (missing.length)
@@ -140,25 +133,9 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
   missingAxes(axisSet.axes.map((a) => a.id), `the axis set ${axisSet.name}`);
 
   return withModel(modelOrPath, options.gpu, async (model) => {
-    let axes: AxesDoc | null = null;
-    let cachePath: string | null = null;
-    if (options.axes) {
-      const source = typeof options.axes === 'string' ? options.axes : 'axes';
-      axes = typeof options.axes === 'string' ? await readAxesFile(options.axes) : options.axes;
-      assertAxesFit(axes, model.info, source);
-      missingAxes(axes.axes.map((a) => a.id), source);
-    } else if (options.cache !== false) {
-      cachePath = axesCachePath(model, axisSet, settings);
-      if (existsSync(cachePath)) {
-        try {
-          axes = await readAxesFile(cachePath);
-          assertAxesFit(axes, model.info, cachePath);
-          status(`using cached axes ${cachePath}`);
-        } catch {
-          axes = null;
-        }
-      }
-    }
+    const source = await findAxes(model, axisSet, settings, options, status);
+    let axes = source.axes;
+    if (axes) missingAxes(axes.axes.map((a) => a.id), typeof options.axes === 'string' ? options.axes : 'axes');
     const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
     const plans: AxisPlan[] = BENCHMARK_AXES.map((id, i) => {
       const def = axisSet.axes.find((a) => a.id === id)!;
@@ -212,7 +189,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
     }
     if (!axes) {
       axes = { kind: 'moodaxis.axes', schemaVersion: 1, set: 'A', axes: fitAxes(axisSet, 'A', first, settings), manifest: buildManifest(model, settings, axisSet, { calibrationSet: 'A' }) };
-      if (cachePath) writeAxesFile(cachePath, axes);
+      storeCachedAxes(source, axes);
     }
     const benchAxes = BENCHMARK_AXES.map((id) => axes!.axes.find((a) => a.id === id)!);
     const scoresOf = (r: Response) => Object.fromEntries(benchAxes.map((a) => [a.id, scoreVector(a, r.vector)]));
@@ -276,7 +253,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
       kind: 'moodaxis.benchmark',
       schemaVersion: 1,
       manifest: buildManifest(model, settings, axisSet, {
-        axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated',
+        axesFrom: source.from,
         followUp: model.info.chatTemplate ? `${FOLLOW_UP_PREFIX}<pole instruction>` : '<pole instruction>',
       }),
       axes: benchAxes.map((a) => ({ id: a.id, positive: a.positive, negative: a.negative, auc: a.auc, dprime: Number.isFinite(a.dprime) ? a.dprime : null })),

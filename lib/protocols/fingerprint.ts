@@ -3,11 +3,10 @@
  * for this model, or calibrates first (in the same batched run as the baseline) and caches them.
  * Writes fingerprint.json into `out` (atomically) with a journal beside it for resuming.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput } from '../engine/errors.js';
 import type { ControlVectorInput, GpuChoice, Model } from '../engine/model.js';
-import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc } from '../method/axes-doc.js';
+import { type AxesDoc } from '../method/axes-doc.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
@@ -16,7 +15,7 @@ import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure } from './analysis.js';
-import { cacheDir } from './cache.js';
+import { findAxes, storeCachedAxes } from './axes-source.js';
 import type { FingerprintDoc, ResponseRecord } from './types.js';
 
 export interface FingerprintOptions extends Partial<RunSettings> {
@@ -45,11 +44,6 @@ export interface FingerprintOptions extends Partial<RunSettings> {
   controlVector?: ControlVectorInput | null;
 }
 
-function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
-  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined }, backend: model.info.backend });
-  return join(cacheDir(), 'axes', `${model.info.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}.json`);
-}
-
 export function baselineJobs(axisSet: AxisSet, s: RunSettings, tag?: string): ResponseJob[] {
   return questionsOf(axisSet, null, 'baseline').map((q) => ({ key: jobKey(q, 'none', tag), question: q, pole: 'none' as const, instruction: null, maxTokens: s.baselineMaxTokens }));
 }
@@ -66,24 +60,8 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
   const status = options.onStatus ?? (() => {});
   const cv = options.controlVector ?? null;
   return withModel(modelOrPath, options.gpu, async (model) => {
-    let axes: AxesDoc | null = null;
-    let cachePath: string | null = null;
-    if (options.axes) {
-      const source = typeof options.axes === 'string' ? options.axes : 'axes';
-      axes = typeof options.axes === 'string' ? await readAxesFile(options.axes) : options.axes;
-      assertAxesFit(axes, model.info, source);
-    } else if (options.cache !== false) {
-      cachePath = axesCachePath(model, axisSet, settings);
-      if (existsSync(cachePath)) {
-        try {
-          axes = await readAxesFile(cachePath);
-          assertAxesFit(axes, model.info, cachePath);
-          status(`using cached axes ${cachePath}`);
-        } catch {
-          axes = null;
-        }
-      }
-    }
+    const source = await findAxes(model, axisSet, settings, options, status);
+    let axes = source.axes;
     const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
     const baseJobs = baselineJobs(axisSet, settings);
     if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) and the baseline (${baseJobs.length})`);
@@ -104,7 +82,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     }
     if (!axes) {
       axes = { kind: 'moodaxis.axes', schemaVersion: 1, set: 'A', axes: fitAxes(axisSet, 'A', responses, settings), manifest: buildManifest(model, settings, axisSet, { calibrationSet: 'A' }) };
-      if (cachePath) writeAxesFile(cachePath, axes);
+      storeCachedAxes(source, axes);
     }
     const baseline = baseJobs.map((j) => responses.get(j.key)!);
     const scores = scoreBaseline(axes, baseline);
@@ -114,7 +92,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     const doc: FingerprintDoc = {
       kind: 'moodaxis.fingerprint',
       schemaVersion: 1,
-      manifest: buildManifest(model, settings, axisSet, { axesFrom: options.axes ? 'file' : cachePath && calJobs.length === 0 ? 'cache' : 'calibrated', ...(cv ? { controlVector: { layerStart: cv.layerStart, layerEnd: cv.layerEnd, scoring: 'steered answers re-read by the unsteered model' } } : {}) }),
+      manifest: buildManifest(model, settings, axisSet, { axesFrom: source.from, ...(cv ? { controlVector: { layerStart: cv.layerStart, layerEnd: cv.layerEnd, scoring: 'steered answers re-read by the unsteered model' } } : {}) }),
       axes: axes.axes.map((axis, i) => ({
         id: axis.id,
         positive: axis.positive,

@@ -2,6 +2,7 @@
  * Pure data helpers for the report: grouping documents by model, aligning baseline responses with
  * scores, and the few statistics the report recomputes for display (Pearson r, least squares).
  */
+import * as stats from '../stats/index.js';
 import type { DeadZone, FingerprintDoc, Manifest, ProtocolDoc, ResponseRecord, StabilityDoc, SteerDoc } from '../protocols/types.js';
 import { MODEL_COLORS } from './svg.js';
 
@@ -86,28 +87,11 @@ export function baselineQuestions(doc: FingerprintDoc): string[] {
   return rs.map((r) => `${r.questionId}: ${r.question}`);
 }
 
-export function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
+/** The mean, NaN for no values (a report draws what it can of odd documents, never throws). */
+export const mean = (xs: number[]): number => (xs.length ? stats.mean(xs) : NaN);
 
-/** Pearson r; NaN when either variable is constant or lengths differ. */
-export function pearson(x: number[], y: number[]): number {
-  if (x.length !== y.length || x.length < 2) return NaN;
-  const mx = mean(x);
-  const my = mean(y);
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < x.length; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return NaN;
-  return sxy / Math.sqrt(sxx * syy);
-}
+/** Pearson r; NaN when either variable is constant or the lengths differ. */
+export const pearson = (x: number[], y: number[]): number => (x.length === y.length && x.length >= 2 ? stats.pearson(x, y) : NaN);
 
 /** Least-squares line y = a + b x; null when x is constant. */
 export function leastSquares(x: number[], y: number[]): { a: number; b: number } | null {
