@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
 
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
@@ -33,6 +36,19 @@ ThreadpoolApi threadpoolApi() {
 }
 
 bool abortCallback(void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }
+
+// Host memory that can be allocated without swapping (MemAvailable), 0 when unknown.
+double availableHostMemory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (meminfo >> key >> kb) {
+    if (key == "MemAvailable:") return kb * 1024.0;
+    meminfo.ignore(256, '\n');
+  }
+  const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0.0;
+}
 
 int32_t intOpt(const Napi::Object& o, const char* key, int32_t fallback) {
   return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : fallback;
@@ -229,6 +245,31 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
     cp.samplers = seqSamplers.data();
     cp.n_samplers = seqSamplers.size();
   }
+  {
+    // llama.cpp clears the KV cache when it creates it: on the CPU a cache larger than the memory left
+    // would be allocated (Linux overcommits) and then touched, and the kernel would kill the process.
+    // Refuse it, and any cache above MOODAXIS_KV_MEMORY_LIMIT (bytes), e.g. to share a machine.
+    const llama_model* m = model_->model;
+    const int nHead = llama_model_n_head(m), nHeadKv = llama_model_n_head_kv(m);
+    const double kvDim = nHead > 0 ? static_cast<double>(llama_model_n_embd(m)) / nHead * nHeadKv : 0.0;
+    const double kvBytes = static_cast<double>(cp.n_ctx) * llama_model_n_layer(m) * 2.0 * kvDim * (opts.f32Cache ? 4 : 2);
+    double avail = model_->cpuOnly ? 0.8 * availableHostMemory() : 0.0;
+    const char* limitEnv = std::getenv("MOODAXIS_KV_MEMORY_LIMIT");
+    const double limit = limitEnv ? std::atof(limitEnv) : 0.0;
+    if (limit > 0 && (avail <= 0 || limit < avail)) avail = limit;
+    if (avail > 0 && kvBytes > avail) {
+      auto size = [](double bytes) {
+        char buf[32];
+        if (bytes >= (1 << 30)) snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1 << 30));
+        else snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1 << 20));
+        return std::string(buf);
+      };
+      const std::string why = "its KV cache needs about " + size(kvBytes) + " but " + size(avail) + " of memory " +
+                              (avail == limit ? "is allowed (MOODAXIS_KV_MEMORY_LIMIT)" : "is available");
+      return "could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
+             " tokens (" + why + "); lower `parallel` or `maxTokens`";
+    }
+  }
   takeLastLlamaErrors();
   ctx_ = llama_init_from_model(model_->model, cp);
   if (!ctx_) {
@@ -260,7 +301,13 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   int need = 1;
   for (int i = 0; i < n; i++) {
     GenRequest& r = reqs[i];
-    r.prompt = tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
+    try {
+      r.prompt = tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
+    } catch (const std::exception& e) {
+      // llama.cpp throws (e.g. std::out_of_range) on a vocabulary that lacks tokens it falls back to.
+      return "request " + std::to_string(i) + ": the model's tokenizer failed on the prompt (" + e.what() +
+             "): its vocabulary is damaged or incomplete";
+    }
     if (r.prompt.empty()) return "request " + std::to_string(i) + ": the prompt is empty";
     if (r.hasForced && r.forced.empty()) return "request " + std::to_string(i) + ": the response to score is empty";
     const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
@@ -635,7 +682,11 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
         delete p;
       });
     };
-    job->error = runGenerate(job->requests, job->options, job->results, report);
+    try {
+      job->error = runGenerate(job->requests, job->options, job->results, report);
+    } catch (const std::exception& e) {  // an exception escaping this thread would abort the process
+      job->error = std::string("llama.cpp failed: ") + e.what();
+    }
     if (job->error == "cancelled") job->error = "generation cancelled: the model or context was disposed";
     job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
       settle(env, job, [job](Napi::Env env) -> Napi::Value {
@@ -691,7 +742,11 @@ Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
     if (job->forwardTokens.empty()) job->error = "no tokens to run";
     if (job->error.empty()) {
       capture_.configure(job->options.capture, llama_model_n_embd(model), nLayer, 1);
-      job->error = runForward(job->forwardTokens, job->states);
+      try {
+        job->error = runForward(job->forwardTokens, job->states);
+      } catch (const std::exception& e) {
+        job->error = std::string("llama.cpp failed: ") + e.what();
+      }
     }
     job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
       settle(env, job, [job](Napi::Env env) -> Napi::Value {

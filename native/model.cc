@@ -70,7 +70,7 @@ class LoadWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_)});
+    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_), Napi::Boolean::New(env, gpuLayers_ == 0)});
     deferred_.Resolve(obj);
   }
 
@@ -103,11 +103,12 @@ Napi::Function Model::Init(Napi::Env env) {
 }
 
 Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  if (info.Length() < 1 || !info[0].IsExternal()) {
     Napi::TypeError::New(info.Env(), "Model is created by Model.load(path, options)").ThrowAsJavaScriptException();
     return;
   }
   handle_ = std::make_shared<ModelHandle>(info[0].As<Napi::External<llama_model>>().Data());
+  handle_->cpuOnly = info.Length() > 1 && info[1].ToBoolean();
 }
 
 // Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
@@ -152,7 +153,12 @@ Napi::Value Model::Info(const Napi::CallbackInfo& info) {
   out.Set("eos", llama_vocab_eos(vocab));
   out.Set("addBos", llama_vocab_get_add_bos(vocab));
   llama_token bos = llama_vocab_bos(vocab);
-  out.Set("bosText", bos >= 0 ? tokenPiece(vocab, bos, true) : std::string());
+  std::string bosText;
+  try {
+    if (bos >= 0) bosText = tokenPiece(vocab, bos, true);
+  } catch (const std::exception&) {  // a BOS id outside a damaged vocabulary: no BOS text
+  }
+  out.Set("bosText", bosText);
   return out;
 }
 
@@ -164,7 +170,12 @@ Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
   std::string text = info[0].As<Napi::String>().Utf8Value();
   bool addSpecial = info.Length() > 1 && info[1].ToBoolean();
   bool parseSpecial = info.Length() > 2 && info[2].ToBoolean();
-  auto tokens = tokenize(h->vocab(), text, addSpecial, parseSpecial);
+  std::vector<llama_token> tokens;
+  try {
+    tokens = tokenize(h->vocab(), text, addSpecial, parseSpecial);
+  } catch (const std::exception& e) {  // llama.cpp throws on a vocabulary that lacks fallback tokens
+    throw Napi::Error::New(env, std::string("the model's tokenizer failed (") + e.what() + "): its vocabulary is damaged or incomplete");
+  }
   auto arr = Napi::Int32Array::New(env, tokens.size());
   std::copy(tokens.begin(), tokens.end(), arr.Data());
   return arr;
@@ -178,7 +189,11 @@ Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
   auto arr = info[0].As<Napi::Int32Array>();
   bool special = info.Length() > 1 && info[1].ToBoolean();
   std::string text;
-  for (size_t i = 0; i < arr.ElementLength(); i++) text += tokenPiece(h->vocab(), arr[i], special);
+  try {
+    for (size_t i = 0; i < arr.ElementLength(); i++) text += tokenPiece(h->vocab(), arr[i], special);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("the model's tokenizer failed (") + e.what() + ")");
+  }
   return Napi::String::New(env, text);
 }
 

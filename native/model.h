@@ -9,6 +9,7 @@ namespace moodaxis {
 
 struct ModelHandle {
   llama_model* model = nullptr;
+  bool cpuOnly = false;  // loaded without GPU layers: contexts keep their KV cache in host memory
   explicit ModelHandle(llama_model* m) : model(m) {}
   ~ModelHandle() {
     if (model) llama_model_free(model);

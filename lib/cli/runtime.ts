@@ -71,7 +71,8 @@ export function progressReporter(args: CommonArgs, label: string) {
 
 /** Loads a model for a command; it is disposed on interruption. */
 export async function openModel(path: string, args: CommonArgs): Promise<Model> {
-  const model = await loadModel(path, { gpu: args.gpu ?? 'auto' });
+  // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) are said on stderr.
+  const model = await loadModel(path, { gpu: args.gpu ?? 'auto', onWarning: (m) => !args.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`) });
   onInterrupt(() => model.dispose());
   return model;
 }

@@ -740,6 +740,11 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
   } else if (groups !== 0) {
     fail('BAD_METADATA', `expert_group_count is ${groups} but the model has no experts`);
   }
+  // ggml asserts eps >= 0 in its norm ops (a NaN fails it too): the process would abort at the first decode.
+  for (const key of [`${a}.attention.layer_norm_rms_epsilon`, `${a}.attention.layer_norm_epsilon`]) {
+    const e = m.get(key);
+    if (typeof e === 'number' && !(Number.isFinite(e) && e >= 0)) fail('BAD_METADATA', `metadata key '${key}' is ${e}, expected a finite number ≥ 0 (llama.cpp would abort on it)`);
+  }
   if (!LLAMA_LAYOUT_ARCHS.has(a)) return;
 
   const nHead = requireUint(`${a}.attention.head_count`, 1);

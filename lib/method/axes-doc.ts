@@ -80,6 +80,7 @@ export function parseAxesDoc(json: unknown, source: string): AxesDoc {
       throw badInput(`${source}: axes.${i}.vector: not base64 float32`);
     }
     if (vector.length !== hidden) throw badInput(`${source}: axes.${i}.vector: has ${vector.length} values, the manifest's model has hidden size ${hidden}`);
+    if (!vector.every(Number.isFinite)) throw badInput(`${source}: axes.${i}.vector: holds values that are not finite numbers`);
     return { ...a, vector, meanNorm: a.meanNorm ?? 0, evalScores: a.evalScores ?? { positive: [], negative: [] } };
   });
   return { kind: d.kind, schemaVersion: d.schemaVersion, set: d.set, axes, manifest: d.manifest as unknown as Manifest };
