@@ -3,7 +3,7 @@
  * scale and held-out quality, with the manifest of the run that made them. Axes belong to one model:
  * applying them to another (other identity or hidden size) is refused.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../engine/input.js';
 import { z } from 'zod';
 import { badInput } from '../engine/errors.js';
 import type { ModelInfo } from '../engine/model.js';
@@ -87,13 +87,7 @@ export function parseAxesDoc(json: unknown, source: string): AxesDoc {
 }
 
 export async function readAxesFile(path: string): Promise<AxesDoc> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw badInput(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`}`);
-  }
+  const text = await readInputText(path);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -4,7 +4,7 @@
  * and whether the axis moved more than a threshold, so that a CI job can catch a model update that
  * changed the model's style (the CLI exits 1 then).
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../engine/input.js';
 import { badInput } from '../engine/errors.js';
 import { BadInputError, parseDoc } from '../report/validate.js';
 import type { FingerprintDoc, ProtocolDoc } from './types.js';
@@ -55,13 +55,7 @@ export interface CompareDoc {
 
 /** Reads a protocol document and checks it is of `kind`; every problem is BAD_INPUT naming file and field. */
 export async function readDocFile<K extends ProtocolDoc['kind']>(path: string, kind: K): Promise<Extract<ProtocolDoc, { kind: K }>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw badInput(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a JSON file' : `cannot read (${code})`}`);
-  }
+  const text = await readInputText(path);
   const doc = parseDoc(text, path);
   if (doc.kind !== kind) throw new BadInputError(`${path}: kind: expected "${kind}", got "${doc.kind}"`, path, 'kind');
   return doc as Extract<ProtocolDoc, { kind: K }>;

@@ -242,8 +242,8 @@ describe('damaged response files (score --input)', () => {
     { name: 'input-no-response', body: '{"question": "Hi", "response": "She was happy."}\n{"question": "Hi"}\n', field: /line 2: response: expected a string/ },
     { name: 'input-response-number', body: '{"question": "Hi", "response": 42}\n', field: /line 1: response: expected a string/ },
     { name: 'input-a-gguf-file', body: { copyOf: STORIES }, field: /line 1: not valid JSON/ },
-    { name: 'input-a-directory', body: { dir: true }, field: /cannot read \(EISDIR\)/ },
-    { name: 'input-missing', body: { missing: true }, field: /cannot read \(ENOENT\)/ },
+    { name: 'input-a-directory', body: { dir: true }, field: /is a directory/ },
+    { name: 'input-missing', body: { missing: true }, field: /no such file/ },
   ];
 
   it('score --input exits 2 naming the file and the line', async () => {

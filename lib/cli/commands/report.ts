@@ -3,7 +3,7 @@
  * documents (fingerprint, stability, steer). Every input is validated first (errors name the file and
  * the field, exit 2); the page is written atomically, so a failed run leaves no partial report.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../../engine/input.js';
 import { resolve } from 'node:path';
 import { badInput } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../method/journal.js';
@@ -14,13 +14,7 @@ import { status } from '../runtime.js';
 import type { Command } from './shared.js';
 
 export async function readProtocolDoc(path: string): Promise<ProtocolDoc> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw badInput(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a JSON file' : `cannot read (${code})`}`);
-  }
+  const text = await readInputText(path);
   return parseDoc(text, path);
 }
 

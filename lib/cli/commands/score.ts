@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../../engine/input.js';
 import { badInput } from '../../engine/errors.js';
 import { score, type ScoreItem } from '../../method/score.js';
 import { table } from '../format.js';
@@ -8,12 +8,7 @@ import { runOptions, type Command, type RunArgs } from './shared.js';
 async function readScoreItems(a: { input?: string; text?: string; question: string }): Promise<ScoreItem[]> {
   if (a.text !== undefined) return [{ question: a.question, response: a.text }];
   if (!a.input) throw badInput('give --text "…" or --input responses.jsonl');
-  let body: string;
-  try {
-    body = await readFile(a.input, 'utf8');
-  } catch (error) {
-    throw badInput(`${a.input}: cannot read (${(error as NodeJS.ErrnoException).code})`);
-  }
+  const body = await readInputText(a.input);
   return body.split('\n').flatMap((line, i) => {
     if (!line.trim()) return [];
     let item: ScoreItem;

@@ -5,7 +5,7 @@
  * array of rows, or { "matrix": [...] }). Rows are subjects (ICC) or observations (PCA), columns
  * raters or variables. Errors name the line and column (CSV) or the row and column (JSON).
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../../engine/input.js';
 import { badInput } from '../../engine/errors.js';
 import { anovaMeanSquares, effectiveDimensionality, icc, iccFromMeanSquares, type IccModel } from '../../stats/index.js';
 import { table } from '../format.js';
@@ -92,13 +92,7 @@ export function parseJsonMatrix(text: string, source: string): ParsedMatrix {
 }
 
 export async function readMatrixFile(path: string): Promise<ParsedMatrix> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw badInput(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`}`);
-  }
+  const text = await readInputText(path);
   const body = text.replace(/^\uFEFF/, '');
   const json = /\.json$/i.test(path) || /^\s*[[{]/.test(body);
   return json ? parseJsonMatrix(body, path) : parseCsvMatrix(body, path);
