@@ -38,7 +38,7 @@ import {
 import { jobKey } from '../method/collect.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from '../method/settings.js';
-import { mean, spearman as spearmanRho } from '../stats/index.js';
+import { linearFit, mean, spearman as spearmanRho } from '../stats/index.js';
 import type { SteerAlpha, SteerDoc } from './types.js';
 
 export const DEFAULT_ALPHAS = [-4, -2, 0, 2, 4];
@@ -125,15 +125,7 @@ export function repetitionRate(text: string): number {
 
 /** Least-squares slope of y on x (0 when x is constant). */
 export function leastSquaresSlope(x: number[], y: number[]): number {
-  const mx = mean(x);
-  const my = mean(y);
-  let sxy = 0;
-  let sxx = 0;
-  x.forEach((xi, i) => {
-    sxy += (xi - mx) * (y[i]! - my);
-    sxx += (xi - mx) ** 2;
-  });
-  return sxx > 0 ? sxy / sxx : 0;
+  return linearFit(x, y)?.slope ?? 0;
 }
 
 /**

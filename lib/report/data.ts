@@ -93,20 +93,10 @@ export const mean = (xs: number[]): number => (xs.length ? stats.mean(xs) : NaN)
 /** Pearson r; NaN when either variable is constant or the lengths differ. */
 export const pearson = (x: number[], y: number[]): number => (x.length === y.length && x.length >= 2 ? stats.pearson(x, y) : NaN);
 
-/** Least-squares line y = a + b x; null when x is constant. */
+/** Least-squares line y = a + b x; null when x is constant or the lengths differ. */
 export function leastSquares(x: number[], y: number[]): { a: number; b: number } | null {
-  if (x.length !== y.length || x.length < 2) return null;
-  const mx = mean(x);
-  const my = mean(y);
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < x.length; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-  }
-  if (sxx === 0) return null;
-  const b = sxy / sxx;
-  return { a: my - b * mx, b };
+  const fit = x.length === y.length && x.length >= 2 ? stats.linearFit(x, y) : null;
+  return fit && { a: fit.intercept, b: fit.slope };
 }
 
 /**

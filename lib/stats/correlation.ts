@@ -65,12 +65,11 @@ export function spearman(x: Numeric, y: Numeric): number {
 }
 
 /**
- * Residuals of y after regressing out x with an intercept (ordinary least squares):
- * β = Σ(x − x̄)(y − ȳ) / Σ(x − x̄)², α = ȳ − β x̄, e_i = y_i − α − β x_i.
- * A constant x leaves e = y − ȳ.
+ * Ordinary least-squares line y = intercept + slope · x:
+ * slope = Σ(x − x̄)(y − ȳ) / Σ(x − x̄)², intercept = ȳ − slope · x̄. null when x is constant.
  */
-export function residualize(y: Numeric, x: Numeric): number[] {
-  sameLength(y, x, 'residualize');
+export function linearFit(x: Numeric, y: Numeric): { intercept: number; slope: number } | null {
+  sameLength(x, y, 'linearFit');
   const mx = mean(x);
   const my = mean(y);
   let sxy = 0;
@@ -79,6 +78,17 @@ export function residualize(y: Numeric, x: Numeric): number[] {
     sxy += (x[i]! - mx) * (y[i]! - my);
     sxx += (x[i]! - mx) ** 2;
   }
-  const beta = sxx > 0 ? sxy / sxx : 0;
-  return Array.from({ length: y.length }, (_, i) => y[i]! - my - beta * (x[i]! - mx));
+  if (!(sxx > 0)) return null;
+  const slope = sxy / sxx;
+  return { intercept: my - slope * mx, slope };
+}
+
+/**
+ * Residuals of y after regressing out x with an intercept (ordinary least squares, see linearFit).
+ * A constant x leaves e = y − ȳ.
+ */
+export function residualize(y: Numeric, x: Numeric): number[] {
+  sameLength(y, x, 'residualize');
+  const fit = linearFit(x, y) ?? { intercept: mean(y), slope: 0 };
+  return Array.from({ length: y.length }, (_, i) => y[i]! - fit.intercept - fit.slope * x[i]!);
 }
