@@ -118,12 +118,17 @@ Napi::Object resultObject(Napi::Env env, const GenResult& r) {
   return o;
 }
 
-void settle(Napi::Env env, GenerateJob* job, const std::function<Napi::Value(Napi::Env)>& value) {
+// The end of every job, on the JS thread: settle its promise, release its thread-safe function and the
+// JS object it kept alive, and free it.
+void finishJob(Napi::Env env, GenerateJob* job, const std::function<Napi::Value(Napi::Env)>& value) {
   if (!job->error.empty()) {
     job->deferred.Reject(Napi::Error::New(env, job->error).Value());
   } else {
     job->deferred.Resolve(value(env));
   }
+  job->tsfn.Release();
+  if (job->keepAlive) job->keepAlive->Unref();
+  delete job;
 }
 
 }  // namespace
@@ -689,14 +694,11 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
     }
     if (job->error == "cancelled") job->error = "generation cancelled: the model or context was disposed";
     job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
-      settle(env, job, [job](Napi::Env env) -> Napi::Value {
+      finishJob(env, job, [job](Napi::Env env) -> Napi::Value {
         Napi::Array arr = Napi::Array::New(env, job->results.size());
         for (size_t i = 0; i < job->results.size(); i++) arr.Set(i, resultObject(env, job->results[i]));
         return arr;
       });
-      job->tsfn.Release();
-      if (job->keepAlive) job->keepAlive->Unref();
-      delete job;
     });
   });
   return promise;
@@ -749,14 +751,11 @@ Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
       }
     }
     job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
-      settle(env, job, [job](Napi::Env env) -> Napi::Value {
+      finishJob(env, job, [job](Napi::Env env) -> Napi::Value {
         Napi::Array arr = Napi::Array::New(env, job->states.size());
         for (size_t i = 0; i < job->states.size(); i++) arr.Set(i, toFloat32(env, job->states[i]));
         return arr;
       });
-      job->tsfn.Release();
-      if (job->keepAlive) job->keepAlive->Unref();
-      delete job;
     });
   });
   return promise;
@@ -785,10 +784,7 @@ Napi::Value Context::Dispose(const Napi::CallbackInfo& info) {
     }
     job->tsfn.BlockingCall(job, [this](Napi::Env env, Napi::Function, GenerateJob* job) {
       if (thread_.joinable()) thread_.join();
-      job->deferred.Resolve(env.Undefined());
-      job->tsfn.Release();
-      if (job->keepAlive) job->keepAlive->Unref();
-      delete job;
+      finishJob(env, job, [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     });
   });
   return promise;
