@@ -5,12 +5,26 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Model } from '../engine/model.js';
+import type { GpuChoice, Model } from '../engine/model.js';
 import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc } from '../method/axes-doc.js';
 import type { AxisSet } from '../method/axes-file.js';
 import { runKey } from '../method/journal.js';
 import type { RunSettings } from '../method/settings.js';
 import { cacheDir } from './cache.js';
+
+/** The options of protocols that score on calibrated axes (fingerprint, benchmark). */
+export interface AxesRunOptions extends Partial<RunSettings> {
+  /** Calibrated axes (a file from `calibrate`, or the document). */
+  axes?: string | AxesDoc;
+  /** Custom axis-set file (questions and instructions); default built-in. */
+  axesFile?: string;
+  axisSet?: AxisSet;
+  gpu?: GpuChoice;
+  /** Output folder for the protocol's JSON and journal. */
+  out?: string;
+  /** Reuse / store calibrated axes in the user's cache (default true). */
+  cache?: boolean;
+}
 
 export interface AxesSource {
   /** null: the caller must calibrate. */
@@ -29,7 +43,7 @@ export async function findAxes(
   model: Model,
   axisSet: AxisSet,
   settings: RunSettings,
-  options: { axes?: string | AxesDoc; cache?: boolean },
+  options: Pick<AxesRunOptions, 'axes' | 'cache'>,
   status: (message: string) => void,
 ): Promise<AxesSource> {
   if (options.axes) {

@@ -22,15 +22,15 @@
 import { join } from 'node:path';
 import { badInput } from '../engine/errors.js';
 import type { ChatMessage } from '../engine/chat.js';
-import type { GpuChoice, Model } from '../engine/model.js';
-import { type AxesDoc, type CalibratedAxis } from '../method/axes-doc.js';
-import type { AxisDef, AxisSet, QuestionRef } from '../method/axes-file.js';
+import type { Model } from '../engine/model.js';
+import type { CalibratedAxis } from '../method/axes-doc.js';
+import type { AxisDef, QuestionRef } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
-import { findAxes, storeCachedAxes } from './axes-source.js';
+import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
+import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { Manifest } from './types.js';
 
 /** The benchmark's axes, in scenario order. */
@@ -87,17 +87,8 @@ export interface BenchmarkDoc {
   timing: { seconds: number; generatedTokens: number };
 }
 
-export interface BenchmarkOptions extends Partial<RunSettings> {
-  /** Calibrated axes (a file from `calibrate`, or the document). */
-  axes?: string | AxesDoc;
-  /** Custom axis-set file (questions and instructions); default built-in. */
-  axesFile?: string;
-  axisSet?: AxisSet;
-  gpu?: GpuChoice;
-  /** Output folder: benchmark.json and benchmark.journal.jsonl. */
-  out?: string;
-  /** Reuse / store calibrated axes in the user's cache (default true). */
-  cache?: boolean;
+/** Output folder (`out`): benchmark.json and benchmark.journal.jsonl. */
+export interface BenchmarkOptions extends AxesRunOptions {
   /** Score a system-prompt scenario must exceed [0.1]. */
   threshold?: number;
   onProgress?: (done: number, total: number, tokens: number) => void;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { badInput } from '../engine/errors.js';
-import type { ControlVectorInput, GpuChoice, Model } from '../engine/model.js';
+import type { ControlVectorInput, Model } from '../engine/model.js';
 import { type AxesDoc } from '../method/axes-doc.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
@@ -15,20 +15,11 @@ import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure } from './analysis.js';
-import { findAxes, storeCachedAxes } from './axes-source.js';
+import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { FingerprintDoc, ResponseRecord } from './types.js';
 
-export interface FingerprintOptions extends Partial<RunSettings> {
-  /** Calibrated axes (a file from `calibrate`, or the document). */
-  axes?: string | AxesDoc;
-  /** Custom axis-set file (questions and instructions); default built-in. */
-  axesFile?: string;
-  axisSet?: AxisSet;
-  gpu?: GpuChoice;
-  /** Output folder: fingerprint.json and journal.jsonl. */
-  out?: string;
-  /** Reuse / store calibrated axes in the user's cache (default true). */
-  cache?: boolean;
+/** Output folder (`out`): fingerprint.json and journal.jsonl. */
+export interface FingerprintOptions extends AxesRunOptions {
   /** Mark the output as the demo model's. */
   demo?: boolean;
   /** Stability cosines per axis (from a stability run) for full dead-zone severity. */
