@@ -1,16 +1,14 @@
 /** Shared helpers of the GGUF tests. */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { GgufError, type GgufErrorCode } from '../../lib/engine/gguf.js';
+import { sharedModel } from '../helpers/paths.js';
 
-/** The real tiny models (../shared/models, next to the checkout). */
-export const STORIES = fileURLToPath(new URL('../../../shared/models/stories260K.gguf', import.meta.url));
-export const AIDREAMS = fileURLToPath(new URL('../../../shared/models/aidreams260K.gguf', import.meta.url));
-export const HAVE_REAL_MODELS = existsSync(STORIES) && existsSync(AIDREAMS);
+/** The real tiny models (../shared/models, next to the checkout; CI has them, so tests need them). */
+export const STORIES = sharedModel('stories260K.gguf');
+export const AIDREAMS = sharedModel('aidreams260K.gguf');
 
 /** A fresh temporary folder and its cleanup. */
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {

@@ -2,9 +2,9 @@ import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_CHUNK, modelIdentity, readGgufHeader, validateForLlama } from '../../lib/engine/gguf.js';
-import { AIDREAMS, HAVE_REAL_MODELS, STORIES, tempDir } from './helpers.js';
+import { AIDREAMS, STORIES, tempDir } from './helpers.js';
 
-describe.skipIf(!HAVE_REAL_MODELS)('real tiny models (../shared/models)', () => {
+describe('real tiny models (../shared/models)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => ({ dir, cleanup } = await tempDir('real')));
