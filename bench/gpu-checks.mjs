@@ -2,7 +2,8 @@
 // Correctness of the CUDA path (run on the GPU machine with a CUDA build in build-source/):
 //  1. hidden states per layer vs HF transformers output_hidden_states (same F32 weights), rel. error
 //  2. captured vectors on stories260K: CUDA vs CPU, rel. error
-//  3. a stories260K fingerprint on CUDA vs CPU (same seeds): largest per-axis difference of mean scores
+//  3. a stories260K fingerprint on CUDA vs CPU (same seeds): largest per-axis difference of mean scores,
+//     in deterministic mode and in the fast default
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,17 +65,21 @@ const relErr = (a, b) => {
   out.maxVectorRelErr = Math.max(...out.vectors.filter((v) => v.sameText).map((v) => v.relErr));
 }
 
-// 3. fingerprint CUDA vs CPU, built-in axes, same seeds, at a few response lengths
-for (const tokens of [8, 24, 64]) {
+// 3. fingerprint CUDA vs CPU, built-in axes, same seeds: deterministic mode (F32 KV cache, no flash
+// attention, on CUDA each sequence alone: exact F32 kernels) and the fast default (CUDA batched with flash
+// attention, F16 KV cache, TF32 matrix products for F32 weights)
+const modes = (process.env.MOODAXIS_CHECK_FINGERPRINTS ?? 'deterministic:24,deterministic:200,default:24').split(',');
+for (const m of modes) {
+  const [mode, tokens] = [m.split(':')[0], Number(m.split(':')[1])];
   const docs = {};
   for (const gpu of ['cpu', 'cuda']) {
     const t0 = performance.now();
-    docs[gpu] = await fingerprint(join(models, 'stories260K.gguf'), { gpu, maxTokens: tokens, baselineMaxTokens: tokens, cache: false, deterministic: true });
-    out[`fingerprint ${tokens} tokens ${gpu} seconds`] = (performance.now() - t0) / 1000;
+    docs[gpu] = await fingerprint(join(models, 'stories260K.gguf'), { gpu, maxTokens: tokens, baselineMaxTokens: tokens, cache: false, deterministic: mode === 'deterministic' });
+    out[`fingerprint ${mode} ${tokens} tokens ${gpu} seconds`] = (performance.now() - t0) / 1000;
   }
   const sameText = docs.cpu.responses.filter((r, i) => r.text === docs.cuda.responses[i].text).length;
   const diff = Object.fromEntries(docs.cpu.axes.map((a, i) => [a.id, Math.abs(a.mean - docs.cuda.axes[i].mean)]));
-  out[`fingerprint ${tokens} tokens`] = { sameTextResponses: `${sameText}/${docs.cpu.responses.length}`, diff, max: Math.max(...Object.values(diff)) };
+  out[`fingerprint ${mode} ${tokens} tokens`] = { sameTextResponses: `${sameText}/${docs.cpu.responses.length}`, diff, max: Math.max(...Object.values(diff)) };
 }
 console.log(JSON.stringify(out, null, 2));
 if (process.env.OUT) writeFileSync(join(process.env.OUT, 'gpu-checks.json'), JSON.stringify(out, null, 2));

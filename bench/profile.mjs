@@ -1,15 +1,16 @@
 // Step throughput of generate under option combinations (GPU): where the gap to llama-batched-bench is.
+//   node bench/profile.mjs MODEL [parallel=64] [gen=200]
 import { loadModel } from '../dist/lib/engine/index.js';
 const [path, parallel = '64', gen = '200'] = process.argv.slice(2);
 const model = await loadModel(path, { gpu: 'cuda' });
 const reqs = Array.from({ length: Number(parallel) }, (_, i) => ({ prompt: `${i} ${'word '.repeat(120)}` }));
 await model.generate(reqs.slice(0, 2), { maxTokens: 4 });
 for (const [label, o] of [
-  ['backend sampling, capture', {}],
-  ['backend sampling, no capture', { capture: false }],
-  ['cpu sampling, no capture', { capture: false, backendSampling: false }],
-  ['greedy backend, no capture', { capture: false, temperature: 0 }],
-  ['cpu greedy, no capture', { capture: false, temperature: 0, backendSampling: false }],
+  ['host sampling, capture', {}],
+  ['host sampling, no capture', { capture: false }],
+  ['host greedy, no capture', { capture: false, temperature: 0 }],
+  ['backend sampling, capture', { backendSampling: true }],
+  ['backend sampling, no capture', { capture: false, backendSampling: true }],
 ]) {
   const t0 = performance.now();
   await model.generate(reqs, { maxTokens: Number(gen), ignoreEos: true, parallel: Number(parallel), ...o });

@@ -8,6 +8,10 @@
 
 namespace moodaxis {
 
+Capture::~Capture() {
+  if (staging_) ggml_backend_buffer_free(staging_);
+}
+
 void Capture::configure(const CaptureConfig& config, int nEmbd, int nLayerModel, int nSlots) {
   config_ = config;
   nEmbd_ = nEmbd;
@@ -36,8 +40,11 @@ void Capture::beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> out
   std::fill(offsetOut_.begin(), offsetOut_.end(), 0);
   rawMode_ = false;
   bool any = false;
+  seen_.assign(acc_.size(), 0);
+  distinctSlots_ = true;
   for (const auto& c : all_) {
     if (c.slot < 0) continue;
+    if (seen_[c.slot]++) distinctSlots_ = false;
     any = true;
     // Every watched layer will fold this position in: advance the token-weight mass once per position.
     decayMass_[c.slot] = config_.tokenDecay * decayMass_[c.slot] + 1.0;
@@ -91,14 +98,8 @@ void Capture::consume(int w, struct ggml_tensor* t) {
   // The last block (and the final norm) are computed for output rows only.
   const bool pruned = layer.finalNorm || layer.block == nLayerModel_ - 1;
   const size_t nCols = static_cast<size_t>(t->ne[1]);
-  const size_t stride = t->nb[1];
-  scratch_.resize(nCols * nEmbd_);
-  if (ggml_is_contiguous(t)) {
-    ggml_backend_tensor_get(t, scratch_.data(), 0, nCols * nEmbd_ * sizeof(float));
-  } else {
-    for (size_t j = 0; j < nCols; j++)
-      ggml_backend_tensor_get(t, scratch_.data() + j * nEmbd_, j * stride, nEmbd_ * sizeof(float));
-  }
+  const float* cols = hostColumns(t, nCols);
+  if (!cols) return;
 
   if (rawMode_) {
     size_t& off = offsetAll_[w];
@@ -107,7 +108,7 @@ void Capture::consume(int w, struct ggml_tensor* t) {
       error_ = "capture: more columns than tokens in verification mode";
       return;
     }
-    std::memcpy(dst.data() + off * nEmbd_, scratch_.data(), nCols * nEmbd_ * sizeof(float));
+    std::memcpy(dst.data() + off * nEmbd_, cols, nCols * nEmbd_ * sizeof(float));
     off += nCols;
     return;
   }
@@ -122,10 +123,11 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     return;
   }
   const float decay = config_.tokenDecay;
-  for (size_t j = 0; j < nCols; j++) {
-    const int slot = refs[off + j].slot;
-    if (slot < 0) continue;
-    const float* h = scratch_.data() + j * nEmbd_;
+  const size_t first = off;
+  auto fold = [&](int j) {
+    const int slot = refs[first + j].slot;
+    if (slot < 0) return;
+    const float* h = cols + static_cast<size_t>(j) * nEmbd_;
     float* a = acc_[slot].data() + static_cast<size_t>(w) * nEmbd_;
     double sq = 0.0;
     for (int i = 0; i < nEmbd_; i++) {
@@ -133,8 +135,41 @@ void Capture::consume(int w, struct ggml_tensor* t) {
       sq += static_cast<double>(h[i]) * h[i];
     }
     normSum_[slot][w] += std::sqrt(sq);
-  }
+  };
+  // Columns of distinct sequences touch disjoint accumulators: a step's columns can be folded in parallel.
+  if (pool_ && distinctSlots_ && nCols * nEmbd_ >= (1u << 16)) pool_->run(static_cast<int>(nCols), fold);
+  else for (size_t j = 0; j < nCols; j++) fold(static_cast<int>(j));
   off += nCols;
+}
+
+const float* Capture::hostColumns(struct ggml_tensor* t, size_t nCols) {
+  const size_t rowBytes = nEmbd_ * sizeof(float);
+  const size_t stride = t->nb[1];
+  if (t->buffer && ggml_backend_buffer_is_host(t->buffer) && (stride == rowBytes || nCols == 1))
+    return static_cast<const float*>(t->data);
+  const size_t bytes = nCols * rowBytes;
+  float* dst = nullptr;
+  ggml_backend_buffer_type_t deviceType = t->buffer ? ggml_backend_buffer_get_type(t->buffer) : nullptr;
+  ggml_backend_dev_t dev = deviceType ? ggml_backend_buft_get_device(deviceType) : nullptr;
+  ggml_backend_buffer_type_t hostType = dev ? ggml_backend_dev_host_buffer_type(dev) : nullptr;
+  if (hostType) {
+    if (!staging_ || stagingFor_ != deviceType || ggml_backend_buffer_get_size(staging_) < bytes) {
+      if (staging_) ggml_backend_buffer_free(staging_);
+      staging_ = ggml_backend_buft_alloc_buffer(hostType, std::max<size_t>(bytes, 64 * rowBytes));
+      stagingFor_ = deviceType;
+    }
+    if (staging_) dst = static_cast<float*>(ggml_backend_buffer_get_base(staging_));
+  }
+  if (!dst) {
+    scratch_.resize(nCols * nEmbd_);
+    dst = scratch_.data();
+  }
+  if (stride == rowBytes) {
+    ggml_backend_tensor_get(t, dst, 0, bytes);
+  } else {
+    for (size_t j = 0; j < nCols; j++) ggml_backend_tensor_get(t, dst + j * nEmbd_, j * stride, rowBytes);
+  }
+  return dst;
 }
 
 void Capture::finishSlot(int slot, std::vector<float>& vector, std::vector<float>& norms) const {

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "common.h"
+#include "ggml-backend.h"
 #include "ggml.h"
+#include "sampler.h"
 
 namespace moodaxis {
 
@@ -31,6 +33,12 @@ struct ColumnRef {
 
 class Capture {
  public:
+  Capture() = default;
+  ~Capture();
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+  // Threads that fold a step's columns (one sequence per column) in parallel; null: the calling thread.
+  void setPool(WorkerPool* pool) { pool_ = pool; }
   void configure(const CaptureConfig& config, int nEmbd, int nLayerModel, int nSlots);
   bool enabled() const { return !config_.layers.empty(); }
 
@@ -52,6 +60,9 @@ class Capture {
  private:
   int watchIndex(const char* name) const;
   void consume(int w, struct ggml_tensor* t);
+  // The tensor's columns in host memory: the tensor itself on a host buffer, else a copy in `staging_`
+  // (pinned memory of the tensor's device when it has one: a plain copy runs several times slower).
+  const float* hostColumns(struct ggml_tensor* t, size_t nCols);
 
   CaptureConfig config_;
   int nEmbd_ = 0;
@@ -66,6 +77,11 @@ class Capture {
   std::vector<size_t> kept_;                   // [slot] kept positions
   std::vector<std::vector<float>> raw_;        // raw mode: [watched layer][nTokens * nEmbd]
   std::vector<float> scratch_;
+  ggml_backend_buffer_t staging_ = nullptr;
+  ggml_backend_buffer_type_t stagingFor_ = nullptr;  // the device buffer type staging_ was made for
+  WorkerPool* pool_ = nullptr;
+  bool distinctSlots_ = true;  // each kept column of this decode belongs to another sequence
+  std::vector<uint8_t> seen_;
   std::string error_;
 };
 

@@ -190,6 +190,8 @@ void Context::loop() {
     job();
   }
   freeContext();
+  capture_.setPool(nullptr);
+  pool_.reset();
   if (threadpool_ && api.destroy) api.destroy(static_cast<ggml_threadpool_t>(threadpool_));
   threadpool_ = nullptr;
   model_.reset();
@@ -307,13 +309,18 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   for (int i = 0; i < n; i++) {
     GenRequest& r = reqs[i];
     try {
-      r.prompt = tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
+      r.prompt = r.hasGiven ? r.given : tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
     } catch (const std::exception& e) {
       // llama.cpp throws (e.g. std::out_of_range) on a vocabulary that lacks tokens it falls back to.
       return "request " + std::to_string(i) + ": the model's tokenizer failed on the prompt (" + e.what() +
              "): its vocabulary is damaged or incomplete";
     }
     if (r.prompt.empty()) return "request " + std::to_string(i) + ": the prompt is empty";
+    const int32_t nVocab = llama_vocab_n_tokens(vocab);
+    for (llama_token t : r.prompt)
+      if (t < 0 || t >= nVocab)
+        return "request " + std::to_string(i) + ": token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+               std::to_string(nVocab - 1) + ")";
     if (r.hasForced && r.forced.empty()) return "request " + std::to_string(i) + ": the response to score is empty";
     const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
     const int total = static_cast<int>(r.prompt.size()) + gen + 1;
@@ -348,7 +355,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     int nGen = 0;
     llama_token pending = 0;
     bool hasPending = false, pendingKeep = false, finalFeed = false, inThink = false;
-    llama_sampler* sampler = nullptr;
+    SequenceSampler sampler;
     std::string text;
     std::vector<llama_token> ids;
   };
@@ -357,20 +364,33 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   llama_batch batch = llama_batch_init(batchCap, 0, 1);
   struct BatchGuard {
     llama_batch& b;
-    std::vector<Slot>& slots;
-    ~BatchGuard() {
-      llama_batch_free(b);
-      for (auto& s : slots)
-        if (s.sampler) llama_sampler_free(s.sampler);
-    }
-  } guard{batch, slots};
+    ~BatchGuard() { llama_batch_free(b); }
+  } guard{batch};
+
+  // Admission order: longest work first, so the last sequences to finish are not a long tail at low batch.
+  std::vector<int> admission(n);
+  for (int i = 0; i < n; i++) admission[i] = i;
+  auto work = [&](int i) {
+    return static_cast<int>(reqs[i].prompt.size()) + (reqs[i].hasForced ? static_cast<int>(reqs[i].forced.size()) : reqs[i].maxTokens);
+  };
+  std::stable_sort(admission.begin(), admission.end(), [&](int a, int b) { return work(a) > work(b); });
+  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP};
+  const int32_t nVocab = llama_vocab_n_tokens(vocab);
+  // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
+  // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
+  if (!pool_ && !model_->cpuOnly) {
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
+    capture_.setPool(pool_.get());
+  }
 
   int next = 0, done = 0;
   Progress prog;
   prog.total = n;
   auto lastReport = Clock::now();
 
-  auto makeSampler = [&](uint32_t seed) {
+  // llama.cpp's chain for backend sampling: the same arithmetic as SequenceSampler, inside the graph.
+  auto makeBackendChain = [&](uint32_t seed) {
     llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
     if (opts.temperature <= 0.0f) {
       llama_sampler_chain_add(chain, llama_sampler_init_greedy());
@@ -396,7 +416,6 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     res.capturedTokens = static_cast<int32_t>(capture_.keptTokens(s));
     capture_.finishSlot(s, res.vector, res.norms);
     prog.finished.emplace_back(sl.req, res);
-    if (sl.sampler) llama_sampler_free(sl.sampler);
     sl = Slot();
     llama_memory_seq_rm(mem, s, -1, -1);
     done++;
@@ -435,11 +454,30 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     sl.finalFeed = sl.nGen >= limitGen;
   };
 
-  auto choose = [&](int s, int batchIndex) -> llama_token {
-    Slot& sl = slots[s];
-    const GenRequest& r = reqs[sl.req];
-    if (r.hasForced) return r.forced[sl.nGen];
-    return llama_sampler_sample(opts.backendSampling ? backendChains_[s] : sl.sampler, ctx_, batchIndex);
+  // Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
+  std::vector<llama_token> chosen;
+  auto chooseAll = [&](const std::vector<std::pair<int, int>>& picks) -> std::string {
+    chosen.assign(picks.size(), 0);
+    auto pick = [&](int k) {
+      const auto [s, idx] = picks[k];
+      Slot& sl = slots[s];
+      const GenRequest& r = reqs[sl.req];
+      if (r.hasForced) chosen[k] = r.forced[sl.nGen];
+      else if (opts.backendSampling) chosen[k] = llama_sampler_sample(backendChains_[s], ctx_, idx);
+      else if (const float* row = llama_get_logits_ith(ctx_, idx)) chosen[k] = sl.sampler.sample(row, nVocab);
+      else chosen[k] = LLAMA_TOKEN_NULL;
+    };
+    if (!opts.backendSampling && pool_ && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab >= (1 << 20)) {
+      llama_synchronize(ctx_);  // once, before the threads read the logits
+      pool_->run(static_cast<int>(picks.size()), pick);
+    } else {
+      for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));
+    }
+    for (size_t k = 0; k < picks.size(); k++) {
+      if (chosen[k] == LLAMA_TOKEN_NULL) return "llama.cpp returned no logits for sequence " + std::to_string(picks[k].first);
+      accept(picks[k].first, chosen[k]);
+    }
+    return {};
   };
 
   auto decode = [&]() -> std::string {
@@ -468,7 +506,8 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       outs.clear();
       std::string e = decode();
       if (!e.empty()) return e;
-      for (auto [s, idx] : lastIndex) accept(s, choose(s, idx));
+      e = chooseAll(lastIndex);
+      if (!e.empty()) return e;
       lastIndex.clear();
       batch.n_tokens = 0;
       return {};
@@ -477,7 +516,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       Slot& sl = slots[s];
       const auto& prompt = reqs[sl.req].prompt;
       for (size_t p = 0; p < prompt.size(); p++) {
-        if (batch.n_tokens == batchCap) {
+        if (batch.n_tokens == (opts.solo ? 1 : batchCap)) {
           std::string e = flush();
           if (!e.empty()) return e;
         }
@@ -497,7 +536,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       }
       sl.pos = static_cast<int>(prompt.size());
       // Compat capture keeps the last prompt token: give each slot its own decode so columns stay in order.
-      if (opts.capture.compat) {
+      if (opts.capture.compat || opts.solo) {
         std::string e = flush();
         if (!e.empty()) return e;
       }
@@ -516,21 +555,20 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     std::vector<int> admitted;
     for (int s = 0; s < nSeq && next < n; s++) {
       if (slots[s].req >= 0) continue;
-      slots[s].req = next;
+      const int req = admission[next++];
+      slots[s].req = req;
       if (opts.backendSampling) {
         // The context owns the chain of sequence s; swap in one seeded for this request.
-        llama_sampler* chain = makeSampler(reqs[next].seed);
+        llama_sampler* chain = makeBackendChain(reqs[req].seed);
         llama_set_sampler(ctx_, s, chain);
         llama_sampler_free(backendChains_[s]);
         backendChains_[s] = chain;
-        slots[s].sampler = nullptr;
       } else {
-        slots[s].sampler = reqs[next].hasForced ? nullptr : makeSampler(reqs[next].seed);
+        slots[s].sampler = SequenceSampler(samplerParams, reqs[req].seed);
       }
-      slots[s].inThink = reqs[next].startInThink;
+      slots[s].inThink = reqs[req].startInThink;
       capture_.resetSlot(s);
       admitted.push_back(s);
-      next++;
     }
     if (!admitted.empty()) {
       for (int s : admitted) stats_.prefillTokens += static_cast<int64_t>(reqs[slots[s].req].prompt.size());
@@ -540,43 +578,45 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       stats_.prefillMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
 
-    // One step: the pending token of every active slot, in ascending slot order.
-    std::vector<ColumnRef> all;
+    // One step: the pending token of every active slot, in ascending slot order (solo: one decode each).
     std::vector<int> order;
-    batch.n_tokens = 0;
-    for (int s = 0; s < nSeq; s++) {
-      Slot& sl = slots[s];
-      if (sl.req < 0 || !sl.hasPending) continue;
-      const int i = batch.n_tokens++;
-      batch.token[i] = sl.pending;
-      batch.pos[i] = sl.pos;
-      batch.n_seq_id[i] = 1;
-      batch.seq_id[i][0] = s;
-      batch.logits[i] = true;
-      all.push_back(ColumnRef{sl.pendingKeep ? s : -1});
-      order.push_back(s);
-    }
-    if (!order.empty()) {
-      const auto t0 = Clock::now();
+    for (int s = 0; s < nSeq; s++)
+      if (slots[s].req >= 0 && slots[s].hasPending) order.push_back(s);
+    const auto t0 = Clock::now();
+    for (size_t first = 0; first < order.size();) {
+      const size_t count = opts.solo ? 1 : order.size();
+      std::vector<ColumnRef> all;
+      std::vector<std::pair<int, int>> picks;
+      batch.n_tokens = 0;
+      for (size_t k = first; k < first + count; k++) {
+        Slot& sl = slots[order[k]];
+        const int i = batch.n_tokens++;
+        batch.token[i] = sl.pending;
+        batch.pos[i] = sl.pos;
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = order[k];
+        batch.logits[i] = true;
+        all.push_back(ColumnRef{sl.pendingKeep ? order[k] : -1});
+      }
       stats_.steps++;
-      stats_.stepTokens += static_cast<int64_t>(order.size());
+      stats_.stepTokens += static_cast<int64_t>(count);
       std::vector<ColumnRef> outs = all;
       capture_.beginDecode(std::move(all), std::move(outs));
       std::string e = decode();
       if (!e.empty()) return stop(e);
-      for (size_t k = 0; k < order.size(); k++) {
+      for (size_t k = first; k < first + count; k++) {
         const int s = order[k];
         Slot& sl = slots[s];
         sl.pos++;
         sl.hasPending = false;
-        if (sl.finalFeed) {
-          finish(s, false);
-        } else {
-          accept(s, choose(s, static_cast<int>(k)));
-        }
+        if (sl.finalFeed) finish(s, false);
+        else picks.emplace_back(s, static_cast<int>(k - first));
       }
-      stats_.stepMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      e = chooseAll(picks);
+      if (!e.empty()) return stop(e);
+      first += count;
     }
+    if (!order.empty()) stats_.stepMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     const auto now = Clock::now();
     if (progress && (!prog.finished.empty() || now - lastReport > std::chrono::milliseconds(100))) {
       lastReport = now;
@@ -639,6 +679,10 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
     g.maxTokens = intOpt(r, "maxTokens", 200);
     g.seed = static_cast<uint32_t>(numOpt(r, "seed", 42));
     g.startInThink = boolOpt(r, "startInThink", false);
+    if (r.Has("tokens") && r.Get("tokens").IsTypedArray()) {
+      g.given = tokensFrom(r.Get("tokens"));
+      g.hasGiven = true;
+    }
     if (r.Has("forced") && r.Get("forced").IsTypedArray()) {
       g.forced = tokensFrom(r.Get("forced"));
       g.hasForced = true;
@@ -656,6 +700,7 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.flashAttn = boolOpt(o, "flashAttn", false);
   opts.f32Cache = boolOpt(o, "f32Cache", false);
   opts.backendSampling = boolOpt(o, "backendSampling", false);
+  opts.solo = boolOpt(o, "solo", false);
   opts.capture = parseCapture(o);
   if (o.Has("controlVector") && o.Get("controlVector").IsTypedArray()) {
     auto cv = o.Get("controlVector").As<Napi::Float32Array>();

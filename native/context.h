@@ -12,6 +12,7 @@
 
 #include "capture.h"
 #include "model.h"
+#include "sampler.h"
 
 namespace moodaxis {
 
@@ -24,6 +25,8 @@ struct GenRequest {
   bool startInThink = false;           // the prompt opened a <think> block
   std::vector<llama_token> forced;     // teacher forcing: these tokens instead of sampling
   bool hasForced = false;
+  std::vector<llama_token> given;      // prompt given as token ids (text unused)
+  bool hasGiven = false;
   std::vector<llama_token> prompt;     // filled on the owner thread
 };
 
@@ -39,7 +42,8 @@ struct GenOptions {
   int32_t cvecStart = -1, cvecEnd = -1;
   bool flashAttn = false;
   bool f32Cache = false;  // deterministic mode: F32 KV cache
-  bool backendSampling = false;  // run the sampler chains inside the graph (GPU)
+  bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
+  bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
 };
 
 struct GenResult {
@@ -94,6 +98,7 @@ class Context : public Napi::ObjectWrap<Context> {
   bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false, ctxCapture_ = false;
   std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
+  std::unique_ptr<WorkerPool> pool_;  // samples a step's rows and folds its captured columns in parallel (GPU backends)
   Capture capture_;
   GenStats stats_;
 

@@ -34,12 +34,12 @@ export interface NativeModel {
 }
 export interface NativeRequest {
   text: string; addSpecial: boolean; parseSpecial: boolean; maxTokens: number; seed: number;
-  startInThink?: boolean; forced?: Int32Array;
+  startInThink?: boolean; forced?: Int32Array; tokens?: Int32Array;
 }
 export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
 export interface NativeGenerateOptions {
   temperature: number; topK: number; topP: number; ignoreEos?: boolean; parallel: number; contextLimit?: number;
-  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean;
+  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean;
   capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }

@@ -45,7 +45,7 @@ export interface ModelInfo {
   sizeBytes: number;
 }
 
-export type GenerateRequest = ({ messages: ChatMessage[] } | { prompt: string }) & {
+export type GenerateRequest = ({ messages: ChatMessage[] } | { prompt: string } | { tokens: Int32Array | number[] }) & {
   /** Per-request seed; default: derived from the run seed and the request's index. */
   seed?: number;
   /** Per-request limit; default: options.maxTokens. */
@@ -80,9 +80,16 @@ export interface GenerateOptions {
   parallel?: number;
   /** Generate exactly maxTokens tokens, ignoring end of generation (benchmarks). */
   ignoreEos?: boolean;
-  /** Flash attention off and an F32 KV cache: results independent of batch layout. */
+  /**
+   * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
+   * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
+   * TF32 use for F32 weights, change with the batch size). Slow on a GPU: for checks, not throughput.
+   */
   deterministic?: boolean;
-  /** Run the sampler chains inside the graph (llama.cpp backend sampling); default on with CUDA. */
+  /**
+   * Sample inside the graph with llama.cpp's backend sampling instead of on the host (same arithmetic;
+   * measured slower here: one small op chain per sequence). Default off.
+   */
   backendSampling?: boolean;
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
@@ -296,6 +303,7 @@ class LoadedModel implements Model {
 
   private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number): NativeRequest {
     let rendered: RenderedPrompt;
+    let given: Int32Array | undefined;
     if ('messages' in req && Array.isArray(req.messages)) {
       for (const [j, m] of req.messages.entries()) {
         if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
@@ -304,8 +312,14 @@ class LoadedModel implements Model {
       rendered = this.renderPrompt(req.messages);
     } else if ('prompt' in req && typeof req.prompt === 'string') {
       rendered = { text: req.prompt, addSpecial: true, parseSpecial: false, startInThink: false, system: 'none' };
+    } else if ('tokens' in req && (req.tokens instanceof Int32Array || Array.isArray(req.tokens))) {
+      const ids = Int32Array.from(req.tokens);
+      if (ids.length === 0 || ids.some((t, j) => t !== (req.tokens as ArrayLike<number>)[j]))
+        throw badInput(`requests[${index}].tokens: expected a non-empty array of integer token ids`);
+      rendered = { text: '', addSpecial: false, parseSpecial: false, startInThink: false, system: 'none' };
+      given = ids;
     } else {
-      throw badInput(`requests[${index}]: expected { messages: [...] } or { prompt: string }`);
+      throw badInput(`requests[${index}]: expected { messages: [...] }, { prompt: string } or { tokens: number[] }`);
     }
     const limit = req.maxTokens ?? maxTokens;
     checkNumber(`requests[${index}].maxTokens`, limit, 1, 1 << 20, true);
@@ -316,6 +330,7 @@ class LoadedModel implements Model {
       maxTokens: limit,
       seed: req.seed ?? deriveSeed(runSeed, index),
       startInThink: rendered.startInThink,
+      ...(given ? { tokens: given } : {}),
     };
     if (req.response !== undefined) {
       const forced = typeof req.response === 'string' ? this.nativeTokenize(req.response, false, false) : req.response;
@@ -416,7 +431,8 @@ class LoadedModel implements Model {
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
-          backendSampling: options.backendSampling ?? this.info.backend === 'cuda',
+          backendSampling: options.backendSampling ?? false,
+          solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
           ...(cv ? { controlVector: cv.data, cvecStart: cv.layerStart, cvecEnd: cv.layerEnd } : {}),
         },

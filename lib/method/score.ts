@@ -9,7 +9,7 @@ import { assertAxesFit, readAxesFile, type AxesDoc } from './axes-doc.js';
 import { scoreVector } from './calibrate.js';
 import { collectResponses, type ResponseJob } from './collect.js';
 import { withModel } from './model-ref.js';
-import { buildManifest, captureOptions, resolveSettings, type RunSettings } from './settings.js';
+import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from './settings.js';
 
 export interface ScoreItem { question: string; response: string }
 
@@ -48,7 +48,7 @@ export async function score(modelOrPath: Model | string, axes: AxesDoc | string,
       maxTokens: 1,
       response: item.response,
     }));
-    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: true, capture: captureOptions(model, settings) });
+    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: isDeterministic(model, settings), capture: captureOptions(model, settings) });
     return {
       kind: 'moodaxis.scores',
       schemaVersion: 1,

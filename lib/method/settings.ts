@@ -70,7 +70,7 @@ export function captureOptions(model: Model, s: RunSettings) {
   return { ...captureLayers(model, s), tokenDecay: s.tokenDecay, ...(s.compat ? { compat: s.compat } : {}) };
 }
 
-/** Deterministic unless asked otherwise on CPU; fast (flash attention, F16 KV) on CUDA. */
+/** Deterministic unless asked otherwise on CPU; fast (flash attention, F16 KV, batched) on CUDA. */
 export function isDeterministic(model: Model, s: RunSettings): boolean {
   return s.deterministic ?? model.info.backend === 'cpu';
 }

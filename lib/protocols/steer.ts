@@ -304,7 +304,7 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
       if (forced.length) {
         const out = await model.generate(
           forced.map(({ r, i }) => ({ ...requests[i]!, response: r.tokenIds })),
-          { seed: settings.seed, parallel: settings.parallel, deterministic: true, capture: axesCapture },
+          { seed: settings.seed, parallel: settings.parallel, deterministic, capture: axesCapture },
         );
         out.forEach((o, j) => (vectors[forced[j]!.i] = o.vector));
       }

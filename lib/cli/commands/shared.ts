@@ -11,13 +11,17 @@ export const runOptions = (y: Argv) =>
     .option('max-tokens', { type: 'number', describe: 'new tokens per calibration/evaluation response (default 200)' })
     .option('baseline-max-tokens', { type: 'number', describe: 'new tokens per baseline response (default 384)' })
     .option('compat', { choices: ['mood-axis'] as const, describe: "reproduce the reference code's capture positions" })
+    .option('deterministic', {
+      type: 'boolean',
+      describe: 'results independent of batching and close across CPU/GPU (default on CPU; on a GPU: slow, one sequence at a time)',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout and nothing else' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or status output' });
 
-export type RunArgs = CommonArgs & { seed: number; parallel?: number; maxTokens?: number; baselineMaxTokens?: number; compat?: 'mood-axis' };
+export type RunArgs = CommonArgs & { seed: number; parallel?: number; maxTokens?: number; baselineMaxTokens?: number; compat?: 'mood-axis'; deterministic?: boolean };
 
 export const settingsFrom = (a: RunArgs) =>
-  resolveSettings({ seed: a.seed, parallel: a.parallel, maxTokens: a.maxTokens, baselineMaxTokens: a.baselineMaxTokens, compat: a.compat ?? null });
+  resolveSettings({ seed: a.seed, parallel: a.parallel, maxTokens: a.maxTokens, baselineMaxTokens: a.baselineMaxTokens, compat: a.compat ?? null, deterministic: a.deterministic });
 
 /** A command: yargs command string, description, builder, and the handler (errors are handled by main). */
 export interface Command {
