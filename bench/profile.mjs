@@ -15,6 +15,7 @@ for (const [label, o] of [
   const t0 = performance.now();
   await model.generate(reqs, { maxTokens: Number(gen), ignoreEos: true, parallel: Number(parallel), ...o });
   const s = model.lastGenerateStats();
-  console.log(`${label.padEnd(32)} step ${((s.stepTokens / s.stepMs) * 1000).toFixed(0)} tok/s, ${(s.stepMs / s.steps).toFixed(2)} ms/step, prefill ${(s.prefillMs).toFixed(0)} ms, wall ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  const per = (ms) => (ms / s.steps).toFixed(2);
+  console.log(`${label.padEnd(30)} step ${((s.stepTokens / s.stepMs) * 1000).toFixed(0)} tok/s, ${per(s.stepMs)} ms/step (in llama_decode ${per(s.decodeMs)}, of it capture ${per(s.captureMs)}; waiting ${per(s.waitMs)}; sampling ${per(s.sampleMs)}; prefill included), prefill ${(s.prefillMs).toFixed(0)} ms, wall ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 await model.dispose();

@@ -160,6 +160,8 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     tokS: doc.timing.generatedTokens / wall,
     stepTokS: stats ? (stats.stepTokens / stats.stepMs) * 1000 : null,
     prefillSeconds: stats ? stats.prefillMs / 1000 : null,
+    prefillTokens: stats ? stats.prefillTokens : null,
+    sharedPrefixTokens: stats ? stats.sharedTokens : null,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     peakGpuMiB: measured.peakMiB || null,
   };
@@ -219,12 +221,12 @@ function finish() {
   const lines = [`moodaxis bench (${mode}) ${results.date} commit ${results.commit}`];
   const ref = results.reference;
   if (ref) lines.push(`reference (HF bf16, ${ref.device}): one response ${f(ref.per_response_s, 1)} s (${f(ref.per_response_tok_s, 1)} tok/s incl. hidden-state pass); batched ${ref.batched}: ${f(ref.batched_tok_s)} tok/s`);
-  lines.push('| parallel | wall s (load incl.) | load s | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
+  lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
   for (const r of results.rows) {
     const bb = r.batchedBench?.tgTokS;
     const refSerial = ref ? (ref.per_response_s * (r.ours.tokens / 200)) / r.ours.wallSeconds : null;
     const refBatched = ref ? r.ours.tokS / ref.batched_tok_s : null;
-    lines.push(`| ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
+    lines.push(`| ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${f(r.ours.prefillSeconds, 1)} (${r.ours.sharedPrefixTokens ?? '–'}/${r.ours.prefillTokens ?? '–'}) | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
   }
   console.log(lines.join('\n'));
 }

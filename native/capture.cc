@@ -1,5 +1,6 @@
 #include "capture.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -82,7 +83,11 @@ bool Capture::evalCallback(struct ggml_tensor* t, bool ask, void* userData) {
   if (!self->active_) return !ask;  // ask: not wanted; observe: continue the graph
   int w = self->watchIndex(t->name);
   if (ask) return w >= 0;
-  if (w >= 0) self->consume(w, t);
+  if (w >= 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    self->consume(w, t);
+    self->elapsedMs_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
   return true;
 }
 

@@ -54,6 +54,8 @@ class Capture {
   size_t keptTokens(int slot) const { return kept_[slot]; }
   const std::vector<std::vector<float>>& raw() const { return raw_; }
   const std::string& error() const { return error_; }
+  // Milliseconds spent reading and folding captured tensors since the last call.
+  double takeElapsedMs() { const double ms = elapsedMs_; elapsedMs_ = 0; return ms; }
 
   static bool evalCallback(struct ggml_tensor* t, bool ask, void* userData);
 
@@ -82,6 +84,7 @@ class Capture {
   WorkerPool* pool_ = nullptr;
   bool distinctSlots_ = true;  // each kept column of this decode belongs to another sequence
   std::vector<uint8_t> seen_;
+  double elapsedMs_ = 0;
   std::string error_;
 };
 

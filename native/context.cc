@@ -4,6 +4,7 @@
 #include "context.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -467,12 +468,16 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       else if (const float* row = llama_get_logits_ith(ctx_, idx)) chosen[k] = sl.sampler.sample(row, nVocab);
       else chosen[k] = LLAMA_TOKEN_NULL;
     };
+    const auto t0 = Clock::now();
+    llama_synchronize(ctx_);  // the decode's outputs are ready (before threads read the logits)
+    const auto t1 = Clock::now();
     if (!opts.backendSampling && pool_ && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab >= (1 << 20)) {
-      llama_synchronize(ctx_);  // once, before the threads read the logits
       pool_->run(static_cast<int>(picks.size()), pick);
     } else {
       for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));
     }
+    stats_.waitMs += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    stats_.sampleMs += std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
     for (size_t k = 0; k < picks.size(); k++) {
       if (chosen[k] == LLAMA_TOKEN_NULL) return "llama.cpp returned no logits for sequence " + std::to_string(picks[k].first);
       accept(picks[k].first, chosen[k]);
@@ -481,7 +486,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   };
 
   auto decode = [&]() -> std::string {
+    const auto t0 = Clock::now();
     const int32_t rc = llama_decode(ctx_, batch);
+    stats_.decodeMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    stats_.captureMs += capture_.takeElapsedMs();
     capture_.endDecode();
     if (cancel_) return "cancelled";
     if (!capture_.error().empty()) return capture_.error();
@@ -494,7 +502,12 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     return {};
   };
 
-  // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens.
+  // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
+  // share a long prefix (chat template, system instruction): a slot whose prompt starts with at least
+  // kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
+  // round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
+  // the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
+  constexpr size_t kMinShared = 16;
   auto prefill = [&](const std::vector<int>& admitted) -> std::string {
     std::vector<ColumnRef> all, outs;
     std::vector<std::pair<int, int>> lastIndex;  // (slot, batch index of its last prompt token)
@@ -512,10 +525,11 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       batch.n_tokens = 0;
       return {};
     };
-    for (int s : admitted) {
+    // Feeds prompt tokens [from, end) of slot s.
+    auto feed = [&](int s, size_t from) -> std::string {
       Slot& sl = slots[s];
       const auto& prompt = reqs[sl.req].prompt;
-      for (size_t p = 0; p < prompt.size(); p++) {
+      for (size_t p = from; p < prompt.size(); p++) {
         if (batch.n_tokens == (opts.solo ? 1 : batchCap)) {
           std::string e = flush();
           if (!e.empty()) return e;
@@ -536,10 +550,47 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       }
       sl.pos = static_cast<int>(prompt.size());
       // Compat capture keeps the last prompt token: give each slot its own decode so columns stay in order.
-      if (opts.capture.compat || opts.solo) {
-        std::string e = flush();
-        if (!e.empty()) return e;
+      if (opts.capture.compat || opts.solo) return flush();
+      return {};
+    };
+
+    // Leaders prefill their whole prompt; followers share a leader's or a running sequence's prefix.
+    std::vector<int> leaders;
+    std::vector<std::array<int, 3>> followers;  // (slot, source slot, shared tokens)
+    std::vector<char> admittedNow(nSeq, 0);
+    for (int s : admitted) admittedNow[s] = 1;
+    for (int s : admitted) {
+      const auto& prompt = reqs[slots[s].req].prompt;
+      int source = -1;
+      size_t shared = 0;
+      auto consider = [&](int t) {
+        const auto& other = reqs[slots[t].req].prompt;
+        const size_t limit = std::min(prompt.size() - 1, other.size());  // the last token is always fed
+        size_t l = 0;
+        while (l < limit && prompt[l] == other[l]) l++;
+        if (l > shared) shared = l, source = t;
+      };
+      if (!opts.solo) {
+        for (int t = 0; t < nSeq; t++)
+          if (t != s && slots[t].req >= 0 && !admittedNow[t]) consider(t);
+        for (int t : leaders) consider(t);
       }
+      if (shared >= kMinShared) followers.push_back({s, source, static_cast<int>(shared)});
+      else leaders.push_back(s);
+    }
+    for (int s : leaders) {
+      std::string e = feed(s, 0);
+      if (!e.empty()) return e;
+    }
+    if (followers.empty()) return flush();
+    std::string e = flush();
+    if (!e.empty()) return e;
+    for (const auto& [s, source, shared] : followers) {
+      llama_memory_seq_cp(mem, source, s, -1, -1);
+      llama_memory_seq_rm(mem, s, shared, -1);
+      stats_.sharedTokens += shared;
+      e = feed(s, static_cast<size_t>(shared));
+      if (!e.empty()) return e;
     }
     return flush();
   };
@@ -758,6 +809,11 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   o.Set("steps", static_cast<double>(stats_.steps));
   o.Set("prefillTokens", static_cast<double>(stats_.prefillTokens));
   o.Set("stepTokens", static_cast<double>(stats_.stepTokens));
+  o.Set("decodeMs", stats_.decodeMs);
+  o.Set("waitMs", stats_.waitMs);
+  o.Set("sampleMs", stats_.sampleMs);
+  o.Set("captureMs", stats_.captureMs);
+  o.Set("sharedTokens", static_cast<double>(stats_.sharedTokens));
   return o;
 }
 

@@ -60,7 +60,10 @@ struct GenResult {
 // Timing of the last generate call (owner thread writes, JS reads after the call settled).
 struct GenStats {
   double prefillMs = 0, stepMs = 0;
+  double decodeMs = 0, waitMs = 0, sampleMs = 0;  // inside llama_decode, waiting for its outputs, choosing tokens
+  double captureMs = 0;                           // reading and folding captured states (inside llama_decode)
   int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
+  int64_t sharedTokens = 0;  // prompt tokens taken from another sequence's cache instead of prefilled
 };
 
 struct Progress {

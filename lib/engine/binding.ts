@@ -47,7 +47,15 @@ export interface NativeResult {
   text: string; tokens: number; eos: boolean; promptTokens: number; capturedTokens: number;
   vector: Float32Array; norms: Float32Array; ids: Int32Array;
 }
-export interface NativeGenerateStats { prefillMs: number; stepMs: number; steps: number; prefillTokens: number; stepTokens: number }
+export interface NativeGenerateStats {
+  prefillMs: number; stepMs: number; steps: number; prefillTokens: number; stepTokens: number;
+  /** Host time inside llama_decode, waiting for a decode's outputs, and choosing tokens (prefill and steps). */
+  decodeMs: number; waitMs: number; sampleMs: number;
+  /** Part of decodeMs spent reading and folding captured states. */
+  captureMs: number;
+  /** Prompt tokens copied from another sequence's cache (shared prefix) instead of prefilled. */
+  sharedTokens: number;
+}
 export interface NativeContext {
   generate(
     requests: NativeRequest[],

@@ -141,6 +141,20 @@ describe('engine on real trained models', () => {
     expect(relErr(crowd[1].vector, alone.vector)).toBeLessThan(1e-5);
   });
 
+  it('prompts sharing a long prefix reuse its cache with the same results', async () => {
+    const prefix = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const reqs = ['One day', 'She saw a big dog', 'Her mom said', 'The sun was hot'].map((end) => ({ prompt: `${prefix} ${end}` }));
+    const shared = await stories.generate(reqs, { temperature: 0, maxTokens: 16, deterministic: true, parallel: 4 });
+    const stats = stories.lastGenerateStats()!;
+    expect(stats.sharedTokens).toBeGreaterThanOrEqual(3 * 16);
+    for (const [i, req] of reqs.entries()) {
+      const [alone] = await stories.generate([req], { temperature: 0, maxTokens: 16, deterministic: true, parallel: 1 });
+      expect(stories.lastGenerateStats()!.sharedTokens).toBe(0);
+      expect(shared[i].text).toBe(alone.text);
+      expect(relErr(shared[i].vector, alone.vector)).toBeLessThan(1e-5);
+    }
+  });
+
   it('a seeded sampled run reproduces exactly', async () => {
     const reqs = Array.from({ length: 6 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
     const a = await stories.generate(reqs, { seed: 7, maxTokens: 30 });
