@@ -125,13 +125,13 @@ function referencePhase() {
   });
 }
 
-function batchedBench(modelPath, parallel, gen) {
+function batchedBench(modelPath, parallel, gen, promptTokens = 128) {
   const tool = findTool('llama-batched-bench');
   if (!tool) return null;
-  const a = ['-m', modelPath, '-c', String(parallel * (128 + gen + 64)), '-b', '2048', '-ub', '512', '-npp', '128', '-ntg', String(gen), '-npl', String(parallel), '-t', String(cpus().length)];
+  const a = ['-m', modelPath, '-c', String(parallel * (promptTokens + gen + 64)), '-b', '2048', '-ub', '512', '-npp', String(promptTokens), '-ntg', String(gen), '-npl', String(parallel), '-t', String(Math.max(1, cpus().length - 1))];  // the engine's default thread count
   if (mode === 'gpu') a.push('-ngl', '99', '-fa', 'on');
   const r = run(tool, a);
-  const row = r.stdout.split('\n').find((l) => /^\|\s+128\s+\|/.test(l));
+  const row = r.stdout.split('\n').find((l) => new RegExp(`^\\|\\s+${promptTokens}\\s+\\|`).test(l));
   if (!row) return null;
   const cells = row.split('|').map((c) => c.trim()).filter(Boolean);
   return { tgTokS: Number(cells[7]), ppTokS: Number(cells[5]), raw: row };
@@ -167,11 +167,11 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
   };
 }
 
-/** Throughput of generate alone at `parallel`, prompts ~128 tokens, `gen` tokens each, capture on/off. */
-async function generateThroughput(modelPath, parallel, gen, capture, gpu) {
+/** Throughput of generate alone at `parallel`, prompts ~promptWords + 8 tokens, `gen` tokens each, capture on/off. */
+async function generateThroughput(modelPath, parallel, gen, capture, gpu, promptWords = 120) {
   const { loadModel } = await import('../dist/lib/engine/index.js');
   const model = await loadModel(modelPath, { gpu });
-  const prompt = 'word '.repeat(120);
+  const prompt = 'word '.repeat(promptWords);
   const reqs = Array.from({ length: parallel }, (_, i) => ({ prompt: `${i} ${prompt}` }));
   await model.generate(reqs.slice(0, 2), { maxTokens: 4, parallel, capture: capture ? undefined : false });
   await model.generate(reqs, { maxTokens: gen, ignoreEos: true, parallel, capture: capture ? undefined : false });
@@ -211,6 +211,15 @@ async function main() {
       const genNoCapture = await generateThroughput(stories, p, 64, false, 'cpu');
       results.rows.push({ model: 'stories260K', parallel: p, ours, genNoCapture, genCapture, batchedBench: batchedBench(stories, p, 64) });
     }
+    // A 1B-ish synthetic shape (16 blocks, d 2048, Llama 3 vocabulary, Q8_0): generation throughput only,
+    // short prompts and answers (the full workload would take hours on a small CPU).
+    const { ensureFixtureModel } = await import('../dist/fixtures/models.js');
+    const oneB = await ensureFixtureModel('llama1b', cacheDir);
+    const [p, gen, words] = [8, 16, 12];
+    log(`1B-shape generate at parallel ${p}, ${gen} tokens: no capture / capture, then llama-batched-bench…`);
+    const genNoCapture = await generateThroughput(oneB, p, gen, false, 'cpu', words);
+    const genCapture = await generateThroughput(oneB, p, gen, true, 'cpu', words);
+    results.rows.push({ model: 'llama1b-shape', parallel: p, ours: null, genNoCapture, genCapture, batchedBench: batchedBench(oneB, p, gen, 16) });
   }
   finish();
 }
@@ -224,9 +233,13 @@ function finish() {
   lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
   for (const r of results.rows) {
     const bb = r.batchedBench?.tgTokS;
-    const refSerial = ref ? (ref.per_response_s * (r.ours.tokens / 200)) / r.ours.wallSeconds : null;
-    const refBatched = ref ? r.ours.tokS / ref.batched_tok_s : null;
-    lines.push(`| ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${f(r.ours.prefillSeconds, 1)} (${r.ours.sharedPrefixTokens ?? '–'}/${r.ours.prefillTokens ?? '–'}) | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
+    const refSerial = ref && r.ours ? (ref.per_response_s * (r.ours.tokens / 200)) / r.ours.wallSeconds : null;
+    const refBatched = ref && r.ours ? r.ours.tokS / ref.batched_tok_s : null;
+    if (!r.ours) {
+      lines.push(`| ${r.model} ${r.parallel} (generate only) | – | – | – | – | – | – | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | – | – | – | – |`);
+      continue;
+    }
+    lines.push(`| ${r.model ? `${r.model} ` : ''}${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${f(r.ours.prefillSeconds, 1)} (${r.ours.sharedPrefixTokens ?? '–'}/${r.ours.prefillTokens ?? '–'}) | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
   }
   console.log(lines.join('\n'));
 }

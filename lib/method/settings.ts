@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultCapture, type Model } from '../engine/model.js';
+import { defaultCapture, defaultParallel, type Model } from '../engine/model.js';
 import { packageRoot } from '../engine/package-root.js';
 import type { Manifest } from '../protocols/types.js';
 import type { AxisSet } from './axes-file.js';
@@ -112,7 +112,7 @@ export function buildManifest(model: Model, s: RunSettings, axisSet: Pick<AxisSe
       topP: s.topP,
       order: SAMPLER_ORDER,
       seed: s.seed,
-      parallel: s.parallel ?? (model.info.backend === 'cuda' ? 64 : 16),
+      parallel: s.parallel ?? defaultParallel(model.info.backend),
       maxTokens: s.maxTokens,
       baselineMaxTokens: s.baselineMaxTokens,
       deterministic: isDeterministic(model, s),

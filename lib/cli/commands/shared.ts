@@ -6,7 +6,7 @@ import type { CommonArgs } from '../runtime.js';
 export const runOptions = (y: Argv) =>
   y
     .option('seed', { type: 'number', default: 42, describe: 'run seed (per-response seeds derive from it)' })
-    .option('parallel', { type: 'number', describe: 'sequences generated at once (default 16 on CPU, 64 on CUDA)' })
+    .option('parallel', { type: 'number', describe: 'sequences generated at once (default 16 on CPU, 128 on CUDA)' })
     .option('gpu', { choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'where to run the model' })
     .option('max-tokens', { type: 'number', describe: 'new tokens per calibration/evaluation response (default 200)' })
     .option('baseline-max-tokens', { type: 'number', describe: 'new tokens per baseline response (default 384)' })
