@@ -512,6 +512,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   // round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
   // the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
   constexpr size_t kMinShared = 16;
+  // Only plain KV caches: recurrent state cannot be cut at a position, and a sliding-window cache may
+  // have dropped the prefix already. Deterministic mode on a GPU computes every sequence alone.
+  const bool canShare = !opts.solo && !llama_model_is_recurrent(model) && !llama_model_is_hybrid(model) &&
+                        llama_model_n_swa(model) == 0;
   auto prefill = [&](const std::vector<int>& admitted) -> std::string {
     std::vector<ColumnRef> all, outs;
     std::vector<std::pair<int, int>> lastIndex;  // (slot, batch index of its last prompt token)
@@ -574,7 +578,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
         while (l < limit && prompt[l] == other[l]) l++;
         if (l > shared) shared = l, source = t;
       };
-      if (!opts.solo) {
+      if (canShare) {
         for (int t = 0; t < nSeq; t++)
           if (t != s && slots[t].req >= 0 && !admittedNow[t]) consider(t);
         for (int t : leaders) consider(t);
@@ -589,9 +593,14 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     if (followers.empty()) return flush();
     std::string e = flush();
     if (!e.empty()) return e;
-    for (const auto& [s, source, shared] : followers) {
+    for (auto [s, source, shared] : followers) {
       llama_memory_seq_cp(mem, source, s, -1, -1);
-      llama_memory_seq_rm(mem, s, shared, -1);
+      // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
+      if (!llama_memory_seq_rm(mem, s, shared, -1) || llama_memory_seq_pos_min(mem, s) != 0 ||
+          llama_memory_seq_pos_max(mem, s) != shared - 1) {
+        llama_memory_seq_rm(mem, s, -1, -1);
+        shared = 0;
+      }
       stats_.sharedTokens += shared;
       e = feed(s, static_cast<size_t>(shared));
       if (!e.empty()) return e;
