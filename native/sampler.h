@@ -1,8 +1,9 @@
 // Token sampling on the host over the logits llama.cpp hands back, one chain per sequence:
 // top-k -> temperature -> top-p -> seeded draw, the same arithmetic as llama.cpp's CPU samplers
-// (llama_sampler_init_top_k/temp/top_p/dist with the same seed give the same tokens), but it finds the
-// top k in one pass over the row instead of copying and sorting the whole vocabulary, and a step's
-// rows are sampled by a small pool of threads.
+// (llama_sampler_init_top_k/temp/top_p/dist with the same seed give the same tokens; with neither top-k
+// nor top-p llama.cpp draws over the vocabulary in id order, this always in descending probability),
+// but it finds the top k in one pass over the row instead of copying and sorting the whole vocabulary,
+// and a step's rows are sampled by a small pool of threads.
 #pragma once
 
 #include <condition_variable>
