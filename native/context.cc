@@ -310,6 +310,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   out.assign(n, GenResult());
   if (n == 0) return {};
 
+  const int32_t nVocab = llama_vocab_n_tokens(vocab);
   int need = 1;
   for (int i = 0; i < n; i++) {
     GenRequest& r = reqs[i];
@@ -321,7 +322,6 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
              "): its vocabulary is damaged or incomplete";
     }
     if (r.prompt.empty()) return "request " + std::to_string(i) + ": the prompt is empty";
-    const int32_t nVocab = llama_vocab_n_tokens(vocab);
     for (llama_token t : r.prompt)
       if (t < 0 || t >= nVocab)
         return "request " + std::to_string(i) + ": token id " + std::to_string(t) + " is outside the vocabulary (0.." +
@@ -380,7 +380,6 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   };
   std::stable_sort(admission.begin(), admission.end(), [&](int a, int b) { return work(a) > work(b); });
   const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP};
-  const int32_t nVocab = llama_vocab_n_tokens(vocab);
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
   if (!pool_ && !model_->cpuOnly) {
