@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 process.env.MOODAXIS_BUILD ??= 'source';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const models = process.env.MOODAXIS_SHARED_MODELS ?? resolve(root, '..', 'shared', 'models');
+const models = process.env.MOODAXIS_TEST_MODELS ?? resolve(root, 'test', 'models');
 const { loadModel } = await import('../dist/lib/engine/index.js');
 const { fingerprint } = await import('../dist/lib/protocols/fingerprint.js');
 const { ensureFixtureModel } = await import('../dist/fixtures/models.js');

@@ -203,7 +203,7 @@ async function main() {
       results.rows.push({ parallel: p, ours, genNoCapture, genCapture, batchedBench: bb });
     }
   } else {
-    const stories = resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
+    const stories = resolve(root, 'test', 'models', 'stories260K.gguf');
     for (const p of parallels) {
       log(`stories260K fingerprint workload at parallel ${p}…`);
       const ours = await ourWorkload(stories, p, { gpu: 'cpu', maxTokens: 200, baselineMaxTokens: 384 });

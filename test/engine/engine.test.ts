@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../../lib/engine/index.js';
-import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
+import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
-const STORIES = sharedModel('stories260K.gguf');
-const AIDREAMS = sharedModel('aidreams260K.gguf');
+const STORIES = testModel('stories260K.gguf');
+const AIDREAMS = testModel('aidreams260K.gguf');
 
 const hasNodeLlamaCppBinary = () => existsSync(repoPath('node_modules/@node-llama-cpp/linux-x64/bins'));
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { GgufError, type GgufErrorCode } from '../../lib/engine/gguf.js';
-import { sharedModel } from '../helpers/paths.js';
+import { testModel } from '../helpers/paths.js';
 
-/** The real tiny models (../shared/models, next to the checkout; CI has them, so tests need them). */
-export const STORIES = sharedModel('stories260K.gguf');
-export const AIDREAMS = sharedModel('aidreams260K.gguf');
+/** The real tiny models kept in test/models. */
+export const STORIES = testModel('stories260K.gguf');
+export const AIDREAMS = testModel('aidreams260K.gguf');
 
 /** A fresh temporary folder and its cleanup. */
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {

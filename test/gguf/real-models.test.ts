@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_CHUNK, modelIdentity, readGgufHeader, validateForLlama } from '../../lib/engine/gguf.js';
 import { AIDREAMS, STORIES, tempDir } from './helpers.js';
 
-describe('real tiny models (../shared/models)', () => {
+describe('real tiny models (test/models)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => ({ dir, cleanup } = await tempDir('real')));

@@ -8,10 +8,10 @@ import { renderPlainPrompt } from '../../lib/method/axes-file.js';
 import { collectResponses, type ResponseJob } from '../../lib/method/collect.js';
 import { deriveSeed } from '../../lib/engine/model.js';
 import { benchmark, BENCHMARK_AXES, FOLLOW_UP_PREFIX, type BenchmarkDoc } from '../../lib/protocols/benchmark.js';
-import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
+import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 const STORY_BENCH = repoPath('test/data/story-benchmark.json');
 const STORY_MOOD = repoPath('test/data/story-mood.json');
 // One thread: on a busy machine llama.cpp's default (every core) waits on descheduled threads.

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, loadModel, type FingerprintDoc } from '../../lib/index.js';
 import { compareFingerprints, type CompareDoc } from '../../lib/protocols/compare.js';
-import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
+import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 import { sampleStability, twoModelDocs } from '../report/sample-docs.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 
 describe('compareFingerprints', () => {
   it('deltas B − A, std ratios B / A, moved above the threshold, suppressed below 0.5', () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { calibrate, fingerprint, loadModel, readAxesFile, score, writeAxesFile, type FingerprintDoc, type Model } from '../../lib/index.js';
-import { repoPath, sharedModel } from '../helpers/paths.js';
+import { repoPath, testModel } from '../helpers/paths.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');
 // Short answers: a trained 260K model keeps a pole sentence's trace for a few tokens (models README).
 const SMALL = { maxTokens: 8, baselineMaxTokens: 8, tokenDecay: 1.0, cache: false } as const;
@@ -100,7 +100,7 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
 
   it('axes are refused for another model', async () => {
     const axes = await calibrate(model, { axesFile: STORY_MOOD, maxTokens: 4 });
-    const other = await loadModel(sharedModel('aidreams260K.gguf'), { gpu: 'cpu' });
+    const other = await loadModel(testModel('aidreams260K.gguf'), { gpu: 'cpu' });
     try {
       await expect(fingerprint(other, { axes, axesFile: STORY_MOOD })).rejects.toThrow(/made from another model/);
     } finally {

@@ -7,10 +7,10 @@ import { loadModel, parseAxisSet, renderReport, type FingerprintDoc, type Model,
 import { defaultSampleSizes, stability } from '../../lib/protocols/stability.js';
 import { validateDoc } from '../../lib/report/validate.js';
 import { icc, mean } from '../../lib/stats/index.js';
-import { repoPath, sharedModel, TEST_GPU } from '../helpers/paths.js';
+import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');
 // One thread: on a busy machine llama.cpp's default (every core) waits on descheduled threads.
 const LOAD = { gpu: TEST_GPU, threads: 1 } as const;

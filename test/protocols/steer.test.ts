@@ -26,10 +26,10 @@ import { GgmlType, GgufValueType } from '../../lib/engine/gguf.js';
 import { parseControlVectorSpec } from '../../lib/method/control-vector.js';
 import { effectiveRange, parseAlphas, parseLayers, repetitionRate, sweepWindows } from '../../lib/protocols/steer.js';
 import { validateDoc } from '../../lib/report/validate.js';
-import { repoPath, sharedModel } from '../helpers/paths.js';
+import { repoPath, testModel } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');
 const PROMPTS = ['One day, a little girl went to the store with her mom.', 'The sun was hot and the sky was blue.', 'A boy found a box under his bed.', 'Mom made a cake for the party.'];
 /** Greedy and batch-independent: the same inputs give the same tokens. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../helpers/cli.js';
-import { sharedModel } from '../helpers/paths.js';
+import { testModel } from '../helpers/paths.js';
 import { openReport } from './browser.js';
 
 const SMALL = ['--gpu', 'cpu', '--max-tokens', '8', '--baseline-max-tokens', '8', '--no-cache', '--quiet'];
@@ -16,7 +16,7 @@ describe('reports of real fingerprints', () => {
     await ensureBuilt();
     dir = await mkdtemp(join(tmpdir(), 'moodaxis-report-'));
     for (const [name, model] of [['stories', 'stories260K.gguf'], ['aidreams', 'aidreams260K.gguf']] as const) {
-      const r = await cli(['fingerprint', sharedModel(model), '--out', join(dir, name), ...SMALL, ...(name === 'stories' ? ['--html'] : [])]);
+      const r = await cli(['fingerprint', testModel(model), '--out', join(dir, name), ...SMALL, ...(name === 'stories' ? ['--html'] : [])]);
       expect(r.code, r.stderr).toBe(0);
     }
   }, 300_000);

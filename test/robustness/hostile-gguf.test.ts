@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { errorCode, loadModel, type Model } from '../../lib/engine/index.js';
 import { validateDoc } from '../../lib/report/validate.js';
-import { sharedModel, repoPath } from '../helpers/paths.js';
+import { testModel, repoPath } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { damageModel, fileSystemCases, type DamagedFile } from './damage.js';
 import { expectNamedError, expectNoCrash, outputsIn, pool, runCli, runNode, writeMiniAxisSet } from './helpers.js';
@@ -34,11 +34,11 @@ beforeAll(async () => {
   const tiny = await ensureFixtureModel('tiny');
   const tinyChat = await ensureFixtureModel('tinyChat');
   files = [
-    ...damageModel(sharedModel('stories260K.gguf'), 'stories', join(dir, 'models'), 1),
-    ...damageModel(sharedModel('aidreams260K.gguf'), 'aidreams', join(dir, 'models'), 2),
+    ...damageModel(testModel('stories260K.gguf'), 'stories', join(dir, 'models'), 1),
+    ...damageModel(testModel('aidreams260K.gguf'), 'aidreams', join(dir, 'models'), 2),
     ...damageModel(tiny, 'tiny', join(dir, 'models'), 3),
     ...damageModel(tinyChat, 'tinychat', join(dir, 'models'), 4),
-    ...fileSystemCases(sharedModel('stories260K.gguf'), join(dir, 'fs')),
+    ...fileSystemCases(testModel('stories260K.gguf'), join(dir, 'fs')),
   ];
   // a chat template that does not parse: the model loads, every chat request must fail cleanly
   const broken = Buffer.from(readFileSync(tinyChat));

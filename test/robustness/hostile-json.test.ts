@@ -14,12 +14,12 @@ import { readAxesFile } from '../../lib/method/axes-doc.js';
 import { loadAxisSet } from '../../lib/method/axes-file.js';
 import { readProtocolDoc } from '../../lib/cli/commands/report.js';
 import { encodeVector } from '../../lib/method/journal.js';
-import { sharedModel } from '../helpers/paths.js';
+import { testModel } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { expectNamedError, expectNoCrash, outputsIn, pool, runCli, writeMiniAxisSet, type CliRun } from './helpers.js';
 
-const STORIES = sharedModel('stories260K.gguf');
-const AIDREAMS = sharedModel('aidreams260K.gguf');
+const STORIES = testModel('stories260K.gguf');
+const AIDREAMS = testModel('aidreams260K.gguf');
 const SMALL = { maxTokens: 4, baselineMaxTokens: 4, tokenDecay: 1.0, cache: false } as const;
 
 interface Case {

@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoPath, sharedModel } from '../helpers/paths.js';
+import { repoPath, testModel } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { expectNoCrash, runCli } from './helpers.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 const TOTAL = 106; // 30 + 20 questions per pole, and 6 baseline questions
 // 160 tokens per answer: about 3 s on one core, enough to be interrupted twice.
 const args = (out: string) => ['fingerprint', STORIES, '--axes-file', repoPath('test/data/story-mood.json'), '--gpu', 'cpu', '--max-tokens', '160', '--baseline-max-tokens', '160', '--parallel', '4', '--no-cache', '--out', out];

@@ -14,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCuda } from '../../lib/engine/binding.js';
 import { errorCode, loadModel } from '../../lib/engine/index.js';
 import { gpuFitProblem } from '../../lib/engine/model.js';
-import { sharedModel } from '../helpers/paths.js';
+import { testModel } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { expectNamedError, expectNoCrash, runCli, writeMiniAxisSet } from './helpers.js';
 
-const STORIES = sharedModel('stories260K.gguf');
+const STORIES = testModel('stories260K.gguf');
 // stories260K: 5 blocks, KV width 32: 16 sequences of 256 tokens take 5 MiB (F32 cache), 4 take 1.3 MiB.
 const LIMIT = String(1.5 * 2 ** 20);
 

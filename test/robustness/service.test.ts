@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrate, errorCode, fingerprint, loadModel, score, type AxesDoc, type Model } from '../../lib/index.js';
-import { repoPath, sharedModel } from '../helpers/paths.js';
+import { repoPath, testModel } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { expectNoCrash, runNode } from './helpers.js';
 
-const STORIES = sharedModel('stories260K.gguf');
-const AIDREAMS = sharedModel('aidreams260K.gguf');
+const STORIES = testModel('stories260K.gguf');
+const AIDREAMS = testModel('aidreams260K.gguf');
 const STORY_MOOD = repoPath('test/data/story-mood.json');
 const SETTINGS = { axesFile: STORY_MOOD, maxTokens: 16, baselineMaxTokens: 16, tokenDecay: 1.0, cache: false } as const;
 const ITEMS = Array.from({ length: 24 }, (_, i) => ({ question: `Once upon a time, there was a girl named Ann ${i}.`, response: i % 2 ? 'She laughed and laughed. She was so happy!' : 'She cried and cried. She was so sad.' }));

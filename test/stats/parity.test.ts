@@ -1,6 +1,5 @@
 /**
- * Parity with the reference study's published data (METHOD §8), read from ../shared/reference/mood-axis
- * beside the repository (/work/shared when the repo is /work/main).
+ * Parity with the reference study's published data, kept in test/reference/mood-axis (MIT, sha256 in its README).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -15,9 +14,9 @@ import {
   std,
 } from '../../lib/stats/index.js';
 import { covariance, jacobiEigenvalues } from './helpers.js';
+import { referenceData } from '../helpers/paths.js';
 
-const REF = new URL('../../../shared/reference/mood-axis/', import.meta.url);
-const readJson = <T>(rel: string): T => JSON.parse(readFileSync(new URL(rel, REF), 'utf8')) as T;
+const readJson = <T>(rel: string): T => JSON.parse(readFileSync(referenceData(rel), 'utf8')) as T;
 
 interface Replication {
   runs: Array<{ seed: number; passed: number; total: number; accuracy: number; scenarios: Record<string, { mood_values: Array<Record<string, number>> }> }>;
@@ -126,7 +125,7 @@ describe('baseline structure (baselines/*_baseline.json)', () => {
 
 describe('axis stability (axis_stability/)', () => {
   const sets = Object.fromEntries(
-    (['A', 'B', 'C'] as const).map((s) => [s, parseNpz(new Uint8Array(readFileSync(new URL(`axis_stability/llama_8b_set_${s}_axes.npz`, REF))))]),
+    (['A', 'B', 'C'] as const).map((s) => [s, parseNpz(new Uint8Array(readFileSync(referenceData(`axis_stability/llama_8b_set_${s}_axes.npz`))))]),
   );
   const analysis = readJson<{
     cosine_similarity: Record<string, Record<string, number>>;
