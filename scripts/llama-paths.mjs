@@ -1,6 +1,12 @@
 // Where the llama.cpp pieces come from: node-llama-cpp's source bundle (pinned commit) and its prebuilt
-// libraries for this platform. Shared by the build script and binding.gyp's helper.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+// libraries for this platform. Shared by the build script, binding.gyp's helper and the GPU backend search.
+//
+// moodaxis does not depend on node-llama-cpp at run time: that package pulls ~680 MB of prebuilt binaries
+// for every platform and GPU API. Only @node-llama-cpp/<platform> (the CPU libraries our addon links) is
+// an optional dependency. The source bundle (headers for the addon, or a whole build from source) and the
+// CUDA package are taken from an installed node-llama-cpp when there is one (a development checkout),
+// otherwise fetched once with `npm pack` (from npm's cache when it holds them) into build-deps/.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +15,11 @@ import { fileURLToPath } from 'node:url';
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(packageRoot, 'package.json'));
 
+/** The pinned llama.cpp distribution: package.json's `llamaCpp` field is the one place it is named. */
+export const llamaPin = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).llamaCpp;
+
+/** Where fetched packages and unpacked sources live (inside the package, like build/). */
+export const depsDir = join(packageRoot, 'build-deps');
 
 /** The folder of an installed package, found the way Node looks (node_modules upwards), exports ignored. */
 export function packageDir(name) {
@@ -19,16 +30,56 @@ export function packageDir(name) {
   return null;
 }
 
-export function bundlePath() {
-  const dir = packageDir('node-llama-cpp');
-  const bundle = dir && join(dir, 'llama', 'gitRelease.bundle');
-  if (!bundle || !existsSync(bundle)) {
-    throw new Error('node-llama-cpp 3.21.1 with llama/gitRelease.bundle is required (run npm install)');
+/** How to run npm from here: the npm that runs this install, else npm on PATH. */
+function npmCommand() {
+  const cli = process.env.npm_execpath;
+  return cli && /\.c?js$/.test(cli) ? [process.execPath, [cli]] : ['npm', []];
+}
+
+/**
+ * An installed package of the pinned version, else `npm pack name@version` unpacked into build-deps/
+ * (once). Returns its folder. `log` reports a fetch, which can take a while for the CUDA package.
+ */
+export function pinnedPackage(name, log = () => {}) {
+  const version = llamaPin.version;
+  const installed = packageDir(name);
+  if (installed && JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).version === version) return installed;
+  const dest = join(depsDir, 'packages', `${name.replace('/', '+')}-${version}`);
+  if (existsSync(join(dest, 'package.json'))) return dest;
+  log(`fetching ${name}@${version} with npm pack…`);
+  const tmp = `${dest}.partial`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const [cmd, pre] = npmCommand();
+  let tgz;
+  try {
+    const out = execFileSync(cmd, [...pre, 'pack', `${name}@${version}`, '--prefer-offline', '--silent', '--pack-destination', tmp], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    tgz = join(tmp, out.toString().trim().split('\n').pop());
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    const why = String(error.stderr || error.message).trim().split('\n').slice(-3).join(' ');
+    throw new Error(`could not fetch ${name}@${version} from the npm registry or npm's cache (${why}); install it with: npm install ${name}@${version}`);
   }
+  execFileSync('tar', ['xzf', tgz, '-C', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  rmSync(tgz);
+  renameSync(join(tmp, 'package'), dest);
+  rmSync(tmp, { recursive: true, force: true });
+  return dest;
+}
+
+/** Removes the source package fetched with npm pack once its files were taken (npm's cache keeps it). */
+export function dropFetchedPackages() {
+  rmSync(join(depsDir, 'packages', `${llamaPin.package}-${llamaPin.version}`), { recursive: true, force: true });
+}
+
+/** llama.cpp's source at the pinned commit, as the git bundle node-llama-cpp ships. */
+export function bundlePath(log) {
+  const bundle = join(pinnedPackage(llamaPin.package, log), 'llama', 'gitRelease.bundle');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: the pinned ${llamaPin.package} has no source bundle`);
   return bundle;
 }
 
-/** The prebuilt binaries folder of @node-llama-cpp/<variant> (linux-x64, linux-x64-cuda), or null. */
+/** The prebuilt CPU libraries' folder of @node-llama-cpp/<platform> (an optional dependency), or null. */
 export function prebuiltDir(variant = `${process.platform}-${process.arch}`) {
   const dir = packageDir(`@node-llama-cpp/${variant}`);
   if (!dir) return null;
@@ -48,22 +99,24 @@ function git(args, cwd) {
 }
 
 /** Checks out `paths` of the pinned llama.cpp commit from the bundle into `dest` (once). Returns dest. */
-export function checkoutFromBundle(dest, paths = []) {
+export function checkoutFromBundle(dest, paths = [], log = () => {}) {
   const marker = join(dest, '.moodaxis-checkout');
   if (existsSync(marker)) return dest;
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dirname(dest), { recursive: true });
-  git(['clone', '--quiet', '--no-checkout', bundlePath(), dest]);
+  git(['clone', '--quiet', '--no-checkout', bundlePath(log), dest]);
   git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', 'HEAD', '--', ...(paths.length ? paths : ['.'])], dest);
-  execFileSync('touch', [marker]);
+  const commit = git(['rev-parse', 'HEAD'], dest);
+  rmSync(join(dest, '.git'), { recursive: true, force: true }); // the files are what we need, not the history
+  execFileSync('sh', ['-c', `echo ${commit} > "$1"`, 'sh', marker]);
   return dest;
 }
 
 /** Folder with include/llama.h and ggml/include: MOODAXIS_LLAMA_CPP_SOURCE or the bundle's headers. */
-export function headersRoot() {
+export function headersRoot(log) {
   const fromEnv = process.env.MOODAXIS_LLAMA_CPP_SOURCE;
   if (fromEnv && existsSync(join(fromEnv, 'include', 'llama.h'))) return fromEnv;
-  return checkoutFromBundle(join(packageRoot, 'build-deps', 'llama-headers'), ['include', 'ggml/include']);
+  return checkoutFromBundle(join(depsDir, 'llama-headers'), ['include', 'ggml/include'], log);
 }
 
 /** The prebuilt shared libraries our addon links and ships beside itself. */

@@ -4,10 +4,11 @@
  * when asked, the CUDA backend plugin.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { MoodaxisError } from './errors.js';
+import { selectCudaBackend, type GpuSelection } from './gpu-backends.js';
 import { packageRoot } from './package-root.js';
 
 export interface NativeDevice { name: string; description: string; type: 'cpu' | 'gpu' | 'igpu' | 'accel'; memoryFree: number; memoryTotal: number }
@@ -81,7 +82,6 @@ export const addonLocations: Record<BuildKind, string> = {
 };
 
 let loaded: { addon: NativeAddon; kind: BuildKind; path: string } | null = null;
-let cuda: { tried: boolean; ok: boolean; reason: string | null; plugin: string | null } = { tried: false, ok: false, reason: null, plugin: null };
 
 /** Which build to use: MOODAXIS_BUILD=source|prebuilt, else the source build when there is one. */
 function chooseBuild(): BuildKind | null {
@@ -92,24 +92,40 @@ function chooseBuild(): BuildKind | null {
   return null;
 }
 
-/** Runs the build script without blocking the event loop; its progress goes to stderr. */
+/**
+ * Runs the build script without blocking the event loop. Its progress and errors go to stderr (never
+ * stdout, which may carry --json output); a failure's message repeats the compiler's error lines.
+ */
 function buildAddon(): Promise<void> {
   return new Promise((resolve, reject) => {
     process.stderr.write('moodaxis: the native addon is not built yet (npm may have held back its install script); building it now…\n');
-    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs')], { cwd: packageRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs')], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const relay = (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stderr.write(chunk);
+    };
+    child.stdout.on('data', relay);
+    child.stderr.on('data', relay);
     child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new MoodaxisError('NATIVE', `building the native addon failed (exit ${code}); run it yourself to see why: cd ${packageRoot} && npm run build:addon`)),
-    );
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const why = output.split('build failed: ')[1]?.trim() ?? `exit ${code}`;
+      reject(new MoodaxisError('NATIVE', `building the native addon failed: ${why}\nAfter fixing it: cd ${packageRoot} && npm run build:addon`));
+    });
   });
 }
+
+let building: Promise<void> | null = null;
 
 /** Loads and initialises the addon (building it first if needed). */
 export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKind; path: string }> {
   if (loaded) return loaded;
   let kind = chooseBuild();
   if (!kind) {
-    await buildAddon();
+    // one build for concurrent first calls
+    building ??= buildAddon().finally(() => (building = null));
+    await building;
     kind = chooseBuild();
     if (!kind) throw new MoodaxisError('NATIVE', `the native addon was built but not found at ${addonLocations.prebuilt}`);
   }
@@ -125,46 +141,58 @@ export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKi
   return loaded;
 }
 
-/** The CUDA backend plugin of node-llama-cpp's CUDA package, when installed. */
-function cudaPluginPath(): string | null {
-  const req = createRequire(join(packageRoot, 'package.json'));
-  for (const base of req.resolve.paths('@node-llama-cpp/linux-x64-cuda') ?? []) {
-    const bins = join(base, '@node-llama-cpp', `${process.platform}-${process.arch}-cuda`, 'bins');
-    if (!existsSync(bins)) continue;
-    for (const sub of readdirSync(bins)) {
-      const file = join(bins, sub, 'libggml-cuda.so');
-      if (existsSync(file)) return file;
-    }
-  }
-  return null;
+let cudaSelection: Promise<CudaStatus> | null = null;
+
+export interface CudaStatus {
+  ok: boolean;
+  reason: string | null;
+  devices: NativeDevice[];
+  /** The backend plugin in use (prebuilt addon) or null (built in, or none). */
+  plugin: string | null;
+  /** What each candidate backend said (prebuilt addon on a machine with an NVIDIA driver). */
+  selection: GpuSelection | null;
 }
+
+export interface CudaOptions {
+  /** Progress lines while a backend is fetched, built or checked (default: stderr). */
+  log?: (line: string) => void;
+  /** Build the CUDA backend from source at first use when nvcc is present (default true). */
+  build?: boolean;
+}
+
+const stderrLog = (line: string) => process.stderr.write(`moodaxis: ${line}\n`);
 
 /**
- * Makes the CUDA backend available if it can be: built in (source builds with CUDA) or loaded as the
- * prebuilt plugin. Returns whether a GPU device is present and, if not, why.
+ * Makes a CUDA device available if one can be used safely: built in (a source build with CUDA), or a
+ * backend plugin proven in a child process first (lib/engine/gpu-backends.ts). Never aborts the process.
+ * The answer is the same for the whole process.
  */
-export async function ensureCuda(): Promise<{ ok: boolean; reason: string | null; devices: NativeDevice[] }> {
-  const { addon, kind } = await nativeAddon();
-  const gpus = () => addon.systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
-  if (!cuda.tried) {
-    cuda.tried = true;
-    if (gpus().length === 0 && kind === 'prebuilt') {
-      cuda.plugin = cudaPluginPath();
-      if (!cuda.plugin) {
-        cuda.reason = 'the @node-llama-cpp/linux-x64-cuda package is not installed';
-      } else {
-        const res = addon.loadBackend(cuda.plugin);
-        if (!res.ok) cuda.reason = `the CUDA backend did not load: ${res.error} (it needs the CUDA 13 runtime: libcudart.so.13 and libcublas.so.13, and an NVIDIA driver)`;
-      }
-    } else if (gpus().length === 0) {
-      cuda.reason = 'this source build has no CUDA backend: rebuild with `npm run build:cuda`';
+export function ensureCuda(options: CudaOptions = {}): Promise<CudaStatus> {
+  cudaSelection ??= (async () => {
+    const { addon, kind, path } = await nativeAddon();
+    const gpus = () => addon.systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+    if (kind === 'source') {
+      const ok = gpus().length > 0;
+      return { ok, devices: gpus(), plugin: null, selection: null, reason: ok ? null : 'this source build has no CUDA backend: rebuild with `npm run build:cuda`, or use the prebuilt addon (MOODAXIS_BUILD=prebuilt)' };
     }
-    if (!cuda.reason && gpus().length === 0) cuda.reason = 'the CUDA backend loaded but found no GPU';
-  }
-  const devices = gpus();
-  return { ok: devices.length > 0, reason: devices.length > 0 ? null : cuda.reason, devices };
-}
-
-export function cudaPlugin(): string | null {
-  return cuda.plugin;
+    const selection = await selectCudaBackend({
+      addonPath: path,
+      log: options.log ?? stderrLog,
+      build: options.build,
+      probeModel: async () => {
+        const { ensureFixtureModel } = await import('../../fixtures/models.js');
+        return ensureFixtureModel('tiny', join(packageRoot, 'build-deps', 'probe-model'));
+      },
+    });
+    if (!selection.chosen) {
+      const reason = selection.message ?? (selection.driver ? 'no CUDA backend could be used' : 'no NVIDIA driver found (/proc/driver/nvidia/version, nvidia-smi)');
+      return { ok: false, reason, devices: [], plugin: null, selection };
+    }
+    const file = selection.chosen.file!;
+    const loadedBackend = addon.loadBackend(file);
+    if (!loadedBackend.ok) return { ok: false, reason: `${file} passed its check but did not load here: ${loadedBackend.error}`, devices: [], plugin: file, selection };
+    const ok = gpus().length > 0;
+    return { ok, devices: gpus(), plugin: file, selection, reason: ok ? null : `${file} loaded but found no GPU` };
+  })();
+  return cudaSelection;
 }

@@ -206,6 +206,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     const cuda = await ensureCuda();
     if (cuda.ok) device = cuda.devices[0].description || cuda.devices[0].name;
     else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
+    // a machine with an NVIDIA driver where no CUDA backend works: say so once, then run on the CPU
+    else if (cuda.selection?.message) (options.onWarning ?? ((m: string) => process.stderr.write(`moodaxis: warning: ${m}\n`)))(cuda.selection.message);
     const problem = device ? gpuFitProblem(path, gguf.fileSize, device, cuda.devices[0].memoryFree) : null;
     if (problem && gpu === 'cuda') throw new MoodaxisError('RESOURCE', problem);
     if (problem) {

@@ -139,7 +139,12 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 120 ? `${text.slice(0, 117)}...` : text);
 }
 
-/** Checks the parsed set for duplicate axis ids and for questions that appear twice anywhere. */
+/**
+ * Checks the parsed set for duplicate axis ids, and for an axis whose evaluation questions are also among
+ * its own calibration questions (sets A, B or C): that would score the axis on what it was fitted on.
+ * Questions may repeat across axes (a shared pool of neutral questions, as repeng and cvector-generator
+ * users keep): every axis is fitted on its own, so nothing leaks.
+ */
 function crossChecks(set: AxisSet): string[] {
   const problems: string[] = [];
   const ids = new Map<string, number>();
@@ -149,25 +154,16 @@ function crossChecks(set: AxisSet): string[] {
     else ids.set(axis.id, i);
   });
 
-  const seen = new Map<string, string>();
-  const visit = (list: string[], where: string) => {
-    list.forEach((q, j) => {
-      const here = `${where}[${j}]`;
-      const key = normaliseQuestion(q);
-      const prev = seen.get(key);
-      if (prev !== undefined) problems.push(`${here}: duplicate question ${quote(q)} (also ${prev})`);
-      else seen.set(key, here);
-    });
-  };
   set.axes.forEach((axis, i) => {
-    visit(axis.calibration, `axes[${i}].calibration`);
-    visit(axis.evaluation, `axes[${i}].evaluation`);
-    for (const k of ['B', 'C'] as const) {
-      const s = axis.sets[k];
-      if (s) visit(s.calibration, `axes[${i}].sets.${k}.calibration`);
-    }
+    const calibration = new Map<string, string>();
+    const lists: Array<[string[], string]> = [[axis.calibration, `axes[${i}].calibration`]];
+    for (const k of ['B', 'C'] as const) if (axis.sets[k]) lists.push([axis.sets[k]!.calibration, `axes[${i}].sets.${k}.calibration`]);
+    for (const [list, where] of lists) list.forEach((q, j) => calibration.set(normaliseQuestion(q), `${where}[${j}]`));
+    axis.evaluation.forEach((q, j) => {
+      const also = calibration.get(normaliseQuestion(q));
+      if (also) problems.push(`axes[${i}].evaluation[${j}]: question ${quote(q)} is also a calibration question of the same axis (${also}); an axis must be evaluated on questions it was not fitted on`);
+    });
   });
-  visit(set.baseline, 'baseline');
   return problems;
 }
 

@@ -1,11 +1,20 @@
-/** `moodaxis doctor`: which build is in use, the backends and devices found, and whether CUDA is usable. */
-import { addonLocations, cudaPlugin, ensureCuda, nativeAddon, type NativeDevice } from '../engine/binding.js';
+/** `moodaxis doctor`: which build is in use, the backends and devices found, and each CUDA candidate's verdict. */
+import { existsSync } from 'node:fs';
+import { addonLocations, ensureCuda, nativeAddon, type NativeDevice } from '../engine/binding.js';
+import type { GpuCandidate, NvidiaDriver } from '../engine/gpu-backends.js';
 
 export interface DoctorReport {
   build: { kind: string; path: string };
   backends: string[];
   devices: NativeDevice[];
-  cuda: { usable: boolean; reason: string | null; plugin: string | null };
+  cuda: {
+    usable: boolean;
+    reason: string | null;
+    plugin: string | null;
+    driver: NvidiaDriver | null;
+    /** Each CUDA backend tried, in order, with its verdict (prebuilt addon only). */
+    candidates: GpuCandidate[];
+  };
   features: string;
   otherBuild: string | null;
 }
@@ -15,12 +24,11 @@ export async function doctorReport(): Promise<DoctorReport> {
   const cuda = await ensureCuda();
   const info = addon.systemInfo();
   const other = kind === 'source' ? addonLocations.prebuilt : addonLocations.source;
-  const { existsSync } = await import('node:fs');
   return {
     build: { kind: kind === 'source' ? 'from source (cmake-js, llama.cpp linked in)' : 'prebuilt llama.cpp libraries (node-llama-cpp)', path },
     backends: info.backends,
     devices: info.devices,
-    cuda: { usable: cuda.ok, reason: cuda.reason, plugin: cudaPlugin() },
+    cuda: { usable: cuda.ok, reason: cuda.reason, plugin: cuda.plugin, driver: cuda.selection?.driver ?? null, candidates: cuda.selection?.candidates ?? [] },
     features: info.features,
     otherBuild: existsSync(other) ? other : null,
   };
@@ -35,7 +43,9 @@ export function formatDoctor(r: DoctorReport): string {
     `backends  ${r.backends.join(', ')}`,
     'devices',
     ...r.devices.map((d) => `  ${d.type.padEnd(4)} ${d.description || d.name}  ${gib(d.memoryFree)} free of ${gib(d.memoryTotal)}`),
-    `cuda      ${r.cuda.usable ? 'usable' : `not usable: ${r.cuda.reason}`}`,
+    `driver    ${r.cuda.driver ? `NVIDIA ${r.cuda.driver.version}${r.cuda.driver.cuda ? ` (CUDA ${r.cuda.driver.cuda})` : ''}` : 'no NVIDIA driver'}`,
+    `cuda      ${r.cuda.usable ? `usable${r.cuda.plugin ? ` (${r.cuda.plugin})` : ' (built in)'}` : `not usable: ${r.cuda.reason}`}`,
+    ...r.cuda.candidates.map((c) => `  ${c.verdict.ok ? 'ok  ' : 'no  '} ${c.label}${c.verdict.ok ? ` on ${c.verdict.device}` : `: ${c.verdict.reason}`}${c.cached ? ' (checked before)' : ''}`),
     `features  ${r.features.trim()}`,
   ];
   if (r.otherBuild) lines.push(`also built ${r.otherBuild} (choose with MOODAXIS_BUILD=source|prebuilt)`);

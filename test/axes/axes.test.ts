@@ -291,15 +291,22 @@ describe('custom axis-set files', () => {
     expect(err.message).toMatch(/dup-id\.json: axes\[1\]\.id: duplicate axis id "hopeful_gloomy" \(also axes\[0\]\.id\)/);
   });
 
-  it('rejects duplicate questions across sets with the offending text', async () => {
+  it('refuses an evaluation question that is also a calibration question of the same axis, naming both', async () => {
     const doc = validCustom();
-    doc.baseline.push('tell me about AUTUMN!');
-    const err = await failure('dup-q.json', doc);
-    expect(err.message).toMatch(/dup-q\.json: baseline\[2\]: duplicate question "tell me about AUTUMN!" \(also axes\[0\]\.calibration\[0\]\)/);
+    doc.axes[0].evaluation[0] = 'tell me about AUTUMN!';
+    expect((await failure('leak.json', doc)).message).toMatch(
+      /leak\.json: axes\[0\]\.evaluation\[0\]: question "tell me about AUTUMN!" is also a calibration question of the same axis \(axes\[0\]\.calibration\[0\]\)/,
+    );
+  });
 
-    const doc2 = validCustom();
-    doc2.axes[0].evaluation[0] = 'Describe an old library';
-    expect((await failure('dup-q2.json', doc2)).message).toMatch(/dup-q2\.json: axes\[0\]\.evaluation\[0\]: duplicate question "Describe an old library"/);
+  it('accepts questions shared across axes and with the baseline (one pool of neutral questions)', async () => {
+    const doc = validCustom();
+    const second = structuredClone(doc.axes[0]);
+    second.id = 'calm_tense';
+    doc.axes.push(second); // the same calibration and evaluation questions as axes[0]
+    doc.baseline.push(doc.axes[0].calibration[0]);
+    const set = await loadAxisSet(await write('shared-pool.json', doc));
+    expect(set.axes.map((a) => a.id)).toEqual(['hopeful_gloomy', 'calm_tense']);
   });
 
   it('rejects bad ids, empty texts, unknown keys and templates without {question}', async () => {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,8 @@ import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 const STORIES = testModel('stories260K.gguf');
 const AIDREAMS = testModel('aidreams260K.gguf');
 
-const hasNodeLlamaCppBinary = () => existsSync(repoPath('node_modules/@node-llama-cpp/linux-x64/bins'));
+// node-llama-cpp (a devDependency) with its prebuilt CPU binary: not in the GPU machine's packed node_modules
+const hasNodeLlamaCpp = () => existsSync(repoPath('node_modules/node-llama-cpp/package.json')) && existsSync(repoPath('node_modules/@node-llama-cpp/linux-x64/bins'));
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
@@ -65,11 +67,15 @@ describe('engine on real trained models', () => {
   // node-llama-cpp runs the same llama.cpp commit through its own addon (on the CPU): greedy ids must agree
   // for both tokenizations. Its prebuilt binary package is installed with node-llama-cpp; the GPU machine's
   // packed node_modules leave it out unless it is carried there.
-  it.skipIf(!hasNodeLlamaCppBinary())('greedy generation equals node-llama-cpp on both real models', async () => {
-    for (const path of [STORIES, AIDREAMS]) {
-      const child = spawnSync(process.execPath, [repoPath('test/helpers/node-llama-cpp-greedy.mjs'), path, 'Once upon a time', '30'], { encoding: 'utf8' });
-      expect(child.status, child.stderr).toBe(0);
-      const oracle = JSON.parse(child.stdout.trim().split('\n').pop()!) as { trimmed: number[]; completion: string; greedy: number[] };
+  it.skipIf(!hasNodeLlamaCpp())('greedy generation equals node-llama-cpp on both real models', async () => {
+    // both oracles at once, asynchronously (never a synchronous child process inside a test's timer)
+    const oracles = await Promise.all(
+      [STORIES, AIDREAMS].map((path) =>
+        promisify(execFile)(process.execPath, [repoPath('test/helpers/node-llama-cpp-greedy.mjs'), path, 'Once upon a time', '30'], { encoding: 'utf8', timeout: 280_000 }),
+      ),
+    );
+    for (const [i, path] of [STORIES, AIDREAMS].entries()) {
+      const oracle = JSON.parse(oracles[i]!.stdout.trim().split('\n').pop()!) as { trimmed: number[]; completion: string; greedy: number[] };
       const model = await loadModel(path, { gpu: TEST_GPU });
       try {
         const [own, trimmed] = await model.generate([{ prompt: 'Once upon a time' }, { tokens: oracle.trimmed }], { temperature: 0, maxTokens: 30 });
@@ -80,7 +86,7 @@ describe('engine on real trained models', () => {
         await model.dispose();
       }
     }
-  });
+  }, 300_000);
 
   it('token-id prompts are checked against the vocabulary', async () => {
     await expect(stories.generate([{ tokens: [1, 400, 512] }], { maxTokens: 2 })).rejects.toThrow(/request 0: token id 512 is outside the vocabulary \(0\.\.511\)/);

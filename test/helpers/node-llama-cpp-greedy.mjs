@@ -7,15 +7,16 @@
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
 
 const [modelPath, text, n] = process.argv.slice(2);
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+// one thread: llama.cpp's spinning worker threads on a busy 2-core machine took minutes instead of seconds
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 1 });
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize: 128 });
+const context = await model.createContext({ contextSize: 128, threads: 1 });
 const trimmed = [model.tokens.bos, ...model.tokenize(text, false, 'trimLeadingSpace')];
 const completion = await new LlamaCompletion({ contextSequence: context.getSequence() }).generateCompletion(text, {
   maxTokens: Number(n), temperature: 0, repeatPenalty: false,
 });
 await context.dispose();
-const context2 = await model.createContext({ contextSize: 128 });
+const context2 = await model.createContext({ contextSize: 128, threads: 1 });
 const seq = context2.getSequence();
 const greedy = [];
 for await (const token of seq.evaluate([model.tokens.bos, ...model.tokenize(text, false)], { temperature: 0 })) {

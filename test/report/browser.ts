@@ -1,5 +1,6 @@
 /**
- * Opens a rendered report in real headless Chromium (playwright-core driving /usr/bin/chromium),
+ * Opens a rendered report in real headless Chromium (playwright-core driving the system's Chromium
+ * when there is one, else the headless build that the @sparticuz/chromium npm package carries),
  * records console errors, page errors and every network request, measures each section's SVG
  * geometry and saves a full-page screenshot. Reusable by tests on real fingerprints.
  */
@@ -9,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 export const OUTPUT_DIR = resolve(import.meta.dirname, '../../test-output');
 
 export const CHROMIUM_ARGS = [
@@ -23,11 +24,21 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Throws (never skips) when the browser is missing. */
-export function requireChromium(path = CHROMIUM): void {
-  if (!existsSync(path)) {
-    throw new Error(`${path} not found: the report tests need a real headless Chromium. Run scripts/install-chromium.sh (as root) and re-run the tests.`);
+/**
+ * The browser to drive: MOODAXIS_CHROMIUM, else the system's Chromium, else the one in @sparticuz/chromium
+ * (a devDependency: unpacked into the temp folder on first use, no root or apt needed). Throws, never skips.
+ */
+export async function chromiumLaunch(): Promise<{ executablePath: string; args: string[] }> {
+  const given = process.env.MOODAXIS_CHROMIUM;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`MOODAXIS_CHROMIUM=${given}: no such file`);
+    return { executablePath: given, args: CHROMIUM_ARGS };
   }
+  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, args: CHROMIUM_ARGS };
+  const packaged = (await import('@sparticuz/chromium')).default;
+  const executablePath = await packaged.executablePath();
+  const args = [...new Set([...packaged.args.filter((a) => !a.startsWith('--headless')), ...CHROMIUM_ARGS])];
+  return { executablePath, args };
 }
 
 export interface SectionGeometry {
@@ -57,7 +68,7 @@ export interface BrowserResult {
 }
 
 export async function openReport(html: string, name: string): Promise<BrowserResult> {
-  requireChromium();
+  const browser = await chromiumLaunch();
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const htmlPath = join(OUTPUT_DIR, `${name}.html`);
   const screenshotPath = join(OUTPUT_DIR, `${name}.png`);
@@ -65,9 +76,9 @@ export async function openReport(html: string, name: string): Promise<BrowserRes
   const fileUrl = pathToFileURL(htmlPath).href;
   const userDataDir = mkdtempSync(join(tmpdir(), 'moodaxis-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: browser.executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: browser.args,
     viewport: { width: 1280, height: 900 },
     deviceScaleFactor: 1,
     offline: true,

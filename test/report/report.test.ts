@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { baselineTokens, groupByModel, pearson } from '../../lib/report/data.js';
 import { errorCode, MoodaxisError } from '../../lib/engine/errors.js';
 import { BadInputError, SECTION_IDS, parseDoc, renderReport, validateDoc } from '../../lib/report/html.js';
-import { CHROMIUM, openReport, requireChromium, type BrowserResult } from './browser.js';
+import { chromiumLaunch, openReport, type BrowserResult } from './browser.js';
 import { sampleFingerprint, sampleStability, sampleSteer, singleModelDocs, twoModelDocs } from './sample-docs.js';
 
 function clone<T>(x: T): T {
@@ -211,9 +212,15 @@ function checkBrowser(r: BrowserResult, expected: string[]): void {
 }
 
 describe('report in headless Chromium', () => {
-  it('fails (never skips) without a browser, saying how to install one', () => {
-    expect(() => requireChromium('/nonexistent/chromium')).toThrow(/scripts\/install-chromium\.sh/);
-    expect(() => requireChromium(CHROMIUM)).not.toThrow();
+  it('finds a browser without apt or root, and fails (never skips) on a wrong one', async () => {
+    const found = await chromiumLaunch();
+    expect(existsSync(found.executablePath)).toBe(true);
+    vi.stubEnv('MOODAXIS_CHROMIUM', '/nonexistent/chromium');
+    try {
+      await expect(chromiumLaunch()).rejects.toThrow(/MOODAXIS_CHROMIUM=\/nonexistent\/chromium: no such file/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('renders the same HTML for the same documents', () => {

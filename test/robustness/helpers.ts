@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect } from 'vitest';
 import { repoPath } from '../helpers/paths.js';
+import { nodeHonouringPermissions } from '../helpers/privileges.js';
 
 export interface CliRun {
   args: string[];
@@ -18,21 +19,29 @@ export interface CliRun {
 }
 
 /** `node bin/moodaxis.js ...args` in a child process, killed after `timeoutMs`. */
-export function runCli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}): Promise<CliRun> {
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
   return runNode([repoPath('bin/moodaxis.js'), ...args], options);
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run so that file permissions apply even as root (test/helpers/privileges.ts). */
+  honourPermissions?: boolean;
+}
+
 /** `node ...args` in a child process, killed after `timeoutMs`. */
-export function runNode(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}): Promise<CliRun> {
+export function runNode(args: string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const spawnOptions: SpawnOptions = {
       cwd: options.cwd ?? repoPath('.'),
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
     };
-    const child = spawn(process.execPath, args, spawnOptions);
+    const [cmd, cmdArgs] = options.honourPermissions ? nodeHonouringPermissions(args) : [process.execPath, args];
+    const child = spawn(cmd, cmdArgs, spawnOptions);
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -1,5 +1,6 @@
 // Every CLI command, in the order `moodaxis --help` lists them. One module per command.
 import { benchmarkCommand } from './benchmark.js';
+import { buildCommand } from './build.js';
 import { calibrateCommand } from './calibrate.js';
 import { compareCommand } from './compare.js';
 import { doctorCommand } from './doctor.js';
@@ -22,4 +23,5 @@ export const commands: Command[] = [
   reportCommand,
   statsCommand,
   doctorCommand,
+  buildCommand,
 ];

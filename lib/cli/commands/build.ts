@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureCuda } from '../../engine/binding.js';
+import { MoodaxisError } from '../../engine/errors.js';
+import { forgetVerdicts } from '../../engine/gpu-backends.js';
+import { packageRoot } from '../../engine/package-root.js';
+import { doctorReport, formatDoctor } from '../../protocols/doctor.js';
+import type { Command } from './shared.js';
+
+/** Runs scripts/build-addon.mjs; everything it prints goes to stderr. */
+function buildScript(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs'), ...args], { cwd: packageRoot, stdio: ['ignore', process.stderr, process.stderr] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new MoodaxisError('NATIVE', `the build failed (exit ${code}); its error lines are above`))));
+  });
+}
+
+async function handler(a: { gpu: 'cpu' | 'cuda'; fromSource: boolean; verbose: boolean; json: boolean }) {
+  const extra = a.verbose ? ['--verbose'] : [];
+  if (a.fromSource) await buildScript(['--from-source', '--gpu', a.gpu, ...extra]);
+  else if (a.gpu === 'cuda') {
+    await buildScript(['--cuda-backend', ...extra]);
+    await forgetVerdicts();
+    await ensureCuda({ build: false });
+  } else await buildScript(extra);
+  const report = await doctorReport();
+  process.stdout.write(a.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+}
+
+export const buildCommand: Command = {
+  command: 'build',
+  describe: "build the native addon, or llama.cpp's CUDA backend with this machine's CUDA toolkit, then show what runs",
+  builder: (y) =>
+    y
+      .option('gpu', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda: build the CUDA backend from the pinned llama.cpp source (needs nvcc and cmake; about 4 min on 16 cores)' })
+      .option('from-source', { type: 'boolean', default: false, describe: 'build all of llama.cpp into the addon instead (minutes)' })
+      .option('verbose', { type: 'boolean', default: false, describe: "stream the compiler's output to stderr" })
+      .option('json', { type: 'boolean', default: false, describe: 'print the resulting doctor report as JSON' }),
+  handler,
+};
