@@ -57,16 +57,16 @@ export function truncationWarning(t: Truncation | undefined, what = 'baseline an
 /**
  * The sample-size verdict: "axes stabilise at n = 10 (…)" or why they do not. Documents before the
  * split-half curve compared subsets with the full set, which reaches 1 at n = all by construction: they
- * get no verdict.
+ * get no verdict. `axisName` names an axis for people (default: its id).
  */
-export function sampleSizeVerdict(ss: StabilityDoc['sampleSize']): string {
+export function sampleSizeVerdict(ss: StabilityDoc['sampleSize'], axisName: (id: string) => string = (id) => id): string {
   const threshold = ss.threshold ?? 0.9;
   if (ss.method !== 'split-half') return 'sample-size curve of an older version (subsets against the full set): no verdict';
   const largest = ss.n[ss.n.length - 1];
   if (ss.stabilisesAt === null) {
     const unstable = Object.entries(ss.perAxis)
       .filter(([, e]) => !e.medianCosine.some((c) => c >= threshold))
-      .map(([id]) => id);
+      .map(([id]) => axisName(id));
     return `axes do not stabilise up to n = ${largest} questions per half: the split-half cosine stays below ${threshold}${unstable.length ? ` for ${unstable.join(', ')}` : ''}`;
   }
   return `axes stabilise at n = ${ss.stabilisesAt} questions per half (split-half cosine ≥ ${threshold} on every axis)`;

@@ -175,7 +175,7 @@ svg.chart.wide{width:100%}
 .axis-label.compact .pole-pos{font-size:12px}
 .level-under{display:none;margin-top:2px}
 .panels{display:flex;flex-wrap:wrap;gap:4px 10px}
-.panels>svg.chart{flex:0 1 270px}
+.panels>svg.chart{flex:1 1 258px;max-width:340px}
 figure{overflow-x:auto;overflow-y:hidden;max-width:100%}
 .table-wrap{overflow-x:auto;max-width:100%}
 .warn-box{background:#fff7ed;border:1px solid #fdba74;color:#7c2d12;border-radius:8px;padding:10px 14px;margin:0 0 14px;font-size:14px}

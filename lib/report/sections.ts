@@ -524,7 +524,7 @@ export function iccSection(all: ModelSeries[], axes: AxisInfo[]): string {
         .join('');
       const cut = truncationWarning(d.truncation, 'baseline answers');
       const notes = (d.notes ?? []).filter((x) => x !== cut);
-      return `<h3>${stab.length > 1 ? swatch(s.color) : ''}${esc(s.label)} <span class="muted">· ${esc(sampleSizeVerdict(d.sampleSize))}</span></h3>
+      return `<h3>${stab.length > 1 ? swatch(s.color) : ''}${esc(s.label)} <span class="muted">· ${esc(sampleSizeVerdict(d.sampleSize, (id) => axisLabel(axisInfoFor(axes, id)).replace(' / ', '/')))}</span></h3>
 ${cut ? warnBox(cut) : ''}<div class="table-wrap"><table class="data"><tr><th>Axis</th><th class="num">ICC(2,1)</th><th class="num">95 % CI</th><th class="num">ICC(2,k)</th><th class="num">stability cos</th><th class="num">cos AB / AC / BC</th><th class="num">calib. ICC(2,k)</th></tr>${rows}</table></div>
 ${notes.length ? `<ul class="facts notes">${notes.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}`;
     })
@@ -646,7 +646,7 @@ export function pcaSection(fps: ModelSeries[], axes: AxisInfo[]): string {
 <div><span class="bn-label">PC1 share</span><span class="bn-value">${pct(st.pc1Share)}</span></div></div>`;
     })
     .join('');
-  const corr = withS.map((s, i) => `<figure><figcaption>${withS.length > 1 ? swatch(s.color) : ''}cross-axis Pearson r${withS.length > 1 ? ' · ' + esc(s.label) : ''}</figcaption><div class="w-narrow">${correlationSvg(s, axes, `corrn${i}`, true)}</div><div class="w-medium w-wide">${correlationSvg(s, axes, `corr${i}`)}</div></figure>`).join('');
+  const corr = withS.map((s, i) => `<figure><figcaption>${withS.length > 1 ? swatch(s.color) : ''}cross-axis Pearson r${withS.length > 1 ? ' · ' + esc(s.label) : ''}</figcaption>${byWidth((w) => correlationSvg(s, axes, `corr${i}-${w}`, w < 500), { narrow: 340, medium: 640, wide: 1100 })}</figure>`).join('');
   return section(
     'pca',
     'Structure (PCA)',
@@ -719,7 +719,7 @@ export function lengthSection(fps: ModelSeries[], axes: AxisInfo[]): string {
       const lc = s.fingerprint!.structure?.lengthConfound;
       if (!lc) return '';
       const who = usable.length > 1 ? swatch(s.color) + esc(s.label) + ': ' : '';
-      if (lc.constantLength) return `<li>${who}every baseline answer has the same length: the correlation with length is undefined and regressing length out changes nothing</li>`;
+      if (lc.constantLength) return `<li>${who}every baseline answer has the same length: no correlation with length can be computed, and regressing length out changes nothing</li>`;
       const before = lc.meanAbsCrossRBefore;
       const after = lc.meanAbsCrossRAfter;
       if (before === null || after === null) return `<li>${who}mean |cross-axis r| undefined (no two axes with varying scores)</li>`;
@@ -888,7 +888,7 @@ export function compareSection(fps: ModelSeries[], axes: AxisInfo[]): string {
   if (fps.length < 2) return '';
   const ref = fps[0]!;
   const others = fps.slice(1);
-  const head = `<tr><th>Axis</th>${fps.map((s) => `<th class="num">${swatch(s.color)}${esc(s.label)}</th>`).join('')}${others.map((s) => `<th class="num">Δ ${esc(s.label)} − ${esc(ref.label)}</th><th class="num">Δ / pooled std</th>`).join('')}</tr>`;
+  const head = `<tr><th>Axis</th>${fps.map((s) => `<th class="num">${swatch(s.color)}${esc(s.label)}</th>`).join('')}${others.map((s) => `<th class="num">Δ ${esc(s.label)} − ${esc(ref.label)}</th><th class="num opt">Δ / pooled std</th>`).join('')}</tr>`;
   const rows = axes
     .map((a) => {
       const ra = axisOf(ref.fingerprint, a.id);
@@ -898,12 +898,12 @@ export function compareSection(fps: ModelSeries[], axes: AxisInfo[]): string {
       });
       const deltas = others.map((s) => {
         const ob = axisOf(s.fingerprint, a.id);
-        if (!ra || !ob) return '<td class="num">\u2014</td><td class="num">\u2014</td>';
+        if (!ra || !ob) return '<td class="num">\u2014</td><td class="num opt">\u2014</td>';
         const dl = ob.mean - ra.mean;
         const pooled = Math.sqrt((ra.std ** 2 + ob.std ** 2) / 2);
         const es = pooled > 1e-9 ? dl / pooled : NaN;
         const big = Math.abs(dl) >= 0.2;
-        return `<td class="num"><span class="delta${big ? ' big' : ''}">${big ? (dl > 0 ? '▲ ' : '▼ ') : ''}${fmt(dl, 2, { sign: true })}</span></td><td class="num muted">${fmt(es, 1, { sign: true })}</td>`;
+        return `<td class="num"><span class="delta${big ? ' big' : ''}">${big ? (dl > 0 ? '▲ ' : '▼ ') : ''}${fmt(dl, 2, { sign: true })}</span></td><td class="num muted opt">${fmt(es, 1, { sign: true })}</td>`;
       });
       return `<tr><td><span class="pos">${esc(a.positive)}</span> <span class="muted">vs ${esc(a.negative)}</span></td>${cells.join('')}${deltas.join('')}</tr>`;
     })

@@ -14,6 +14,7 @@ function expectReadable(results: Awaited<ReturnType<typeof measureLayout>>): voi
     expect(r.cutText, `${at}: text cut off`).toEqual([]);
     expect(r.cardOverlaps, `${at}: summary cards`).toEqual([]);
     expect(r.overlappingText, `${at}: overlapping labels`).toEqual([]);
+    expect(r.hiddenCharts, `${at}: every figure shows one of its chart widths`).toEqual([]);
   }
 }
 

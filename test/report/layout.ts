@@ -26,6 +26,8 @@ export interface LayoutProblems {
   overlappingText: string[];
   /** How many text pieces were measured (a sanity check that the walk found the page's text). */
   measured: number;
+  /** Sections (or figures) that hold charts of which none is shown at this width. */
+  hiddenCharts: string[];
   /** section id → innerText (for content checks). */
   sectionText: Record<string, string>;
 }
@@ -158,9 +160,15 @@ export async function measureLayout(html: string, name: string, widths: number[]
               if (ox > 0.5 && oy > 0.5) cardOverlaps.push(`${describe(parts[i]!.e.textContent!)} intersects ${describe(parts[j]!.e.textContent!)}`);
             }
         }
+        const hiddenCharts: string[] = [];
+        for (const fig of Array.from(document.querySelectorAll('section[data-section] figure'))) {
+          const charts = Array.from(fig.querySelectorAll('svg.chart'));
+          if (charts.length && !charts.some((c) => visible(c) && c.getBoundingClientRect().width > 0))
+            hiddenCharts.push(`${fig.closest('section')!.getAttribute('data-section')}: ${charts.length} charts, none shown`);
+        }
         const sectionText: Record<string, string> = {};
         for (const s of Array.from(document.querySelectorAll('section[data-section]'))) sectionText[s.getAttribute('data-section')!] = (s as HTMLElement).innerText;
-        return { scrollWidth: document.documentElement.scrollWidth, smallText, cutText, cardOverlaps, overlapping, measured, sectionText };
+        return { scrollWidth: document.documentElement.scrollWidth, smallText, cutText, cardOverlaps, overlapping, measured, hiddenCharts, sectionText };
       }, MIN_TEXT_PX);
       const screenshotPath = join(OUTPUT_DIR, `${name}-${width}.png`);
       await page.screenshot({ path: screenshotPath, fullPage: true });
@@ -180,6 +188,7 @@ export async function measureLayout(html: string, name: string, widths: number[]
         cardOverlaps: m.cardOverlaps,
         overlappingText: m.overlapping,
         measured: m.measured,
+        hiddenCharts: m.hiddenCharts,
         sectionText: m.sectionText,
       });
     }
