@@ -128,6 +128,23 @@ function scoreGrid(x: (v: number) => number, yTop: number, yBottom: number, labe
   return out.join('');
 }
 
+/**
+ * Horizontal layout of a chart with one −1…+1 row per axis (strips, comparison): wide charts keep the
+ * pole names left and right of the scale and numbers at the far right; compact ones (< 500) put the
+ * pole names above each row and let the scale run edge to edge.
+ */
+function scoreRowLayout(W: number): { compact: boolean; x0: number; x1: number } {
+  const compact = W < 500;
+  return { compact, x0: compact ? 12 : W >= 1000 ? 170 : 120, x1: compact ? W - 12 : W >= 1000 ? 860 : W - 210 };
+}
+
+/** The two pole names of a row: beside the scale (at height `mid`), or above the row (`y0`) when compact. */
+function poleLabels(a: AxisInfo, { x0, x1 }: { x0: number; x1: number }, y0: number, mid: number, compact: boolean): string {
+  return compact
+    ? text(x0, y0 + 14, a.negative, 'class="pole-neg-strip" text-anchor="start"') + text(x1, y0 + 14, a.positive, 'class="pole-pos-strip" text-anchor="end"')
+    : text(x0 - 14, mid + 4, a.negative, 'class="pole-neg-strip" text-anchor="end"') + text(x1 + 14, mid + 4, a.positive, 'class="pole-pos-strip" text-anchor="start"');
+}
+
 // =================================================================== profile (radar)
 
 function radarSvg(fps: ModelSeries[], axes: AxisInfo[], W = 600): string {
@@ -225,10 +242,7 @@ export function profileSection(fps: ModelSeries[], axes: AxisInfo[]): string {
 // =================================================================== strips
 
 function stripsSvg(fps: ModelSeries[], axes: AxisInfo[], W: number): string {
-  const compact = W < 500;
-  // compact: pole names above each row, no side columns
-  const x0 = compact ? 12 : W >= 1000 ? 170 : 120;
-  const x1 = compact ? W - 12 : W >= 1000 ? 860 : W - 210;
+  const { compact, x0, x1 } = scoreRowLayout(W);
   const x = linear(-1, 1, x0, x1);
   const sub = fps.length > 1 ? 26 : 34;
   const pad = 8;
@@ -243,13 +257,7 @@ function stripsSvg(fps: ModelSeries[], axes: AxisInfo[], W: number): string {
     const y0 = top + ai * rowH;
     if (ai % 2 === 1) out.push(`<rect x="0" y="${n(y0)}" width="${W}" height="${n(rowH)}" class="band-alt"/>`);
     const mid = y0 + rowH / 2;
-    if (compact) {
-      out.push(text(x0, y0 + 14, a.negative, 'class="pole-neg-strip" text-anchor="start"'));
-      out.push(text(x1, y0 + 14, a.positive, 'class="pole-pos-strip" text-anchor="end"'));
-    } else {
-      out.push(text(x0 - 14, mid + 4, a.negative, 'class="pole-neg-strip" text-anchor="end"'));
-      out.push(text(x1 + 14, mid + 4, a.positive, 'class="pole-pos-strip" text-anchor="start"'));
-    }
+    out.push(poleLabels(a, { x0, x1 }, y0, mid, compact));
     fps.forEach((s, si) => {
       const ax = axisOf(s.fingerprint, a.id);
       if (!ax) return;
@@ -844,10 +852,7 @@ ${samples ? `<details><summary>sample responses</summary>${samples}</details>` :
 function compareSvg(fps: ModelSeries[], axes: AxisInfo[], W: number): string {
   const ref = fps[0]!;
   const others = fps.slice(1);
-  const compact = W < 500;
-  // compact: pole names and Δ above each row
-  const x0 = compact ? 12 : W >= 1000 ? 170 : 120;
-  const x1 = compact ? W - 12 : W >= 1000 ? 860 : W - 210;
+  const { compact, x0, x1 } = scoreRowLayout(W);
   const x = linear(-1, 1, x0, x1);
   const labelLine = compact ? 16 : 0;
   const rowH = 34 + labelLine;
@@ -859,13 +864,7 @@ function compareSvg(fps: ModelSeries[], axes: AxisInfo[], W: number): string {
     const y0 = top + i * rowH;
     const cy = y0 + labelLine + (rowH - labelLine) / 2;
     if (i % 2 === 1) out.push(`<rect x="0" y="${n(y0)}" width="${W}" height="${rowH}" class="band-alt"/>`);
-    if (compact) {
-      out.push(text(x0, y0 + 14, a.negative, 'class="pole-neg-strip" text-anchor="start"'));
-      out.push(text(x1, y0 + 14, a.positive, 'class="pole-pos-strip" text-anchor="end"'));
-    } else {
-      out.push(text(x0 - 14, cy + 4, a.negative, 'class="pole-neg-strip" text-anchor="end"'));
-      out.push(text(x1 + 14, cy + 4, a.positive, 'class="pole-pos-strip" text-anchor="start"'));
-    }
+    out.push(poleLabels(a, { x0, x1 }, y0, cy, compact));
     const means = fps.map((s) => axisOf(s.fingerprint, a.id)?.mean).filter((v): v is number => typeof v === 'number');
     if (means.length >= 2) out.push(line(x(Math.min(...means)), cy, x(Math.max(...means)), cy, 'class="dumbbell"'));
     fps.forEach((s) => {
