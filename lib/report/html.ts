@@ -283,6 +283,7 @@ footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}
 .baseline{stroke:#9ca3af}
 .clip-count{font-size:11px;font-weight:650;fill:#111827}
 .dumbbell{stroke:#9ca3af;stroke-width:3;stroke-linecap:round}
+@media (max-width:1180px){table.data th{white-space:normal}svg.mini{width:56px}}
 @media (max-width:700px){
 main{padding:14px 8px 32px}
 header.top .inner{padding:0 10px}

@@ -599,11 +599,11 @@ function screeSvg(fps: ModelSeries[], W = 520): string {
 function correlationSvg(s: ModelSeries, axes: AxisInfo[], uid: string, compact = false): string {
   const st = s.fingerprint!.structure!;
   const k = st.axes.length;
-  const cell = compact ? 32 : 44;
-  const left = compact ? 96 : 112;
+  const cell = compact ? 34 : 44;
+  const left = compact ? 78 : 112;
   const top = 84;
   // room on the right for the last rotated column label
-  const W = Math.max(left + k * cell + 48, compact ? 330 : 400);
+  const W = Math.max(left + k * cell + (compact ? 38 : 48), compact ? 330 : 400);
   const legendTop = top + k * cell + 22;
   const H = legendTop + 46;
   const out: string[] = [svgOpen(W, H, `Cross-axis correlation, ${s.label}`)];

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderReport } from '../../lib/report/html.js';
-import { measureLayout } from './layout.js';
+import { expectReadable, measureLayout } from './layout.js';
 import { cappedRunDocs, singleModelDocs, twoModelDocs } from './sample-docs.js';
 
 const WIDTHS = [390, 768, 1280];
-
-function expectReadable(results: Awaited<ReturnType<typeof measureLayout>>): void {
-  for (const r of results) {
-    const at = `${r.width} px`;
-    expect(r.measured, `${at}: text measured`).toBeGreaterThan(200);
-    expect(r.scrollWidth, `${at}: the page does not scroll sideways`).toBeLessThanOrEqual(r.width);
-    expect(r.smallText, `${at}: text smaller than 10 px`).toEqual([]);
-    expect(r.cutText, `${at}: text cut off`).toEqual([]);
-    expect(r.cardOverlaps, `${at}: summary cards`).toEqual([]);
-    expect(r.overlappingText, `${at}: overlapping labels`).toEqual([]);
-    expect(r.hiddenCharts, `${at}: every figure shows one of its chart widths`).toEqual([]);
-  }
-}
 
 describe('report layout at 390, 768 and 1280 px (headless Chromium)', () => {
   it('one model with stability and steering', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { expect } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, OUTPUT_DIR, requireChromium } from './browser.js';
 
 export interface LayoutProblems {
@@ -197,4 +198,18 @@ export async function measureLayout(html: string, name: string, widths: number[]
     rmSync(userDataDir, { recursive: true, force: true });
   }
   return results;
+}
+
+/** The report reads well at every measured width: the checks of measureLayout, each expected empty. */
+export function expectReadable(results: LayoutProblems[]): void {
+  for (const r of results) {
+    const at = `${r.width} px`;
+    expect(r.measured, `${at}: text measured`).toBeGreaterThan(200);
+    expect(r.scrollWidth, `${at}: the page does not scroll sideways`).toBeLessThanOrEqual(r.width);
+    expect(r.smallText, `${at}: text smaller than 10 px`).toEqual([]);
+    expect(r.cutText, `${at}: text cut off`).toEqual([]);
+    expect(r.cardOverlaps, `${at}: summary cards`).toEqual([]);
+    expect(r.overlappingText, `${at}: overlapping labels`).toEqual([]);
+    expect(r.hiddenCharts, `${at}: every figure shows one of its chart widths`).toEqual([]);
+  }
 }

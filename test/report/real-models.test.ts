@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 import { testModel } from '../helpers/paths.js';
 import { openReport } from './browser.js';
+import { expectReadable, measureLayout } from './layout.js';
 
 const SMALL = ['--gpu', 'cpu', '--max-tokens', '8', '--baseline-max-tokens', '8', '--no-cache', '--quiet'];
 
@@ -41,6 +42,8 @@ describe('reports of real fingerprints', () => {
       expect(text).toContain('constant length, r undefined');
       expect(text).not.toMatch(/\br [+−-]?0\.00\b/);
     }
+    // readable on a phone, a tablet and a laptop
+    expectReadable(await measureLayout(html, 'layout-stories260K', [390, 768, 1280]));
   });
 
   it('moodaxis report compares two real models', async () => {
