@@ -44,7 +44,7 @@ import { deadZones, truncation } from './analysis.js';
 import { readDocFile } from './compare.js';
 import { baselineJobs } from './fingerprint.js';
 import type { StabilityDoc } from './types.js';
-import { truncationWarning } from './wording.js';
+import { iccText, truncationWarning } from './wording.js';
 
 export interface StabilityOptions extends Partial<RunSettings> {
   /** Custom axis-set file (questions, instructions, sets B and C); default built-in. */
@@ -166,7 +166,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
         notes.push(`${axis.id}: test-retest ICC is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())}); left out of testRetest`);
         return;
       }
-      if (one.value < 0) notes.push(`${axis.id}: test-retest ICC(2,1) is ${one.value.toFixed(3)}, below 0: no agreement between runs`);
+      if (one.value < 0) notes.push(`${axis.id}: test-retest ICC(2,1) is ${iccText(one.value)}: the runs order the baseline answers differently`);
       testRetest.push({ axis: axis.id, icc21: one.value, ci: one.ci as [number, number], icc2k: k, scores: matrix });
     });
 
@@ -179,7 +179,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       const matrix = baselineRuns[0].map((r) => [a, b, c].map((axis) => scoreVector(axis, r.vector)));
       const k = icc(matrix, { model: '2,k' }).value;
       if (!finite(k)) notes.push(`${def.id}: ICC(2,k) across calibration sets is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())})`);
-      else if (k < 0) notes.push(`${def.id}: ICC(2,k) across calibration sets is ${k.toFixed(3)}, below 0: no agreement — the three calibrations order the baseline answers differently`);
+      else if (k < 0) notes.push(`${def.id}: ICC(2,k) across calibration sets is ${iccText(k)}: the three calibrations order the baseline answers differently`);
       return { axis: def.id, cosines, stabilityCosine: mean([cosines.AB, cosines.AC, cosines.BC]), icc2k: finite(k) ? k : null };
     });
 
