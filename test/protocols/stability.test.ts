@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { loadModel, parseAxisSet, renderReport, type FingerprintDoc, type Model, type StabilityDoc } from '../../lib/index.js';
 import { defaultSampleSizes, stability } from '../../lib/protocols/stability.js';
+import { iccText } from '../../lib/protocols/wording.js';
 import { validateDoc } from '../../lib/report/validate.js';
 import { icc, mean } from '../../lib/stats/index.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
@@ -80,6 +81,10 @@ describe('stability on stories260K (no chat template)', () => {
     for (const v of Object.values(c.cosines)) expect(Math.abs(v)).toBeLessThanOrEqual(1 + 1e-9);
     expect(c.stabilityCosine).toBeCloseTo(mean([c.cosines.AB, c.cosines.AC, c.cosines.BC]), 12);
     expect(c.icc2k === null || Number.isFinite(c.icc2k)).toBe(true);
+    // on this 260K model the three calibrations disagree (seeded: ICC(2,k) ≈ −0.57): the notes say so in words
+    expect(c.icc2k).toBeLessThan(0);
+    expect(doc.notes).toContain(`happy_sad: ICC(2,k) across calibration sets is ${iccText(c.icc2k)}: the three calibrations order the baseline answers differently`);
+    expect(iccText(c.icc2k)).toMatch(/^−0\.\d{3} \(no agreement\)$/);
 
     // sample-size curve by split halves: two disjoint halves of up to 15 of the 30 questions, so the
     // cosine is not 1 by construction even at the largest n
