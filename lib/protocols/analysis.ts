@@ -1,31 +1,49 @@
 /**
- * What a fingerprint reports beyond the per-axis scores (METHOD §4–§5): profile structure (PCA,
- * cross-axis correlation, length confound) and dead zones.
+ * What a fingerprint reports beyond the per-axis scores: profile structure (PCA, cross-axis
+ * correlation, length confound), dead zones, and how many answers stopped at the token cap.
  */
 import type { CalibratedAxis } from '../method/axes-doc.js';
 import {
   baselineSnr, deadZoneKind, deadZoneSeverity, effectiveDimensionality, mean, median, pearson, poleFollowRate, residualize,
 } from '../stats/index.js';
-import type { DeadZone, Structure } from './types.js';
+import type { DeadZone, Structure, Truncation } from './types.js';
 
 const finiteOr0 = (x: number) => (Number.isFinite(x) ? x : 0);
+/** A correlation that is undefined (a constant variable) is null in the documents, never 0. */
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** "Many" truncated answers: at least this share of the answers stopped at the token cap. */
+export const TRUNCATION_WARN_SHARE = 0.2;
+
+/** How many answers stopped at the token cap (`stopReason: 'length'`); warn at ≥ TRUNCATION_WARN_SHARE of them. */
+export function truncation(stopReasons: ReadonlyArray<'eos' | 'length'>, maxTokens: number): Truncation {
+  const capped = stopReasons.filter((r) => r === 'length').length;
+  const total = stopReasons.length;
+  const share = total ? capped / total : 0;
+  return { capped, total, share, maxTokens, warn: total > 0 && share >= TRUNCATION_WARN_SHARE };
+}
 /** A constant baseline has no noise: infinite SNR counts as perfect, undefined (0/0) as none. */
 const safeSnr = (x: number) => (Number.isNaN(x) ? 0 : Math.min(x, 1e9));
 
-function meanAbsCrossR(columns: number[][]): number {
+/** Mean |r| over the axis pairs whose r is defined; null when none is. */
+function meanAbsCrossR(columns: number[][]): number | null {
   const rs: number[] = [];
   for (let a = 0; a < columns.length; a++)
-    for (let b = a + 1; b < columns.length; b++) rs.push(Math.abs(finiteOr0(pearson(columns[a], columns[b]))));
-  return rs.length ? mean(rs) : 0;
+    for (let b = a + 1; b < columns.length; b++) {
+      const r = pearson(columns[a], columns[b]);
+      if (Number.isFinite(r)) rs.push(Math.abs(r));
+    }
+  return rs.length ? mean(rs) : null;
 }
 
 /** scores[axis][question], tokens[question]. */
 export function profileStructure(axisIds: string[], scores: number[][], tokens: number[]): Structure {
   const matrix = scores[0].map((_, q) => scores.map((col) => col[q]));
   const pca = effectiveDimensionality(matrix);
-  const correlation = scores.map((a) => scores.map((b) => finiteOr0(pearson(a, b))));
-  const perAxis: Record<string, number> = {};
-  axisIds.forEach((id, i) => (perAxis[id] = finiteOr0(pearson(scores[i], tokens))));
+  const correlation = scores.map((a) => scores.map((b) => finiteOrNull(pearson(a, b))));
+  const perAxis: Record<string, number | null> = {};
+  axisIds.forEach((id, i) => (perAxis[id] = finiteOrNull(pearson(scores[i], tokens))));
+  const constantLength = tokens.every((t) => t === tokens[0]);
   const residuals = scores.map((col) => residualize(col, tokens));
   return {
     pc1Share: finiteOr0(pca.pc1Share),
@@ -33,7 +51,7 @@ export function profileStructure(axisIds: string[], scores: number[][], tokens: 
     eigenvalues: pca.eigenvalues,
     axes: axisIds,
     correlation,
-    lengthConfound: { perAxis, meanAbsCrossRBefore: meanAbsCrossR(scores), meanAbsCrossRAfter: meanAbsCrossR(residuals) },
+    lengthConfound: { perAxis, constantLength, meanAbsCrossRBefore: meanAbsCrossR(scores), meanAbsCrossRAfter: meanAbsCrossR(residuals) },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The instruction-following benchmark (METHOD §6): nine scenarios, three per axis for warm/cold,
+ * The instruction-following benchmark: nine scenarios, three per axis for warm/cold,
  * confident/cautious and verbose/concise:
  *   (a) system   one turn under the positive pole's instruction as system prompt; passes when the score
  *                on that axis is above +threshold [0.1];
@@ -13,7 +13,8 @@
  * question of the i-th benchmark axis is baseline question i; the system prompt is the axis' positive
  * instruction; the follow-up request is `Please answer that again. <pole instruction>` for a model with
  * a chat template, and the pole instruction alone for a model without one (a base model continues
- * text; the turns are joined by blank lines, METHOD §1). (b) and (c) branch from the same neutral turn.
+ * text; the turns are joined by blank lines). A model without a chat template gets a warning in the
+ * document (`warnings`): its system-prompt scenarios cannot give the instruction a system role.. (b) and (c) branch from the same neutral turn.
  *
  * Axes: given (file or document), else cached for this model (shared with `fingerprint`), else
  * calibrated first (set A, all axes of the set, cached). Responses are journaled in
@@ -32,6 +33,7 @@ import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { Manifest } from './types.js';
+import { NO_CHAT_TEMPLATE_WARNING } from './wording.js';
 
 /** The benchmark's axes, in scenario order. */
 export const BENCHMARK_AXES = ['warm_cold', 'confident_cautious', 'verbose_concise'] as const;
@@ -84,6 +86,8 @@ export interface BenchmarkDoc {
   total: number;
   passRate: number;
   scenarios: BenchmarkScenario[];
+  /** What a reader must know before trusting the pass rate (e.g. no chat template); empty when nothing. */
+  warnings: string[];
   timing: { seconds: number; generatedTokens: number };
 }
 
@@ -124,6 +128,8 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
   missingAxes(axisSet.axes.map((a) => a.id), `the axis set ${axisSet.name}`);
 
   return withModel(modelOrPath, options.gpu, async (model) => {
+    const warnings = model.info.chatTemplate ? [] : [NO_CHAT_TEMPLATE_WARNING];
+    for (const w of warnings) status(`warning: ${w}`);
     const source = await findAxes(model, axisSet, settings, options, status);
     let axes = source.axes;
     if (axes) missingAxes(axes.axes.map((a) => a.id), typeof options.axes === 'string' ? options.axes : 'axes');
@@ -253,6 +259,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
       total: scenarios.length,
       passRate: passedCount / scenarios.length,
       scenarios,
+      warnings,
       timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
     };
     if (options.out) writeFileAtomic(join(options.out, 'benchmark.json'), `${JSON.stringify(doc, null, 2)}\n`);

@@ -1,5 +1,5 @@
 /**
- * Comparing two fingerprints (METHOD §4, "base vs instruct"): per axis the mean score of each, the
+ * Comparing two fingerprints ("base vs instruct"): per axis the mean score of each, the
  * delta B − A, the std ratio B / A ("suppressed" below 0.5: B's style varies far less on that axis),
  * and whether the axis moved more than a threshold, so that a CI job can catch a model update that
  * changed the model's style (the CLI exits 1 then).
@@ -10,7 +10,7 @@ import { BadInputError, parseDoc } from '../report/validate.js';
 import type { FingerprintDoc, ProtocolDoc } from './types.js';
 
 export const DEFAULT_COMPARE_THRESHOLD = 0.2;
-/** std_B / std_A below this: B suppresses the axis (METHOD §4). */
+/** std_B / std_A below this: B suppresses the axis. */
 export const SUPPRESSED_RATIO = 0.5;
 
 export interface CompareAxis {

@@ -1,5 +1,5 @@
 /**
- * The fingerprint (METHOD §3): the model's default style on every axis. Uses given axes, or axes cached
+ * The fingerprint: the model's default style on every axis. Uses given axes, or axes cached
  * for this model, or calibrates first (in the same batched run as the baseline) and caches them.
  * Writes fingerprint.json into `out` (atomically) with a journal beside it for resuming.
  */
@@ -14,7 +14,7 @@ import { Journal, encodeVector, runKey, writeFileAtomic } from '../method/journa
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
-import { deadZones, profileStructure } from './analysis.js';
+import { deadZones, profileStructure, truncation } from './analysis.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { FingerprintDoc, ResponseRecord } from './types.js';
 
@@ -102,6 +102,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       }),
       structure: axes.axes.length >= 2 ? profileStructure(axes.axes.map((a) => a.id), scores, tokens) : null,
       deadZones: deadZones(axes.axes, scores, options.stabilityCosine),
+      truncation: truncation(baseline.map((r) => r.stopReason), settings.baselineMaxTokens),
       timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
     };
     if (options.demo) doc.manifest.model.demo = true;

@@ -1,5 +1,5 @@
 /**
- * The stability protocol (METHOD §4, §5): how far the axes and the scores can be trusted.
+ * The stability protocol: how far the axes and the scores can be trusted.
  *
  * - Test-retest: the baseline repeated with `runs` [5] different run seeds; per axis ICC(2,1) with a
  *   seeded bootstrap CI over questions [1000 resamples] and ICC(2,k) (subjects = baseline questions,
@@ -9,10 +9,13 @@
  * - Calibration sets A, B, C (paraphrased instructions, other questions): per axis the pairwise cosines
  *   of the three directions and their mean (the stability cosine), and ICC(2,k) of run 1's baseline
  *   scores with the three calibrations as raters.
- * - Sample-size curve: for n in {5, 10, …} up to the number of calibration questions, `draws` [20]
- *   seeded random subsets of n set-A calibration questions (both poles of each question); per n the
- *   median cos(v_n, v_all) and the median held-out AUC. "Axes stabilise at n" = the smallest n at which
- *   every axis' median cosine is ≥ 0.9.
+ * - Sample-size curve by split halves (lib/stats/sample-size.ts): for n in {5, 10, …} up to half the
+ *   number of calibration questions, `draws` [20] seeded random splits of 2n set-A calibration
+ *   questions into two disjoint halves of n; per n the median cosine between the two halves'
+ *   directions and the median held-out AUC. "Axes stabilise at n" = the smallest n at which every
+ *   axis' median cosine is ≥ 0.9; null ("not reached") when no n gets there. The halves share no
+ *   question, so a noisy axis never reaches 0.9 (a subset compared with the full set would reach 1 at
+ *   n = all by construction).
  * - Dead zones with the full severity (stability term from the stability cosine).
  *
  * Axes without sets B and C (custom axis files often have none): their calibration-set stability is not
@@ -35,12 +38,13 @@ import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import {
-  auc, axisDirection, cosine, DEFAULT_BOOTSTRAP_RESAMPLES, icc, mean, median, project, randomSubset, seededRandom,
+  cosine, DEFAULT_BOOTSTRAP_RESAMPLES, icc, maxSplitHalfSize, mean, seededRandom, splitHalfPoint, stableAt, STABLE_SPLIT_HALF_COSINE,
 } from '../stats/index.js';
-import { deadZones } from './analysis.js';
+import { deadZones, truncation } from './analysis.js';
 import { readDocFile } from './compare.js';
 import { baselineJobs } from './fingerprint.js';
 import type { StabilityDoc } from './types.js';
+import { iccText, truncationWarning } from './wording.js';
 
 export interface StabilityOptions extends Partial<RunSettings> {
   /** Custom axis-set file (questions, instructions, sets B and C); default built-in. */
@@ -53,7 +57,7 @@ export interface StabilityOptions extends Partial<RunSettings> {
   bootstrap?: number;
   /** Random subsets per sample size [20]. */
   draws?: number;
-  /** Sample sizes of the curve; default 5, 10, … up to the number of calibration questions. */
+  /** Sample sizes (questions per half) of the curve; default 5, 10, … up to half the calibration questions. */
   sampleSizes?: number[];
   /** Output folder: stability.json and stability.journal.jsonl. */
   out?: string;
@@ -63,8 +67,8 @@ export interface StabilityOptions extends Partial<RunSettings> {
 
 export const DEFAULT_RUNS = 5;
 export const DEFAULT_DRAWS = 20;
-/** Median cosine to the full-set direction at which an axis counts as stable (METHOD §4). */
-export const STABLE_COSINE = 0.9;
+/** Median split-half cosine at which an axis counts as stable. */
+export const STABLE_COSINE = STABLE_SPLIT_HALF_COSINE;
 
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw badInput(`${name} must be an integer ≥ ${min}, got ${value}`);
@@ -88,39 +92,6 @@ function finite(x: number): boolean {
   return Number.isFinite(x);
 }
 
-interface CurvePoint { medianCosine: number; auc: number }
-
-/** Median cos(v_n, v_all) and median held-out AUC over `draws` random subsets of n calibration questions. */
-function sampleSizePoint(
-  axis: CalibratedAxis,
-  pos: Float32Array[],
-  neg: Float32Array[],
-  evalPos: Float32Array[],
-  evalNeg: Float32Array[],
-  n: number,
-  draws: number,
-  seed: number,
-): CurvePoint | null {
-  const rng = seededRandom(deriveSeed(seed, `sample-size/${axis.id}/${n}`));
-  const cos: number[] = [];
-  const aucs: number[] = [];
-  // With every question in the subset all draws are the same set.
-  const k = n >= pos.length ? 1 : draws;
-  for (let d = 0; d < k; d++) {
-    const idx = randomSubset(pos.length, Math.min(n, pos.length), rng);
-    let v: Float32Array;
-    try {
-      v = axisDirection(idx.map((i) => pos[i]), idx.map((i) => neg[i]), 0.1);
-    } catch {
-      continue; // pole means coincide in this subset: no direction
-    }
-    cos.push(cosine(v, axis.vector));
-    if (evalPos.length && evalNeg.length) aucs.push(auc(evalPos.map((h) => project(h, v)), evalNeg.map((h) => project(h, v))));
-  }
-  if (cos.length === 0) return null;
-  return { medianCosine: median(cos), auc: aucs.length ? median(aucs) : NaN };
-}
-
 export async function stability(modelOrPath: Model | string, options: StabilityOptions = {}): Promise<StabilityDoc> {
   const started = performance.now();
   const axisSet = await resolveAxisSet(options);
@@ -130,11 +101,13 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
   const draws = positiveInt('draws', options.draws ?? DEFAULT_DRAWS, 1);
   const status = options.onStatus ?? (() => {});
   const minCal = Math.min(...axisSet.axes.map((a) => a.calibration.length));
-  const sizes = options.sampleSizes ?? defaultSampleSizes(minCal);
+  const maxHalf = maxSplitHalfSize(minCal);
+  if (maxHalf < 2) throw badInput(`${axisSet.name}: the sample-size curve needs at least 4 calibration questions per axis (two halves of 2); an axis has ${minCal}`);
+  const sizes = options.sampleSizes ?? defaultSampleSizes(maxHalf);
   if (sizes.length === 0) throw badInput('sampleSizes: give at least one sample size');
   for (const n of sizes) {
-    if (!Number.isInteger(n) || n < 2 || n > minCal)
-      throw badInput(`sampleSizes: ${n} is not an integer between 2 and ${minCal} (the fewest calibration questions of an axis in ${axisSet.name})`);
+    if (!Number.isInteger(n) || n < 2 || n > maxHalf)
+      throw badInput(`sampleSizes: ${n} is not an integer between 2 and ${maxHalf} (questions per half: half the ${minCal} calibration questions of the smallest axis in ${axisSet.name})`);
   }
   const grid = [...new Set(sizes)].sort((a, b) => a - b);
 
@@ -193,6 +166,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
         notes.push(`${axis.id}: test-retest ICC is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())}); left out of testRetest`);
         return;
       }
+      if (one.value < 0) notes.push(`${axis.id}: test-retest ICC(2,1) is ${iccText(one.value)}: the runs order the baseline answers differently`);
       testRetest.push({ axis: axis.id, icc21: one.value, ci: one.ci as [number, number], icc2k: k, scores: matrix });
     });
 
@@ -205,30 +179,36 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       const matrix = baselineRuns[0].map((r) => [a, b, c].map((axis) => scoreVector(axis, r.vector)));
       const k = icc(matrix, { model: '2,k' }).value;
       if (!finite(k)) notes.push(`${def.id}: ICC(2,k) across calibration sets is undefined (the baseline scores do not vary: ${describeScores(matrix.flat())})`);
+      else if (k < 0) notes.push(`${def.id}: ICC(2,k) across calibration sets is ${iccText(k)}: the three calibrations order the baseline answers differently`);
       return { axis: def.id, cosines, stabilityCosine: mean([cosines.AB, cosines.AC, cosines.BC]), icc2k: finite(k) ? k : null };
     });
 
-    // Sample-size curve on set A.
+    // Sample-size curve on set A, by split halves.
     const perAxis: StabilityDoc['sampleSize']['perAxis'] = {};
     for (const axis of axesA) {
       const pick = (kind: 'cal' | 'eval', pole: 'positive' | 'negative') =>
         questionsOf(axisSet, axis.id, kind).map((q) => responses.get(`${q.id}|${pole}`)!.vector);
-      const pos = pick('cal', 'positive');
-      const neg = pick('cal', 'negative');
-      const evalPos = pick('eval', 'positive');
-      const evalNeg = pick('eval', 'negative');
+      const calibration = { positive: pick('cal', 'positive'), negative: pick('cal', 'negative') };
+      const evaluation = { positive: pick('eval', 'positive'), negative: pick('eval', 'negative') };
       const medianCosine: number[] = [];
       const aucs: number[] = [];
       for (const n of grid) {
-        const p = sampleSizePoint(axis, pos, neg, evalPos, evalNeg, n, draws, settings.seed);
-        if (!p) notes.push(`${axis.id}: no subset of ${n} questions gave a direction (pole means coincide); cosine 0 and AUC 0.5 recorded`);
+        const rng = seededRandom(deriveSeed(settings.seed, `split-half/${axis.id}/${n}`));
+        const p = splitHalfPoint(calibration, evaluation, n, draws, rng);
+        if (!p) notes.push(`${axis.id}: no split into two halves of ${n} questions gave two directions (pole means coincide); cosine 0 and AUC 0.5 recorded`);
         medianCosine.push(p ? p.medianCosine : 0);
-        aucs.push(p && finite(p.auc) ? p.auc : 0.5);
+        aucs.push(p?.auc ?? 0.5);
       }
-      const at = grid.find((_, j) => medianCosine[j] >= STABLE_COSINE);
-      perAxis[axis.id] = { medianCosine, auc: aucs, stabilisesAt: at ?? null };
+      perAxis[axis.id] = { medianCosine, auc: aucs, stabilisesAt: stableAt(grid, medianCosine, STABLE_COSINE) };
     }
     const allAt = grid.find((_, j) => axesA.every((a) => perAxis[a.id].medianCosine[j] >= STABLE_COSINE));
+
+    const cut = truncation(baselineRuns.flat().map((r) => r.stopReason), settings.baselineMaxTokens);
+    const cutWarning = truncationWarning(cut, `baseline answers over ${runs} runs`);
+    if (cutWarning) {
+      notes.push(cutWarning);
+      status(cutWarning);
+    }
 
     const stabilityCosine = Object.fromEntries(calibrationSets.map((c) => [c.axis, c.stabilityCosine]));
     const generated = [...responses.values()].reduce((n, r) => n + r.tokens, 0);
@@ -242,11 +222,12 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       }),
       testRetest,
       calibrationSets,
-      sampleSize: { n: grid, perAxis, stabilisesAt: allAt ?? null, draws },
+      sampleSize: { n: grid, perAxis, stabilisesAt: allAt ?? null, draws, method: 'split-half', threshold: STABLE_COSINE },
       deadZones: deadZones(axesA, scores.map((s) => s[0]), stabilityCosine),
       retest: { runs, questions, bootstrap: resamples, seed: settings.seed },
       missingSets,
       notes,
+      truncation: cut,
       timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
     };
     if (options.out) writeFileAtomic(join(options.out, 'stability.json'), `${JSON.stringify(doc, null, 2)}\n`);

@@ -1,5 +1,5 @@
 /**
- * Steering (METHOD §7): push the residual stream along one axis while generating and measure what the
+ * Steering: push the residual stream along one axis while generating and measure what the
  * model's answers do.
  *
  * For each α, answers to the baseline questions are generated with the control vector

@@ -3,7 +3,7 @@
  * Every document carries `kind` and `schemaVersion`; readers refuse other kinds and versions.
  */
 
-/** Identity of the model and of every setting that shaped the numbers (METHOD §2). */
+/** Identity of the model and of every setting that shaped the numbers. */
 export interface Manifest {
   tool: { name: 'moodaxis'; version: string };
   createdAt: string;
@@ -65,9 +65,23 @@ export interface Structure {
   participationRatio: number;
   eigenvalues: number[];
   axes: string[];
-  /** Pearson r between axes over baseline questions, axes × axes. */
-  correlation: number[][];
-  lengthConfound: { perAxis: Record<string, number>; meanAbsCrossRBefore: number; meanAbsCrossRAfter: number };
+  /** Pearson r between axes over baseline questions, axes × axes; null where undefined (an axis with constant scores). */
+  correlation: Array<Array<number | null>>;
+  /**
+   * Per axis Pearson r(score, tokens), null where undefined: every answer had the same length
+   * (`constantLength`, e.g. all stopped at the token cap) or the axis' scores are constant.
+   * Mean |cross-axis r| over the defined pairs before and after regressing out length (null: none defined).
+   */
+  lengthConfound: { perAxis: Record<string, number | null>; constantLength?: boolean; meanAbsCrossRBefore: number | null; meanAbsCrossRAfter: number | null };
+}
+
+/** Answers that stopped at the token cap (`stopReason: 'length'`). `warn`: share ≥ 0.2 (TRUNCATION_WARN_SHARE). */
+export interface Truncation {
+  capped: number;
+  total: number;
+  share: number;
+  maxTokens: number;
+  warn: boolean;
 }
 
 export interface FingerprintDoc {
@@ -78,6 +92,8 @@ export interface FingerprintDoc {
   responses: ResponseRecord[];
   structure: Structure | null;
   deadZones: DeadZone[];
+  /** Baseline answers that stopped at the token cap (absent in documents of older versions). */
+  truncation?: Truncation;
   timing: { seconds: number; generatedTokens: number };
 }
 
@@ -93,15 +109,23 @@ export interface StabilityDoc {
    * (null when undefined, e.g. constant scores). Empty when no axis has sets B and C.
    */
   calibrationSets: Array<{ axis: string; cosines: { AB: number; AC: number; BC: number }; stabilityCosine: number; icc2k: number | null }>;
-  /** Per axis (optional) stabilisesAt: the smallest n whose median cosine is ≥ 0.9. `draws`: random subsets per n. */
-  sampleSize: { n: number[]; perAxis: Record<string, { medianCosine: number[]; auc: number[]; stabilisesAt?: number | null }>; stabilisesAt: number | null; draws?: number };
+  /**
+   * Sample-size curve. method 'split-half': n = questions per half, medianCosine = median cosine between
+   * the directions of two disjoint halves of n questions (`draws` random splits per n). stabilisesAt:
+   * the smallest n whose median cosine is ≥ `threshold` (0.9) for every axis (per axis in perAxis);
+   * null when not reached. Documents without `method` compared subsets with the full set (always 1 at
+   * n = all).
+   */
+  sampleSize: { n: number[]; perAxis: Record<string, { medianCosine: number[]; auc: number[]; stabilisesAt?: number | null }>; stabilisesAt: number | null; draws?: number; method?: 'split-half'; threshold?: number };
   deadZones: DeadZone[];
   /** Retest settings: runs (raters), baseline questions (subjects), bootstrap resamples and seed. */
   retest?: { runs: number; questions: number; bootstrap: number; seed: number };
   /** Axes without calibration sets B and C: no calibration-set stability, partial dead-zone severity. */
   missingSets?: string[];
-  /** Anything a reader should know (missing sets, undefined statistics). */
+  /** Anything a reader should know (missing sets, undefined statistics, negative ICCs, truncated answers). */
   notes?: string[];
+  /** Baseline answers (all runs) that stopped at the token cap. */
+  truncation?: Truncation;
   timing?: { seconds: number; generatedTokens: number };
 }
 

@@ -19,6 +19,7 @@ import {
   type AxisInfo,
 } from './sections.js';
 import { esc, fmt } from './svg.js';
+import { truncationWarning } from '../protocols/wording.js';
 
 export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
 
@@ -160,10 +161,39 @@ figcaption{font-size:13px;font-weight:600;color:#374151;margin:4px 0 6px}
 svg.chart{display:block;max-width:100%;height:auto;font-size:12px;overflow:visible}
 svg text{fill:#374151}
 .split{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
-.split>figure{flex:0 0 auto}
-.split>.side{flex:1 1 320px;min-width:300px;overflow-x:auto}
+.split>figure{flex:0 1 auto;min-width:0;max-width:100%}
+.split>.side{flex:1 1 320px;min-width:0;max-width:100%}
 .side table.data th{white-space:normal}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px;margin-top:10px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:18px;margin-top:10px}
+.grid2>*{min-width:0}
+.steer-grid{display:grid;grid-template-columns:1fr;gap:18px;margin-top:10px}
+.steer-grid>*{min-width:0}
+svg.chart.wide{width:100%}
+.w-narrow,.w-medium{display:none}
+@media (max-width:1180px){.w-wide{display:none}.w-medium{display:block}}
+@media (max-width:700px){.w-medium{display:none}.w-narrow{display:block}}
+.axis-label.compact .pole-pos{font-size:12px}
+.level-under{display:none;margin-top:2px}
+.panels{display:flex;flex-wrap:wrap;gap:4px 10px}
+.panels>svg.chart{flex:1 1 258px;max-width:340px}
+figure{overflow-x:auto;overflow-y:hidden;max-width:100%}
+.table-wrap{overflow-x:auto;max-width:100%}
+.warn-box{background:#fff7ed;border:1px solid #fdba74;color:#7c2d12;border-radius:8px;padding:10px 14px;margin:0 0 14px;font-size:14px}
+ul.facts.notes{color:#7c2d12}
+table.data.dz td.dz-cell{font-weight:500;border-bottom:2px solid #fff;text-align:center}
+table.data.dz td.dz-cell.strong{font-weight:700}
+table.data.dz td.dz-cell.partial{outline:1.5px dashed #6b7280;outline-offset:-3px}
+table.data.dz td.dz-na{background:repeating-linear-gradient(45deg,#f3f4f6 0 4px,#e5e7eb 4px 6px);color:#6b7280;font-style:italic;text-align:center}
+table.data.dz th .col-sub{color:#111827;font-weight:700}
+.chip{display:inline-block;font-size:12px;font-weight:650;padding:1px 9px;border-radius:999px}
+.chip.chip-healthy{background:#dcfce7;color:#166534}.chip.chip-weak{background:#fef3c7;color:#92400e}.chip.chip-dead{background:#fee2e2;color:#991b1b}
+.kind{font-size:12px;color:#4b5563}
+.scale-legend{display:flex;align-items:center;gap:10px;font-size:12px;color:var(--muted);margin:10px 0 22px;max-width:520px}
+.scale-bar-wrap{position:relative;flex:1 1 auto;height:12px}
+.scale-bar{display:block;height:12px;border-radius:2px;border:1px solid #d1d5db}
+.scale-legend .mark{position:absolute;top:14px;transform:translateX(-50%);font-size:11px;line-height:1}
+.scale-legend .mark.thresh{color:#111827;font-weight:650}
+.scale-end{white-space:nowrap}
 .corr-row{display:flex;flex-wrap:wrap;gap:24px;margin-top:14px}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px;margin:8px 0 0}
 .swatch{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:6px;vertical-align:-1px}
@@ -182,13 +212,13 @@ svg.mini .track{fill:#f3f4f6}
 .muted{color:var(--muted)}
 .pos{font-weight:600}
 .ok{color:#15803d}.warn{color:#b45309}.bad{color:#b91c1c}
-.delta.up{color:#c2410c;font-weight:700}.delta.down{color:#1d4ed8;font-weight:700}
+.delta.big{color:#111827;font-weight:700}
+.delta-text{fill:#111827}
 .summary{display:flex;flex-direction:column;gap:10px;margin:0 0 18px}
-.summary-row{display:flex;flex-wrap:wrap;gap:8px;align-items:stretch;background:var(--card);border:1px solid var(--line);border-left:5px solid var(--model);border-radius:12px;padding:10px 14px}
-.summary-row{flex-wrap:nowrap}
-.summary-model{flex:0 1 240px;min-width:150px;font-weight:650;font-size:16px;align-self:center;overflow-wrap:anywhere}
-.kv{flex:1 1 auto;display:flex;flex-direction:column;padding:2px 12px;border-left:1px solid var(--line);min-width:0}
-.kv .v{white-space:nowrap}
+.summary-row{display:flex;flex-wrap:wrap;gap:8px 0;align-items:stretch;background:var(--card);border:1px solid var(--line);border-left:5px solid var(--model);border-radius:12px;padding:10px 14px}
+.summary-model{flex:1 1 100%;font-weight:650;font-size:16px;overflow-wrap:anywhere}
+.kv{flex:1 1 150px;display:flex;flex-direction:column;padding:2px 12px;border-left:1px solid var(--line);min-width:0}
+.kv .v{overflow-wrap:anywhere}
 .kv .k{font-size:11.5px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .kv .v{font-size:15px;font-weight:600}
 .bignum{border:1px solid var(--line);border-radius:10px;padding:12px 16px;margin:0 0 10px}
@@ -251,7 +281,27 @@ footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}
 .panel-title{font-size:13px;font-weight:650;fill:#111827}
 .panel-r{font-size:12px}
 .baseline{stroke:#9ca3af}
+.clip-count{font-size:11px;font-weight:650;fill:#111827}
 .dumbbell{stroke:#9ca3af;stroke-width:3;stroke-linecap:round}
+@media (max-width:1180px){table.data th{white-space:normal}svg.mini{width:56px}}
+@media (max-width:700px){
+main{padding:14px 8px 32px}
+header.top .inner{padding:0 10px}
+header.top h1{font-size:20px;overflow-wrap:anywhere}
+.card{padding:14px 10px;border-radius:10px}
+table.data{font-size:13px}
+table.data th,table.data td{padding:5px 6px;white-space:normal}
+table.data td.cellbar,table.data td.num{white-space:nowrap}
+table.data .opt{display:none}
+svg.mini{display:none}
+td.cellbar span{min-width:0;margin-right:0}
+table.data.dz .col-full{display:none}
+table.data.dz .level-col{display:none}
+table.data.dz .level-under{display:block}
+table.data.dz td.dz-cell,table.data.dz td.dz-na{padding:5px 3px}
+details.manifest dl{grid-template-columns:1fr}
+.kv{flex-basis:130px}
+}
 @media print{body{background:#fff}.card{box-shadow:none;break-inside:avoid}header.top{background:#fff;color:#000}nav.toc{display:none}}
 `;
 
@@ -314,6 +364,11 @@ ${present.length ? `<nav class="toc">${present.map((id) => `<a href="#sec-${id}"
 </div></header>
 <main>
 ${demo.length ? `<div class="demo-banner"><span class="badge demo">DEMO</span> ${demo.map((s) => `<b>${esc(s.label)}</b>`).join(', ')} ${demo.length === 1 ? 'is a demo model' : 'are demo models'}: a tiny model for trying the tool out; its numbers say nothing about real chat models.</div>` : ''}
+${fps
+  .map((s) => [s, truncationWarning(s.fingerprint!.truncation)] as const)
+  .filter(([, w]) => w)
+  .map(([s, w]) => `<p class="warn-box" role="note"><b>Warning${fps.length > 1 ? ` · ${esc(s.label)}` : ''}:</b> ${esc(w)}</p>`)
+  .join('\n')}
 ${summaryCards(fps)}
 ${sections.join('\n')}
 ${docs.length === 0 ? '<section class="card"><p class="note">No documents were given.</p></section>' : ''}

@@ -135,8 +135,18 @@ export function textOn(bg: string): string {
 
 // ---------------------------------------------------------------- svg building
 
+/** The smallest font size (user units) that a chart's text uses (.ring-label, .cell-sm in the report's CSS). */
+export const SMALLEST_CHART_FONT = 10.5;
+/** Text must stay at least this many CSS pixels tall on screen. */
+export const MIN_TEXT_PX = 10;
+
+/**
+ * Opens a chart. It scales down with its container, but never below the width at which its smallest
+ * text would fall under MIN_TEXT_PX: narrower containers scroll it sideways (figures scroll on x).
+ */
 export function svgOpen(width: number, height: number, label: string, cls = 'chart'): string {
-  return `<svg class="${cls}" viewBox="0 0 ${n(width)} ${n(height)}" width="${n(width)}" height="${n(height)}" role="img" aria-label="${esc(label)}">`;
+  const minWidth = Math.ceil((width * MIN_TEXT_PX) / SMALLEST_CHART_FONT);
+  return `<svg class="${cls}" viewBox="0 0 ${n(width)} ${n(height)}" width="${n(width)}" height="${n(height)}" style="min-width:${minWidth}px" role="img" aria-label="${esc(label)}">`;
 }
 
 export function text(x: number, y: number, content: string, attrs = ''): string {

@@ -95,10 +95,25 @@ class Checker {
     return v as number[];
   }
 
+  /** An array of numbers where null marks an undefined value (e.g. a correlation with a constant variable). */
+  numsOrNullAt(v: unknown, p: string, length?: number): Array<number | null> {
+    if (!Array.isArray(v)) this.fail(p, `expected an array of numbers or nulls, got ${v === undefined ? 'nothing' : describe(v)}`);
+    const bad = v.findIndex((x) => x !== null && (typeof x !== 'number' || !Number.isFinite(x)));
+    if (bad >= 0) this.fail(p, `expected an array of numbers or nulls (item ${bad} is ${describe(v[bad])})`);
+    if (length !== undefined && v.length !== length) this.fail(p, `expected ${length} values, got ${v.length}`);
+    return v as Array<number | null>;
+  }
+
   numRecord(o: Obj, key: string, path: string): Record<string, number> {
     const rec = this.obj(o[key], join(path, key));
     for (const k of Object.keys(rec)) this.num(rec, k, join(path, key));
     return rec as Record<string, number>;
+  }
+
+  numOrNullRecord(o: Obj, key: string, path: string): Record<string, number | null> {
+    const rec = this.obj(o[key], join(path, key));
+    for (const k of Object.keys(rec)) this.numOrNull(rec, k, join(path, key));
+    return rec as Record<string, number | null>;
   }
 
   oneOf<T extends string>(o: Obj, key: string, path: string, values: readonly T[]): T {
@@ -170,6 +185,12 @@ function checkDeadZones(c: Checker, v: unknown, path: string): DeadZone[] {
   return v as DeadZone[];
 }
 
+function checkTruncation(c: Checker, v: unknown, path: string): void {
+  const t = c.obj(v, path);
+  for (const k of ['capped', 'total', 'share', 'maxTokens']) c.num(t, k, path);
+  c.bool(t, 'warn', path);
+}
+
 function checkStructure(c: Checker, v: unknown, path: string): Structure | null {
   if (v === null) return null;
   const s = c.obj(v, path);
@@ -182,12 +203,13 @@ function checkStructure(c: Checker, v: unknown, path: string): Structure | null 
   });
   const corr = c.arr(s, 'correlation', path);
   if (corr.length !== axes.length) c.fail(join(path, 'correlation'), `expected ${axes.length} rows (one per axis), got ${corr.length}`);
-  corr.forEach((row, i) => c.numsAt(row, `${path}.correlation[${i}]`, axes.length));
+  corr.forEach((row, i) => c.numsOrNullAt(row, `${path}.correlation[${i}]`, axes.length));
   const lp = join(path, 'lengthConfound');
   const lc = c.obj(s.lengthConfound, lp);
-  c.numRecord(lc, 'perAxis', lp);
-  c.num(lc, 'meanAbsCrossRBefore', lp);
-  c.num(lc, 'meanAbsCrossRAfter', lp);
+  c.numOrNullRecord(lc, 'perAxis', lp);
+  c.bool(lc, 'constantLength', lp, true);
+  c.numOrNull(lc, 'meanAbsCrossRBefore', lp);
+  c.numOrNull(lc, 'meanAbsCrossRAfter', lp);
   return s as unknown as Structure;
 }
 
@@ -220,6 +242,7 @@ function checkFingerprint(c: Checker, d: Obj): FingerprintDoc {
   if (!('structure' in d)) c.fail('structure', 'expected an object or null, got nothing');
   checkStructure(c, d.structure, 'structure');
   checkDeadZones(c, d.deadZones, 'deadZones');
+  if (d.truncation !== undefined) checkTruncation(c, d.truncation, 'truncation');
   const timing = c.obj(d.timing, 'timing');
   c.num(timing, 'seconds', 'timing');
   c.num(timing, 'generatedTokens', 'timing');
@@ -256,7 +279,10 @@ function checkStability(c: Checker, d: Obj): StabilityDoc {
     if (e.stabilisesAt !== undefined) c.numOrNull(e, 'stabilisesAt', p);
   }
   c.numOrNull(ss, 'stabilisesAt', 'sampleSize');
+  if (ss.method !== undefined && ss.method !== 'split-half') c.fail('sampleSize.method', `expected "split-half", got ${describe(ss.method)}`);
+  if (ss.threshold !== undefined) c.num(ss, 'threshold', 'sampleSize');
   checkDeadZones(c, d.deadZones, 'deadZones');
+  if (d.truncation !== undefined) checkTruncation(c, d.truncation, 'truncation');
   if (d.missingSets !== undefined) {
     c.arr(d, 'missingSets', '').forEach((a, i) => {
       if (typeof a !== 'string') c.fail(`missingSets[${i}]`, `expected a string, got ${describe(a)}`);

@@ -9,6 +9,20 @@ export const DEAD_ZONE_THRESHOLDS = { weak: 0.15, dead: 0.3 } as const;
 
 const clip01 = (x: number): number => Math.min(1, Math.max(0, x));
 
+/** Accuracy term A = clip(2 (1 − AUC), 0, 1): 0 at AUC 1, 1 at AUC ≤ 0.5. */
+export function accuracyTerm(auc: number): number {
+  return clip01(2 * (1 - auc));
+}
+
+/**
+ * Separation term D = clip(1 − min(d′/3, 1), 0, 1): 0 at d′ ≥ 3, 1 at d′ ≤ 0. The clip matters: a
+ * reversed axis (d′ < 0) would otherwise give D > 1 (d′ = −0.06 → 1.02), outside the [0, 1] that every
+ * term lies in.
+ */
+export function separationTerm(dprime: number): number {
+  return clip01(1 - Math.min(dprime / 3, 1));
+}
+
 export interface DeadZoneTerms {
   /** A = clip(2 (1 − AUC), 0, 1). */
   accuracy: number;
@@ -36,8 +50,8 @@ export function deadZoneSeverity(input: {
     if (Number.isNaN(v)) throw new RangeError(`deadZoneSeverity: ${name} is NaN`);
   }
   if (snr < 0) throw new RangeError('deadZoneSeverity: snr must be ≥ 0');
-  const accuracy = clip01(2 * (1 - auc));
-  const separation = clip01(1 - Math.min(dprime / 3, 1));
+  const accuracy = accuracyTerm(auc);
+  const separation = separationTerm(dprime);
   const snrTerm = 1 - Math.min(snr / 3, 1);
   const cos = input.stabilityCosine;
   const partial = cos === null || cos === undefined;

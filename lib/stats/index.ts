@@ -8,4 +8,5 @@ export * from './icc.js';
 export * from './pca.js';
 export * from './deadzone.js';
 export * from './calibration.js';
+export * from './sample-size.js';
 export * from './npy.js';

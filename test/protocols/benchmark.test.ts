@@ -8,6 +8,7 @@ import { renderPlainPrompt } from '../../lib/method/axes-file.js';
 import { collectResponses, type ResponseJob } from '../../lib/method/collect.js';
 import { deriveSeed } from '../../lib/engine/model.js';
 import { benchmark, BENCHMARK_AXES, FOLLOW_UP_PREFIX, type BenchmarkDoc } from '../../lib/protocols/benchmark.js';
+import { NO_CHAT_TEMPLATE_WARNING } from '../../lib/protocols/wording.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
@@ -75,6 +76,10 @@ describe('benchmark on stories260K (no chat template)', () => {
     const doc = await benchmark(model, { seed: 42, maxTokens: 8, compat: null, cache: false, axesFile: STORY_BENCH, out });
     checkDoc(doc);
     expect(doc.manifest.axesFrom).toBe('calibrated');
+    // no chat template: the document warns that the system-prompt scenarios say little
+    expect(doc.warnings).toEqual([NO_CHAT_TEMPLATE_WARNING]);
+    expect(doc.warnings[0]).toMatch(/no chat template: the "system prompt" scenarios/);
+    expect(JSON.stringify(doc)).not.toMatch(/METHOD/);
     // the follow-up to a base model is the pole sentence itself, after the neutral turn
     const inc = doc.scenarios.find((s) => s.id === 'warm_cold/increase')!;
     expect(inc.turns[1].user).toBe('She hugged her mom and smiled. She felt warm and loved.');
@@ -161,6 +166,7 @@ describe('benchmark with a chat template', () => {
       const dec = doc.scenarios.find((s) => s.id === 'verbose_concise/decrease')!;
       expect(dec.turns[1].user).toBe(`${FOLLOW_UP_PREFIX}The end.`);
       expect(doc.manifest.model.chatTemplate).toBe(true);
+      expect(doc.warnings).toEqual([]);
     } finally {
       await model.dispose();
     }

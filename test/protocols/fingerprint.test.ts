@@ -52,6 +52,10 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
     expect(a.axes[0].scores).toHaveLength(6);
     expect(a.responses.filter((r) => r.questionId.startsWith('baseline/'))).toHaveLength(6);
     expect(a.deadZones[0].partial).toBe(true);
+    // truncation counted from the baseline answers' stop reasons, against the baseline cap
+    const baseline = a.responses.filter((r) => r.questionId.startsWith('baseline/'));
+    const capped = baseline.filter((r) => r.stopReason === 'length').length;
+    expect(a.truncation).toEqual({ capped, total: 6, share: capped / 6, maxTokens: SMALL.baselineMaxTokens, warn: capped / 6 >= 0.2 });
     const onDisk = JSON.parse(await readFile(join(dir, 'a', 'fingerprint.json'), 'utf8'));
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(a)));
     expect(JSON.stringify(stable(b))).toBe(JSON.stringify(stable(a)));

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 import { testModel } from '../helpers/paths.js';
 import { openReport } from './browser.js';
+import { expectReadable, measureLayout } from './layout.js';
 
 const SMALL = ['--gpu', 'cpu', '--max-tokens', '8', '--baseline-max-tokens', '8', '--no-cache', '--quiet'];
 
@@ -31,8 +32,18 @@ describe('reports of real fingerprints', () => {
     for (const id of ['profile', 'strips', 'quality', 'deadzones', 'pca', 'length']) {
       const s = r.sections.find((x) => x.id === id);
       expect(s, id).toBeDefined();
-      for (const b of s!.boxes) expect(b.width * b.height, id).toBeGreaterThan(0);
+      // charts are drawn for three widths (CSS shows one); the dead-zone table is HTML
+      if (s!.svgCount) expect(s!.boxes.filter((b) => b.width * b.height > 0).length, id).toBeGreaterThan(0);
     }
+    // 8-token answers: all at the cap, so the page warns and the length plot says why r is missing
+    const text = r.sections.map((s) => s.text).join('\n');
+    expect(html).toMatch(/baseline answers \(\d+ %\) stopped at the 8-token cap/);
+    if (/every baseline answer has the same length/.test(text)) {
+      expect(text).toContain('constant length, r undefined');
+      expect(text).not.toMatch(/\br [+−-]?0\.00\b/);
+    }
+    // readable on a phone, a tablet and a laptop
+    expectReadable(await measureLayout(html, 'layout-stories260K', [390, 768, 1280]));
   });
 
   it('moodaxis report compares two real models', async () => {

@@ -4,7 +4,8 @@ import { baselineTokens, groupByModel, pearson } from '../../lib/report/data.js'
 import { errorCode, MoodaxisError } from '../../lib/engine/errors.js';
 import { BadInputError, SECTION_IDS, parseDoc, renderReport, validateDoc } from '../../lib/report/html.js';
 import { chromiumLaunch, openReport, type BrowserResult } from './browser.js';
-import { sampleFingerprint, sampleStability, sampleSteer, singleModelDocs, twoModelDocs } from './sample-docs.js';
+import { cappedRunDocs, sampleFingerprint, sampleStability, sampleSteer, singleModelDocs, twoModelDocs } from './sample-docs.js';
+import { MODEL_COLORS } from '../../lib/report/svg.js';
 
 function clone<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T;
@@ -126,8 +127,10 @@ describe('renderReport (string)', () => {
   it('never prints NaN, undefined or Infinity', () => {
     const { fp, stability, steer } = singleModelDocs();
     const [a, b] = twoModelDocs();
-    for (const html of [renderReport([fp, stability, ...steer]), renderReport([a, b]), renderReport([edgeFingerprint(), ...edgeExtras()])]) {
-      expect(html).not.toMatch(/NaN|undefined|Infinity|\[object Object\]/);
+    for (const html of [renderReport([fp, stability, ...steer]), renderReport([a, b]), renderReport([edgeFingerprint(), ...edgeExtras()]), renderReport(Object.values(cappedRunDocs()))]) {
+      // the words that say a statistic is undefined are meant; a stray JavaScript undefined is not
+      const words = html.replace(/r undefined|n\/a \(undefined\)|: undefined, one of the two/g, '');
+      expect(words).not.toMatch(/NaN|undefined|Infinity|\[object Object\]/);
     }
   });
 
@@ -137,6 +140,85 @@ describe('renderReport (string)', () => {
     const html = renderReport([fp]);
     expect(html).toContain('structure: null');
     expect(html).toContain('could not be aligned');
+  });
+});
+
+describe('what the report says (a capped run like stories260K / aidreams260K)', () => {
+  const { fp, stability, steer } = cappedRunDocs();
+  const html = renderReport([fp, stability, steer]);
+  const sectionOf = (id: string) => {
+    const start = html.indexOf(`data-section="${id}"`);
+    return html.slice(start, html.indexOf('</section>', start));
+  };
+
+  it('warns about answers cut at the token cap, at the top and in the length section', () => {
+    const top = html.slice(0, html.indexOf('class="summary"'));
+    expect(top).toContain('30 of 30 baseline answers (100 %) stopped at the 384-token cap');
+    expect(sectionOf('length')).toContain('stopped at the 384-token cap');
+    expect(sectionOf('icc')).toContain('150 of 150 baseline answers');
+    // a run without truncation has no warning
+    const { fp: clean } = singleModelDocs();
+    expect(clean.truncation!.warn).toBe(false);
+    expect(renderReport([clean])).not.toContain('token cap');
+  });
+
+  it('a constant length: "constant length, r undefined", never r 0.00', () => {
+    const len = sectionOf('length');
+    expect(len.match(/constant length, r undefined/g)).toHaveLength(7);
+    expect(len).not.toMatch(/r [+−]?0\.00/);
+    expect(len).toContain('every baseline answer has the same length');
+  });
+
+  it('a negative ICC says "no agreement" in the table, a band of the chart and the notes', () => {
+    const icc = sectionOf('icc');
+    expect(icc).toContain('−2.560 <span class="bad">(no agreement)</span>');
+    expect(icc).toContain('−0.310 <span class="bad">(no agreement)</span>');
+    expect(icc).toContain('>no agreement</text>');
+  });
+
+  it('the sample-size curve can fail: "do not stabilise", with the axes named for people', () => {
+    const icc = sectionOf('icc');
+    expect(icc).toMatch(/axes do not stabilise up to n = 15 questions per half: the split-half cosine stays below 0\.9 for warm\/cold/);
+    expect(icc).toContain('median split-half cosine');
+    expect(renderReport([...Object.values(singleModelDocs()).flat()])).toMatch(/axes (stabilise at n = \d+|do not stabilise)/);
+  });
+
+  it('separation term D never exceeds 1 (d′ = −0.06 gives 1.00, not 1.02)', () => {
+    expect(fp.axes[2]!.dprime).toBe(-0.06);
+    const quality = sectionOf('quality');
+    expect(quality).toContain('<td class="num">1.00</td>');
+    expect(quality).not.toMatch(/>1\.0[1-9]</);
+  });
+
+  it('clipped scores are marked and counted', () => {
+    const strips = sectionOf('strips');
+    expect(strips).toContain('20 at +1');
+    expect(strips).toContain('8 at −1');
+    expect(strips.match(/class="clipped"/g)!.length).toBe(3 * 28); // three chart widths × (20 + 8)
+  });
+
+  it('the correlation heatmap has a colour scale; the steering chart titles both axes and keeps repetition apart', () => {
+    const pca = sectionOf('pca');
+    expect(pca).toContain('>Pearson r</text>');
+    expect(pca).toContain('linearGradient');
+    const st = sectionOf('steer');
+    expect(st).toContain('change in mean score from α = 0');
+    expect(st).toContain('>repetition</text>');
+    expect(st).toContain('limit 30 %');
+  });
+
+  it('no METHOD references anywhere in the page', () => {
+    expect(html).not.toMatch(/METHOD|§/);
+    expect(renderReport(twoModelDocs())).not.toMatch(/METHOD|§/);
+  });
+
+  it('a negative Δ is not drawn in a model colour', () => {
+    const compare = renderReport(twoModelDocs());
+    const start = compare.indexOf('data-section="compare"');
+    const sec = compare.slice(start, compare.indexOf('</section>', start));
+    expect(sec).toContain('Δ −0.35');
+    for (const c of MODEL_COLORS) expect(sec).not.toMatch(new RegExp(`<tspan[^>]*fill="${c}"[^>]*>Δ`));
+    expect(sec).not.toMatch(/class="delta (up|down)"/);
   });
 });
 
@@ -154,6 +236,7 @@ function edgeFingerprint() {
     r.stopReason = 'length';
   }
   fp.structure!.lengthConfound.perAxis = {};
+  fp.structure!.lengthConfound.constantLength = true;
   fp.deadZones = fp.deadZones.slice(0, 5);
   return fp;
 }
@@ -198,11 +281,18 @@ function checkBrowser(r: BrowserResult, expected: string[]): void {
   for (const id of expected) {
     expect(ids, `section ${id}`).toContain(id);
     const s = r.sections.find((x) => x.id === id)!;
-    expect(s.svgCount, `${id}: svg count`).toBeGreaterThan(0);
-    for (const b of s.boxes) {
-      expect(b.width, `${id}: svg bbox width`).toBeGreaterThan(0);
-      expect(b.height, `${id}: svg bbox height`).toBeGreaterThan(0);
+    if (id === 'deadzones') {
+      // an HTML table with coloured cells (it reflows on narrow screens), not an SVG
+      expect(s.text).toMatch(/severity/);
+      expect(s.text.match(/\b(healthy|weak|dead)\b/g)!.length).toBeGreaterThanOrEqual(7);
+      continue;
     }
+    expect(s.svgCount, `${id}: svg count`).toBeGreaterThan(0);
+    // each chart is drawn for three widths and CSS shows one: the hidden ones measure 0 × 0
+    const shown = s.boxes.filter((b) => b.width > 0);
+    expect(shown.length, `${id}: charts shown`).toBeGreaterThan(0);
+    expect(shown.length, `${id}: one chart width shown of three`).toBeGreaterThanOrEqual(s.boxes.length / 3);
+    for (const b of shown) expect(b.height, `${id}: svg bbox height`).toBeGreaterThan(0);
     expect(s.shapes, `${id}: shapes`).toBeGreaterThanOrEqual(MIN_SHAPES[id] ?? 1);
     expect(s.circles, `${id}: circles`).toBeGreaterThanOrEqual(MIN_CIRCLES[id] ?? 0);
   }
@@ -239,7 +329,8 @@ describe('report in headless Chromium', () => {
     expect(pca.text).toMatch(/PC1 share\s+\d+\.\d\s%/);
     const icc = r.sections.find((s) => s.id === 'icc')!;
     expect(icc.text).toContain('ICC(2,1)');
-    expect(r.sections.find((s) => s.id === 'steer')!.svgCount).toBe(2);
+    // two steering charts, each drawn for three widths
+    expect(r.sections.find((s) => s.id === 'steer')!.svgCount).toBe(6);
   });
 
   it('degenerate numbers (constant axis, constant length, one alpha)', async () => {
@@ -251,8 +342,9 @@ describe('report in headless Chromium', () => {
     expect(r.scrollWidth).toBeLessThanOrEqual(1280);
     expect(r.overlappingText).toEqual([]);
     const length = r.sections.find((s) => s.id === 'length')!;
-    expect(length.text).toContain('r n/a');
-    for (const s of r.sections) for (const b of s.boxes) expect(b.width * b.height, s.id).toBeGreaterThan(0);
+    expect(length.text).toContain('constant length, r undefined');
+    expect(length.text).not.toMatch(/r [+−-]?0\.00/);
+    for (const s of r.sections) if (s.svgCount) expect(s.boxes.filter((b) => b.width * b.height > 0).length, s.id).toBeGreaterThan(0);
   });
 
   it('two fingerprints compared, no stability run', async () => {

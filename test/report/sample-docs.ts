@@ -14,6 +14,7 @@ import type {
   SteerDoc,
   Structure,
 } from '../../lib/protocols/types.js';
+import { profileStructure, truncation } from '../../lib/protocols/analysis.js';
 
 export const AXES: Array<[id: string, positive: string, negative: string]> = [
   ['warm_cold', 'warm', 'cold'],
@@ -71,66 +72,10 @@ export function pearson(x: number[], y: number[]): number {
   return sxx && syy ? sxy / Math.sqrt(sxx * syy) : 0;
 }
 
-/** Eigenvalues of a symmetric matrix (cyclic Jacobi), descending. */
-export function symmetricEigenvalues(m: number[][]): number[] {
-  const a = m.map((r) => [...r]);
-  const k = a.length;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p]![q]! ** 2;
-    if (off < 1e-18) break;
-    for (let p = 0; p < k; p++) {
-      for (let q = p + 1; q < k; q++) {
-        const apq = a[p]![q]!;
-        if (Math.abs(apq) < 1e-15) continue;
-        const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let r = 0; r < k; r++) {
-          const arp = a[r]![p]!, arq = a[r]![q]!;
-          a[r]![p] = c * arp - s * arq;
-          a[r]![q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < k; r++) {
-          const apr = a[p]![r]!, aqr = a[q]![r]!;
-          a[p]![r] = c * apr - s * aqr;
-          a[q]![r] = s * apr + c * aqr;
-        }
-      }
-    }
-  }
-  return a.map((r, i) => r[i]!).sort((x, y) => y - x);
-}
-
-function covariance(cols: number[][]): number[][] {
-  const n = cols[0]!.length;
-  const ms = cols.map(mean);
-  return cols.map((ci, i) => cols.map((cj, j) => {
-    let s = 0;
-    for (let t = 0; t < n; t++) s += (ci[t]! - ms[i]!) * (cj[t]! - ms[j]!);
-    return s / (n - 1);
-  }));
-}
-
-function meanAbsCrossR(cols: number[][]): number {
-  const rs: number[] = [];
-  for (let i = 0; i < cols.length; i++) for (let j = i + 1; j < cols.length; j++) rs.push(Math.abs(pearson(cols[i]!, cols[j]!)));
-  return mean(rs);
-}
-
-function residualise(y: number[], x: number[]): number[] {
-  const mx = mean(x), my = mean(y);
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < x.length; i++) { sxy += (x[i]! - mx) * (y[i]! - my); sxx += (x[i]! - mx) ** 2; }
-  const b = sxx ? sxy / sxx : 0;
-  return y.map((v, i) => v - (my + b * (x[i]! - mx)));
-}
-
-/** METHOD §5 severity. `stabilityCos` null gives the partial form. */
+/** The dead-zone severity, written out. `stabilityCos` null gives the partial form. */
 export function deadZone(axis: AxisSummary, stabilityCos: number | null, asymmetric = false): DeadZone {
   const A = clip(2 * (1 - axis.auc), 0, 1);
-  const D = 1 - Math.min(axis.dprime / 3, 1);
+  const D = clip(1 - Math.min(axis.dprime / 3, 1), 0, 1);
   const snr = axis.std > 0 ? Math.abs(axis.mean) / axis.std : 3;
   const N = 1 - Math.min(snr / 3, 1);
   const S = stabilityCos === null ? null : clip(1 - stabilityCos, 0, 1);
@@ -222,24 +167,8 @@ export function sampleFingerprint(o: FingerprintOptions): FingerprintDoc {
       stopReason: tokens[i]! >= 384 ? 'length' : 'eos',
     });
   });
-  let structure: Structure | null = null;
-  if (o.structure !== false) {
-    const ev = symmetricEigenvalues(covariance(cols)).filter((l) => l > 1e-12);
-    const total = ev.reduce((a, b) => a + b, 0);
-    const resid = cols.map((c) => residualise(c, tokens));
-    structure = {
-      pc1Share: ev[0]! / total,
-      participationRatio: total ** 2 / ev.reduce((a, b) => a + b * b, 0),
-      eigenvalues: ev,
-      axes: AXES.map((a) => a[0]),
-      correlation: cols.map((ci) => cols.map((cj) => (ci === cj ? 1 : pearson(ci, cj)))),
-      lengthConfound: {
-        perAxis: Object.fromEntries(AXES.map((a, ai) => [a[0], pearson(cols[ai]!, tokens)])),
-        meanAbsCrossRBefore: meanAbsCrossR(cols),
-        meanAbsCrossRAfter: meanAbsCrossR(resid),
-      },
-    };
-  }
+  // the protocol's own structure statistics (null for undefined correlations, constantLength)
+  const structure: Structure | null = o.structure !== false ? profileStructure(AXES.map((a) => a[0]), cols, tokens) : null;
   const generated = tokens.reduce((a, b) => a + b, 0);
   return {
     kind: 'moodaxis.fingerprint',
@@ -249,6 +178,7 @@ export function sampleFingerprint(o: FingerprintOptions): FingerprintDoc {
     responses,
     structure,
     deadZones: axes.map((a, ai) => deadZone(a, null, ai === o.weakAxis)),
+    truncation: truncation(responses.filter((x) => x.pole === 'none').map((x) => x.stopReason), 384),
     timing: { seconds: generated / 38 + 4.2, generatedTokens: responses.reduce((a, r) => a + r.tokens, 0) },
   };
 }
@@ -269,24 +199,24 @@ export function sampleStability(fp: FingerprintDoc, seed: number): StabilityDoc 
     const cosines = { AB: c(), AC: c(), BC: c() };
     return { axis: a.id, cosines, stabilityCosine: (cosines.AB + cosines.AC + cosines.BC) / 3, icc2k: weak ? 0.5 + r() * 0.2 : 0.85 + r() * 0.13 };
   });
-  const n = [5, 10, 15, 20, 25, 30];
+  const n = [5, 10, 15];
   const perAxis = Object.fromEntries(fp.axes.map((a) => {
     const weak = a.auc < 0.75;
     const scale = weak ? 14 : 6 + r() * 3;
-    const floor = weak ? 0.86 : 0.99;
+    const floor = weak ? 0.8 : 0.99;
     return [a.id, {
       medianCosine: n.map((v) => floor - (floor - 0.45) * Math.exp(-v / scale)),
       auc: n.map((v) => a.auc - (a.auc - 0.55) * Math.exp(-v / 5)),
     }];
   }));
-  const stabilisesAt = n.find((_, j) => Object.values(perAxis).filter((e) => e.medianCosine[j]! >= 0.9).length >= fp.axes.length - 1) ?? null;
+  const stabilisesAt = n.find((_, j) => Object.values(perAxis).every((e) => e.medianCosine[j]! >= 0.9)) ?? null;
   return {
     kind: 'moodaxis.stability',
     schemaVersion: 1,
     manifest: { ...fp.manifest, createdAt: '2026-03-02T12:40:00.000Z' },
     testRetest,
     calibrationSets,
-    sampleSize: { n, perAxis, stabilisesAt },
+    sampleSize: { n, perAxis, stabilisesAt, draws: 20, method: 'split-half', threshold: 0.9 },
     deadZones: fp.axes.map((a) => deadZone(a, calibrationSets.find((c) => c.axis === a.id)!.stabilityCosine, a.auc < 0.75)),
   };
 }
@@ -341,4 +271,37 @@ export function twoModelDocs(): [FingerprintDoc, FingerprintDoc] {
     sampleFingerprint({ seed: 7, name: 'Llama-3.1-8B-Instruct', means: [0.18, 0.42, 0.31, 0.12, -0.22, 0.35, 0.55], weakAxis: 1 }),
     sampleFingerprint({ seed: 99, name: 'Qwen2.5-7B-Instruct', means: [-0.05, 0.1, -0.36, 0.47, -0.12, 0.42, 0.2], weakAxis: 4, demo: true, extraResponses: 2 }),
   ];
+}
+
+/**
+ * A run like the tiny stories models give: every baseline answer stops at the 384-token cap
+ * (constant length), one axis pinned at +1 (clipped scores), one reversed axis (d′ < 0), a negative
+ * calibration-set ICC and a sample-size curve that never reaches 0.9.
+ */
+export function cappedRunDocs(): { fp: FingerprintDoc; stability: StabilityDoc; steer: SteerDoc } {
+  const fp = sampleFingerprint({ seed: 13, name: 'aidreams260K', weakAxis: 2 });
+  const pinned = fp.axes[3]!;
+  pinned.scores = pinned.scores.map((v, i) => (i % 3 === 0 ? v : 1));
+  Object.assign(pinned, { mean: mean(pinned.scores), std: std0(pinned.scores), min: Math.min(...pinned.scores), max: 1 });
+  const low = fp.axes[5]!;
+  low.scores = low.scores.map((v, i) => (i % 4 === 0 ? -1 : v));
+  Object.assign(low, { mean: mean(low.scores), std: std0(low.scores), min: -1, max: Math.max(...low.scores) });
+  fp.axes[2]!.dprime = -0.06;
+  fp.axes[2]!.auc = 0.48;
+  for (const r of fp.responses) {
+    r.tokens = 384;
+    r.stopReason = 'length';
+  }
+  fp.structure = profileStructure(fp.axes.map((a) => a.id), fp.axes.map((a) => a.scores), fp.responses.map((r) => r.tokens));
+  fp.deadZones = fp.axes.map((a) => deadZone(a, null));
+  fp.truncation = truncation(fp.responses.map((r) => r.stopReason), 384);
+  const stability = sampleStability(fp, 17);
+  stability.calibrationSets[2]!.icc2k = -2.56;
+  stability.testRetest[4]!.icc21 = -0.31;
+  stability.testRetest[4]!.ci = [-0.6, 0.05];
+  stability.testRetest[4]!.icc2k = -2.2;
+  for (const e of Object.values(stability.sampleSize.perAxis)) e.medianCosine = e.medianCosine.map((c) => Math.min(c, 0.62 + c * 0.2));
+  stability.sampleSize.stabilisesAt = null;
+  stability.truncation = truncation(new Array<'length'>(150).fill('length'), 384);
+  return { fp, stability, steer: sampleSteer(fp, 'warm_cold', 23) };
 }

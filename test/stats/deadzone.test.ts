@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baselineSnr, deadZoneKind, deadZoneSeverity, poleFollowRate, severityLevel } from '../../lib/stats/index.js';
+import { accuracyTerm, baselineSnr, deadZoneKind, deadZoneSeverity, poleFollowRate, separationTerm, severityLevel } from '../../lib/stats/index.js';
 
 describe('deadZoneSeverity', () => {
   it('perfect axis: all terms 0, healthy', () => {
@@ -87,5 +87,21 @@ describe('dead-zone kind and helpers', () => {
     expect(baselineSnr([-1, -3])).toBe(2);
     expect(baselineSnr([0.4, 0.4])).toBe(Infinity);
     expect(baselineSnr([0, 0])).toBe(0);
+  });
+});
+
+describe('dead-zone terms stay in [0, 1]', () => {
+  it('a reversed axis (d′ < 0) gives D = 1, not 1.02', () => {
+    expect(separationTerm(-0.06)).toBe(1);
+    expect(separationTerm(-0.03)).toBe(1);
+    expect(separationTerm(0)).toBe(1);
+    expect(separationTerm(1.5)).toBeCloseTo(0.5, 14);
+    expect(separationTerm(4)).toBe(0);
+    expect(deadZoneSeverity({ auc: 0.48, dprime: -0.06, snr: 1 }).terms.separation).toBe(1);
+  });
+  it('accuracy term: AUC below chance gives 1, AUC 1 gives 0', () => {
+    expect(accuracyTerm(0.3)).toBe(1);
+    expect(accuracyTerm(1)).toBe(0);
+    expect(accuracyTerm(0.9)).toBeCloseTo(0.2, 14);
   });
 });
