@@ -2,6 +2,7 @@
  * The JSON documents that the protocols write and that `lib/report` and `compare` read.
  * Every document carries `kind` and `schemaVersion`; readers refuse other kinds and versions.
  */
+import type { RunTiming } from '../method/journal.js';
 
 /** Identity of the model and of every setting that shaped the numbers (METHOD §2). */
 export interface Manifest {
@@ -78,7 +79,7 @@ export interface FingerprintDoc {
   responses: ResponseRecord[];
   structure: Structure | null;
   deadZones: DeadZone[];
-  timing: { seconds: number; generatedTokens: number };
+  timing: RunTiming;
 }
 
 export interface StabilityDoc {
@@ -102,7 +103,7 @@ export interface StabilityDoc {
   missingSets?: string[];
   /** Anything a reader should know (missing sets, undefined statistics). */
   notes?: string[];
-  timing?: { seconds: number; generatedTokens: number };
+  timing?: RunTiming;
 }
 
 export interface SteerAlpha {
