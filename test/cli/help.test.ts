@@ -3,9 +3,15 @@
  * positional, and only the flags the command uses.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { COMPARE_THRESHOLD } from '../../lib/cli/commands/compare.js';
 import { commands } from '../../lib/cli/commands/index.js';
+import { STEER_ALPHAS } from '../../lib/cli/commands/steer.js';
+import { DEFAULT_COMPARE_THRESHOLD } from '../../lib/protocols/compare.js';
+import { DEFAULT_ALPHAS } from '../../lib/protocols/steer.js';
 import { visibleWidth } from '../../lib/cli/format.js';
+import { readFileSync } from 'node:fs';
 import { cli, ensureBuilt } from '../helpers/cli.js';
+import { repoPath } from '../helpers/paths.js';
 
 const names = commands.map((c) => c.command.split(' ')[0]!);
 const help = async (args: string[], columns: number) => {
@@ -78,5 +84,22 @@ describe('moodaxis --help', () => {
       expect(out?.[1], name).toMatch(/^output folder \(created when missing; its parent must exist\)/);
     }
     expect(entries(wide.get('fingerprint')!).find(([f]) => f === '--html')?.[1]).toMatch(/report\.html into the output folder/);
+  });
+
+  it('the defaults the help shows are the library\'s (the commands keep copies so that --help loads no library)', () => {
+    expect(COMPARE_THRESHOLD).toBe(DEFAULT_COMPARE_THRESHOLD);
+    expect(STEER_ALPHAS).toEqual(DEFAULT_ALPHAS);
+  });
+
+  it('the README\'s command examples use only flags their commands have', () => {
+    const readme = readFileSync(repoPath('README.md'), 'utf8');
+    const lines = [...readme.matchAll(/^npx moodaxis (\w+)(.*)$/gm)];
+    expect(lines.length).toBeGreaterThan(15);
+    for (const [line, name, rest] of lines) {
+      expect(names, line).toContain(name);
+      const known = entries(wide.get(name!)!).flatMap(([f]) => f.split(', '));
+      const flags = [...rest!.replace(/#.*$/, '').matchAll(/(?:^|[\s[])(--[\w-]+)/g)].map((m) => m[1]!.replace(/^--no-/, '--'));
+      for (const flag of flags) expect(known, `${line}: ${flag}`).toContain(flag);
+    }
   });
 });
