@@ -86,7 +86,7 @@ describe('mistakes on the command line', () => {
     const fp = join(dir, 'fingerprint.json');
     writeFileSync(fp, JSON.stringify({ kind: 'moodaxis.fingerprint', schemaVersion: 1, axes: [] }));
     const line = await oneLine(['score', STORIES, '--axes', fp, '--text', 'Hello.', '--gpu', 'cpu']);
-    expect(line).toContain(`${fp}: this is a fingerprint document, not an axes file`);
+    expect(line).toContain(`${fp}: kind is "moodaxis.fingerprint": this is a fingerprint document, not an axes file`);
     expect(line).toContain('moodaxis calibrate MODEL --out DIR');
     expect(line).toContain('~/.cache/moodaxis/axes');
   });
