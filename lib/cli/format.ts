@@ -440,7 +440,7 @@ export function formatFingerprintTable(doc: FingerprintDoc, opts: FingerprintTab
   if (doc.structure) foot.push(`effective dimensionality ${num(doc.structure.participationRatio)} / ${doc.structure.axes.length}`, `PC1 ${(doc.structure.pc1Share * 100).toFixed(1)} %`);
   if (doc.deadZones.some((d) => d.partial)) foot.push('* partial severity (no stability run)');
   if (foot.length) lines.push(c.dim(foot.join(' · ')));
-  lines.push(legend(`score: default style, mean ± std over the questions · AUC, d′: how well calibration separated the poles (yellow: AUC < 0.75)${hasDz ? ' · dead zone: level and severity 0–1 of an axis the model barely moves on' : ''}`, color));
+  lines.push(legend(`score: mean ± std over the questions · AUC, d′: how well calibration split the poles (yellow < 0.75)${hasDz ? ' · dead zone: level, severity 0–1' : ''}`, color));
   return lines.join('\n');
 }
 

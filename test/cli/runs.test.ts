@@ -39,7 +39,7 @@ describe('fingerprint', () => {
     expect(table).toMatch(/│\s+sad\s+│.*│\s+happy\s+│/);
     expect(table).toContain('d′');
     expect(table).toMatch(/│\s+\d\.\d\d\s+│\s+-?\d\.\d\d\s+│/); // AUC and d′, 2 decimals each
-    expect(table).toMatch(/^legend: score: default style, mean ± std over the questions · AUC, d′: /m);
+    expect(table).toMatch(/^legend: score: mean ± std over the questions · AUC, d′: /m);
     const first = JSON.parse(readFileSync(join(out, 'fingerprint.json'), 'utf8'));
     expect(first.timing.restoredResponses).toBeUndefined();
 
@@ -84,7 +84,7 @@ describe('calibrate, score, steer, report: --out is a folder', () => {
     expect(existsSync(axes)).toBe(true);
     expect(cal.stdout).toMatch(/│ axis\s+│ AUC\s+│ d′\s+│ n\s+│ scale\s+│/);
     expect(cal.stdout).toMatch(/│ happy\/sad │ \d\.\d\d │/);
-    expect(cal.stdout).toMatch(/^legend: AUC, d′: .* n: calibration questions · scale: /m);
+    expect(cal.stdout).toMatch(/^legend: AUC, d′: .* n: questions per pole · scale: /m);
     expect(cal.stderr).toContain(`wrote ${axes} (1 axis; use it with --axes ${axes})`);
 
     const score = await run(['score', STORIES, '--axes', axes, '--text', 'She was so happy.', '--gpu', 'cpu', '--deterministic']);
@@ -101,7 +101,7 @@ describe('calibrate, score, steer, report: --out is a folder', () => {
     expect(existsSync(join(steerOut, 'steer-happy_sad.json'))).toBe(true);
     expect(steer.stdout).toContain('happy/sad score');
     expect(steer.stdout).toMatch(/· layers 2, 3 ·/);
-    expect(steer.stdout).toMatch(/^legend: α: steering strength/m);
+    expect(steer.stdout).toMatch(/^legend: α: strength · score: /m);
     expect(steer.stdout + steer.stderr).not.toMatch(/blocks|->/);
     expect(steer.stderr).toContain(`llama-cli --control-vector-scaled ${vec}:2`);
     expect(steer.stderr).toContain('steering happy/sad on 6 questions × 1 at α -4, 0, 4; layers 2, 3');

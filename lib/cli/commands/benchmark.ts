@@ -19,7 +19,7 @@ export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
   return [
     `${c.bold(doc.manifest.model.name)} ${c.dim('· instruction following (METHOD §6)')}`,
     table(['scenario', 'axis', 'check', 'result'], rows, { color }),
-    legend('check: what the scenario asks of the score on its axis (a system prompt, or a follow-up asking for more or less)', color),
+    legend('check: what the scenario asks of the score on its axis (system prompt, or a follow-up asking for more or less)', color),
     `pass rate ${c.bold(`${doc.passed}/${doc.total}`)} (${Math.round(doc.passRate * 100)} %)`,
   ].join('\n');
 }

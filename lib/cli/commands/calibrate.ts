@@ -29,7 +29,7 @@ async function handler(a: RunArgs & { model: string; axesFile?: string; out?: st
     if (a.json) process.stdout.write(`${JSON.stringify({ ...doc, axes: doc.axes.map((x) => ({ ...x, vector: undefined, evalScores: undefined })) }, null, 2)}\n`);
     else {
       process.stdout.write(`${table(['axis', 'AUC', 'd′', 'n', 'scale'], doc.axes.map((x) => [axisLabel(x), x.auc.toFixed(2), x.dprime.toFixed(2), x.n, x.scale.toPrecision(3)]))}\n`);
-      process.stdout.write(`${legend('AUC, d′: how well the axis separates its poles on held-out answers · n: calibration questions · scale: divides a projection so scores fall in −1 … +1', colorOut())}\n`);
+      process.stdout.write(`${legend('AUC, d′: pole separation on held-out answers · n: questions per pole · scale: maps projections to scores in −1 … +1', colorOut())}\n`);
     }
     status(a, `wrote ${path} (${plural(doc.axes.length, 'axis', 'axes')}; use it with --axes ${path})`);
   } finally {

@@ -37,7 +37,7 @@ async function handler(a: { model: string; axes: string; input?: string; text?: 
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else {
       process.stdout.write(`${table(['#', 'tokens', ...axes.axes.map(axisLabel)], doc.items.map((it, i) => [i + 1, it.tokens, ...axes.axes.map((x) => it.scores[x.id]!.toFixed(2))]))}\n`);
-      process.stdout.write(`${legend('one row per response · tokens: its length · each axis: its score, −1 … +1 (positive pole > 0)', colorOut())}\n`);
+      process.stdout.write(`${legend('one row per response · tokens: its length · each axis: its score, −1 … +1 (the positive pole > 0)', colorOut())}\n`);
     }
   } finally {
     await model.dispose();

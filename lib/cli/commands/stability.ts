@@ -33,7 +33,7 @@ export function formatStabilityTable(doc: StabilityDoc, color = false, label: (i
   const lines = [
     `${c.bold(doc.manifest.model.name)} ${c.dim(`· test-retest over ${runs} · calibration sets ${doc.calibrationSets.length ? 'A, B, C' : 'A only'}`)}`,
     table(['axis', 'ICC(2,1)', '95 % CI', 'ICC(2,k)', 'stab. cos', 'cos AB / AC / BC', 'sets ICC(2,k)', 'dead zone'], rows, { color }),
-    legend('ICC: test-retest agreement of the baseline runs (yellow ≤ 0.75) · stab. cos: mean cosine of the axis directions from sets A, B, C · hard/soft/asymmetric: dead-zone kind', color),
+    legend('ICC: agreement of the repeated runs (yellow ≤ 0.75) · stab. cos: mean cosine of the set A, B, C directions · hard/soft/asymmetric: dead-zone kind', color),
   ];
   const n = doc.sampleSize.n;
   lines.push(
@@ -45,7 +45,7 @@ export function formatStabilityTable(doc: StabilityDoc, color = false, label: (i
       ]),
       { color },
     ),
-    legend('n: calibration questions per pole · median cos: cosine to the direction from all questions · held-out AUC on the evaluation questions', color),
+    legend('n: calibration questions per pole · median cos: to the direction from all of them · AUC on held-out questions', color),
   );
   const foot = [doc.sampleSize.stabilisesAt === null ? 'axes do not reach median cosine 0.9' : `axes stabilise at n = ${doc.sampleSize.stabilisesAt}`];
   if (doc.deadZones.some((d) => d.partial)) foot.push('* partial severity (no calibration sets B/C)');

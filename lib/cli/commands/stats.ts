@@ -20,7 +20,7 @@ async function handler(a: { statistic: 'icc' | 'pca'; file: string; form: IccMod
     if (a.quiet) return void process.stdout.write(`${f(r.value)}\n`);
     const rows = ICC_MODELS.map((m) => [`ICC(${m})${m === r.model ? ' *' : ''}`, f(r.all[m]), m === r.model && r.ci ? `[${f(r.ci[0])}, ${f(r.ci[1])}]` : '']);
     process.stdout.write(`${table(['statistic', 'value', r.ci ? `95 % CI (${r.bootstrap} resamples, seed ${r.seed})` : ''], rows)}\n`);
-    process.stdout.write(`${legend(`* the form asked for (--form ${r.model}) · (2,·): raters random, (3,·): raters fixed · (·,1): one rater, (·,k): the mean of k`)}\n`);
+    process.stdout.write(`${legend(`* the form asked for (--form ${r.model}) · (2,·): raters random, (3,·): fixed · (·,1): one rater, (·,k): mean of k`)}\n`);
     process.stdout.write(`n = ${r.subjects} subjects × k = ${r.raters} raters · MSR ${r.meanSquares.msr.toPrecision(4)}, MSC ${r.meanSquares.msc.toPrecision(4)}, MSE ${r.meanSquares.mse.toPrecision(4)}\n`);
   } else {
     const r = pcaStatistic(matrix, a.file);
@@ -28,7 +28,7 @@ async function handler(a: { statistic: 'icc' | 'pca'; file: string; form: IccMod
     if (a.quiet) return void process.stdout.write(`${r.effectiveDimensionality}\n`);
     const rows = r.eigenvalues.map((l, i) => [`PC${i + 1}`, l.toPrecision(4), `${((l / r.eigenvalues.reduce((s, x) => s + x, 0)) * 100).toFixed(1)} %`]);
     process.stdout.write(`${table(['component', 'eigenvalue', 'share'], rows)}\n`);
-    process.stdout.write(`${legend('share: of the total variance · effective dimensionality: participation ratio (Σλ)² / Σλ², out of the number of columns')}\n`);
+    process.stdout.write(`${legend('share: of the total variance · effective dimensionality: (Σλ)² / Σλ² of the k columns')}\n`);
     process.stdout.write(`effective dimensionality (participation ratio) ${r.effectiveDimensionality} · PC1 ${(r.pc1Share * 100).toFixed(1)} % · ${r.rows} rows\n`);
   }
 }

@@ -41,7 +41,7 @@ export function formatSteer(doc: SteerDoc, label: (id: string) => string = (id) 
     return [f(r.alpha, 1), f(r.meanScore), `${(r.repetition * 100).toFixed(0)} %`, worst ? `${label(worst[0])} ${f(worst[1])}` : '–', short(r.samples[0] ?? '')];
   });
   const lines = [table(['α', `${label(doc.axis)} score`, 'repetition', 'largest leakage', 'sample'], rows, { color })];
-  lines.push(legend('α: steering strength · score: mean on the steered axis · repetition: repeated word 3-grams · leakage: the other axis that moved most vs α = 0', color));
+  lines.push(legend('α: strength · score: mean on the axis · repetition: repeated word 3-grams · leakage: the other axis that moved most from α = 0', color));
   lines.push(
     `slope ${f(doc.slope)} per α · Spearman ρ ${doc.spearman.toFixed(2)} · effective α range ${doc.range[0]} … ${doc.range[1]} · ${layerList(doc.layers)}` +
       (doc.norms ? ` · h̄ ${doc.norms.map((n) => n.toPrecision(3)).join(', ')}` : '') +
@@ -50,7 +50,7 @@ export function formatSteer(doc: SteerDoc, label: (id: string) => string = (id) 
   if (doc.sweep) {
     lines.push('');
     lines.push(table(['layers', 'shift', 'max repetition', 'ρ'], doc.sweep.map((s) => [layerList(s.layers).replace(/^layers? /, ''), f(s.shift), `${(s.maxRepetition * 100).toFixed(0)} %`, s.spearman.toFixed(2)]), { color }));
-    lines.push(legend('shift: score at the largest α minus at the smallest · max repetition over the α values · ρ: Spearman of score and α', color));
+    lines.push(legend('shift: score at the largest α minus at the smallest · ρ: Spearman of score and α', color));
     lines.push(doc.recommended ? `recommended ${layerList(doc.recommended)}` : 'no window kept repetition under 30 % with a positive shift');
   }
   return lines.join('\n');
