@@ -23,7 +23,7 @@ async function readScoreItems(a: { input?: string; text?: string; question: stri
 
 async function handler(a: { model: string; axes: string; input?: string; text?: string; question: string; parallel?: number; deterministic?: boolean; gpu?: 'auto' | 'cuda' | 'cpu'; json?: boolean; quiet?: boolean }) {
   const items = await readScoreItems(a);
-  const [{ readAxesFile }, { score }, { table, legend }, { axisLabel }] = await Promise.all([
+  const [{ readAxesFile, assertAxesFit }, { score }, { table, legend }, { axisLabel }] = await Promise.all([
     import('../../method/axes-doc.js'),
     import('../../method/score.js'),
     import('../format.js'),
@@ -32,6 +32,7 @@ async function handler(a: { model: string; axes: string; input?: string; text?: 
   const axes = await readAxesFile(a.axes);
   const model = await openModel(a.model, a);
   try {
+    assertAxesFit(axes, model.info, a.axes); // refused naming the file
     // Teacher-forced: nothing is sampled, so there is no seed; the capture settings come from the axes file.
     const doc = await score(model, axes, items, { parallel: a.parallel, deterministic: a.deterministic });
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
