@@ -94,7 +94,10 @@ export interface GenerateOptions {
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
   onResult?: (index: number, result: GenerateResult) => void;
-  /** Called when `parallel` is lowered because its context cannot be created (default: the model's onWarning). */
+  /**
+   * Called when `parallel` is lowered because its context cannot be created, and once per model when
+   * `{ messages }` go to a model without a chat template (sent as plain text). Default: the model's onWarning.
+   */
   onWarning?: (message: string) => void;
   capture?: CaptureOptions | false;
   controlVector?: ControlVectorInput | null;
@@ -120,6 +123,11 @@ export interface Model {
   /** Renders a request's prompt the way generate does. */
   renderPrompt(messages: ChatMessage[]): RenderedPrompt;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
+  /**
+   * The text of token ids (e.g. a result's `tokenIds`), the pieces joined as generate joins them.
+   * `special: true` also writes control tokens (BOS, EOS, template markers) as text; default false.
+   */
+  detokenize(ids: Int32Array | readonly number[], options?: { special?: boolean }): string;
   /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
   hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
   /**
@@ -261,6 +269,7 @@ class LoadedModel implements Model {
   private context: NativeContext | null = null;
   private closing: Promise<void> | null = null;
   private parallelUsed = { parallel: 0, requestedParallel: 0 };
+  private warnedNoTemplate = false;
 
   constructor(
     private native: NativeModel,
@@ -300,6 +309,20 @@ class LoadedModel implements Model {
   tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
     if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
     return this.nativeTokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
+  }
+
+  detokenize(ids: Int32Array | readonly number[], options: { special?: boolean } = {}): string {
+    if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+    if (!(ids instanceof Int32Array) && !Array.isArray(ids)) throw badInput('detokenize(ids): expected an Int32Array or an array of token ids');
+    const tokens = Int32Array.from(ids);
+    tokens.forEach((t, i) => {
+      if (t !== ids[i] || t < 0 || t >= this.info.vocabSize) throw badInput(`detokenize(ids): ids[${i}] = ${String(ids[i])} is not a token id of ${basename(this.info.path)} (0 … ${this.info.vocabSize - 1})`);
+    });
+    try {
+      return this.native.detokenize(tokens, options.special ?? false);
+    } catch (error) {
+      throw new MoodaxisError('BAD_INPUT', `${basename(this.info.path)}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** The native tokenizer; its failures (a damaged vocabulary) are bad input naming the model. */
@@ -364,6 +387,13 @@ class LoadedModel implements Model {
     const parallel = options.parallel ?? defaultParallel(this.info.backend);
     checkNumber('parallel', parallel, 1, 1024, true);
     const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens));
+    if (!this.info.chatTemplate && !this.warnedNoTemplate && requests.some((r) => 'messages' in r)) {
+      // Said once per model: the messages are still answered, as plain text.
+      this.warnedNoTemplate = true;
+      (options.onWarning ?? this.onWarning)?.(
+        `${basename(this.info.path)} has no chat template: { messages } are sent as plain text (their contents joined by blank lines, roles dropped)`,
+      );
+    }
 
     let capture: NativeGenerateOptions['capture'];
     if (options.capture !== false) {

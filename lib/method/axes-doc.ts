@@ -65,6 +65,11 @@ export function serializeAxes(doc: AxesDoc): string {
 }
 
 export function parseAxesDoc(json: unknown, source: string): AxesDoc {
+  const kind = (json as { kind?: unknown } | null)?.kind;
+  if (typeof kind === 'string' && kind.startsWith('moodaxis.') && kind !== 'moodaxis.axes')
+    throw badInput(
+      `${source}: kind is "${kind}": this is a ${kind.slice('moodaxis.'.length)} document, not an axes file. Calibrated axes come from \`moodaxis calibrate MODEL --out DIR\` (DIR/axes.json); fingerprint and benchmark cache theirs in ~/.cache/moodaxis/axes ($MOODAXIS_CACHE_DIR/axes)`,
+    );
   const parsed = docSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

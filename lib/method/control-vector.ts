@@ -14,10 +14,11 @@
  *   `controlvector.model_hint` (the model's architecture), `controlvector.layer_count` (i32, the number
  *   of direction tensors) and one F32 tensor `direction.<block>` of hiddenSize values per block,
  *   blocks 1…L−1 (block 0 is never steered). A file's vectors are multiplied by the load scale
- *   (`FILE:scale`, like `--control-vector-scaled FILE SCALE`) and several files add up.
+ *   (`FILE:scale`, like llama.cpp's `--control-vector-scaled FILE:SCALE`) and several files add up.
  * - Converted to the engine's input (`generate(…, { controlVector })`): (L−1) × hiddenSize floats, block
  *   1 first, with the block window to apply.
  */
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { GgufWriter } from '../../fixtures/gguf-writer.js';
 import { badInput } from '../engine/errors.js';
@@ -85,7 +86,7 @@ export function buildControlVector(axis: Pick<CalibratedAxis, 'id' | 'vector' | 
   const k = options.split === false ? 1 : layers.length;
   const directions = new Map<number, Float32Array>();
   layers.forEach((layer, i) => {
-    if (!Number.isInteger(layer) || layer < 1) throw badInput(`layer ${layer} cannot be steered (blocks 1 … L−1)`);
+    if (!Number.isInteger(layer) || layer < 1) throw badInput(`layer ${layer} cannot be steered (layers 1 … L−1)`);
     if (directions.has(layer)) throw badInput(`layer ${layer} is given twice`);
     const f = (alpha * unit * perLayer[i]!) / k;
     directions.set(layer, Float32Array.from(axis.vector, (x) => x * f));
@@ -118,7 +119,7 @@ export function assertControlVectorFits(cv: ControlVector, model: ControlVectorT
     if (dir.length !== model.hiddenSize)
       throw badInput(`${source}: direction.${layer}: has ${dir.length} values, but the model has hidden size ${model.hiddenSize}`);
     if (layer < 1 || layer >= model.layers)
-      throw badInput(`${source}: direction.${layer}: layer ${layer} is out of range: the model has ${model.layers} blocks and blocks 1 … ${model.layers - 1} can be steered`);
+      throw badInput(`${source}: direction.${layer}: layer ${layer} is out of range: the model has ${model.layers} layers and layers 1–${model.layers - 1} can be steered`);
   }
 }
 
@@ -167,7 +168,7 @@ export async function writeControlVectorFile(path: string, cv: ControlVector, op
     ? Array.from({ length: options.modelLayers - 1 }, (_, i) => i + 1)
     : [...cv.directions.keys()].sort((a, b) => a - b);
   for (const layer of cv.directions.keys())
-    if (!layers.includes(layer)) throw badInput(`${path}: direction.${layer} is outside blocks 1 … ${(options.modelLayers ?? 1) - 1}`);
+    if (!layers.includes(layer)) throw badInput(`${path}: direction.${layer} is outside layers 1–${(options.modelLayers ?? 1) - 1}`);
   if (layers.length === 0) throw badInput(`${path}: a control vector needs at least one direction`);
   const w = new GgufWriter();
   w.setString('general.architecture', CONTROL_VECTOR_ARCH);
@@ -260,6 +261,9 @@ export function parseControlVectorSpec(spec: string): { path: string; scale: num
     if (tail !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(tail)) return { path: spec.slice(0, at), scale: Number(tail) };
   }
   if (spec.trim() === '') throw badInput('--control-vector needs a file name (FILE or FILE:scale)');
+  // `warm.gguf:abc` where warm.gguf exists: the scale is what is wrong, not the file name.
+  if (at > 0 && !existsSync(spec) && existsSync(spec.slice(0, at)))
+    throw badInput(`--control-vector ${spec}: the scale ${JSON.stringify(spec.slice(at + 1))} is not a number (FILE:SCALE, e.g. ${spec.slice(0, at)}:2)`);
   return { path: spec, scale: 1 };
 }
 

@@ -42,7 +42,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   compat: null,
 };
 
-export const SAMPLER_ORDER = 'top-k -> temperature -> top-p -> dist (same distribution as temperature -> top-k -> top-p)';
+export const SAMPLER_ORDER = 'top-k → temperature → top-p → dist (same distribution as temperature → top-k → top-p)';
 
 export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

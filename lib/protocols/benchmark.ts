@@ -27,13 +27,13 @@ import type { Model } from '../engine/model.js';
 import type { CalibratedAxis } from '../method/axes-doc.js';
 import type { AxisDef, QuestionRef } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, runKey, runTiming, writeFileAtomic, type RunTiming } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { Manifest } from './types.js';
-import { NO_CHAT_TEMPLATE_WARNING } from './wording.js';
+import { NO_CHAT_TEMPLATE_WARNING, plural } from './wording.js';
 
 /** The benchmark's axes, in scenario order. */
 export const BENCHMARK_AXES = ['warm_cold', 'confident_cautious', 'verbose_concise'] as const;
@@ -88,14 +88,15 @@ export interface BenchmarkDoc {
   scenarios: BenchmarkScenario[];
   /** What a reader must know before trusting the pass rate (e.g. no chat template); empty when nothing. */
   warnings: string[];
-  timing: { seconds: number; generatedTokens: number };
+  timing: RunTiming;
 }
 
 /** Output folder (`out`): benchmark.json and benchmark.journal.jsonl. */
 export interface BenchmarkOptions extends AxesRunOptions {
   /** Score a system-prompt scenario must exceed [0.1]. */
   threshold?: number;
-  onProgress?: (done: number, total: number, tokens: number) => void;
+  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
+  onProgress?: ProgressCallback;
   onStatus?: (message: string) => void;
 }
 
@@ -148,15 +149,13 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
     });
     const firstJobs = [...calJobs, ...plans.flatMap((p) => [p.system, p.neutral])];
     const total = firstJobs.length + 2 * plans.length;
-    if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) before the benchmark (${total - calJobs.length})`);
+    if (!axes) status(`calibrating ${plural(axisSet.axes.length, 'axis', 'axes')} (${calJobs.length} responses; ${source.reason}) before the benchmark (${total - calJobs.length})`);
     const journal = options.out
       ? new Journal(join(options.out, 'benchmark.journal.jsonl'), runKey({ kind: 'benchmark', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet) }))
       : undefined;
+    const phase = phasedProgress(options.onProgress, total);
     const collect = (jobs: ResponseJob[], offset: number): Promise<Map<string, Response>> => {
-      const opts = collectOptions(model, settings, {
-        journal,
-        onProgress: options.onProgress ? (done, _total, tokens) => options.onProgress!(offset + done, total, tokens) : undefined,
-      });
+      const opts = collectOptions(model, settings, { journal, onProgress: phase(offset) });
       return collectResponses(model, jobs, opts);
     };
     let first: Map<string, Response>;
@@ -213,7 +212,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
         delta: null,
         threshold,
         passed,
-        explanation: `score ${fmt(value)} ${passed ? '>' : '<='} ${fmt(threshold)}`,
+        explanation: `score ${fmt(value)} ${passed ? '>' : '≤'} ${fmt(threshold)}`,
       };
       scenarios.push({ id: `${axis.id}/system`, name: `${plan.def.positive}: system prompt`, axis: axis.id, kind: 'system', passed, turns: [sys], checks: [check] });
       const neutral = turn(plan.neutral, first.get(plan.neutral.key)!);
@@ -239,13 +238,12 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
             delta,
             threshold: null,
             passed: ok,
-            explanation: `score ${fmt(prev)} -> ${fmt(now)} (delta ${fmt(delta)}): ${delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'unchanged'}`,
+            explanation: `score ${fmt(prev)} → ${fmt(now)} (Δ ${fmt(delta)}): ${delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'unchanged'}`,
           }],
         });
       }
     }
     const passedCount = scenarios.filter((s) => s.passed).length;
-    const generated = [...first.values(), ...second.values()].reduce((n, r) => n + r.tokens, 0);
     const doc: BenchmarkDoc = {
       kind: 'moodaxis.benchmark',
       schemaVersion: 1,
@@ -260,7 +258,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
       passRate: passedCount / scenarios.length,
       scenarios,
       warnings,
-      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+      timing: runTiming(started, [...first.values(), ...second.values()], journal),
     };
     if (options.out) writeFileAtomic(join(options.out, 'benchmark.json'), `${JSON.stringify(doc, null, 2)}\n`);
     return doc;

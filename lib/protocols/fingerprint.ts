@@ -9,14 +9,15 @@ import type { ControlVectorInput, Model } from '../engine/model.js';
 import { type AxesDoc } from '../method/axes-doc.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, encodeVector, runKey, writeFileAtomic } from '../method/journal.js';
+import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, encodeVector, runKey, runTiming, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure, truncation } from './analysis.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import type { FingerprintDoc, ResponseRecord } from './types.js';
+import { plural } from './wording.js';
 
 /** Output folder (`out`): fingerprint.json and journal.jsonl. */
 export interface FingerprintOptions extends AxesRunOptions {
@@ -24,7 +25,8 @@ export interface FingerprintOptions extends AxesRunOptions {
   demo?: boolean;
   /** Stability cosines per axis (from a stability run) for full dead-zone severity. */
   stabilityCosine?: Record<string, number>;
-  onProgress?: (done: number, total: number, tokens: number) => void;
+  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
+  onProgress?: ProgressCallback;
   /** Status lines (cache hits, calibration). */
   onStatus?: (message: string) => void;
   /**
@@ -55,7 +57,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     let axes = source.axes;
     const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
     const baseJobs = baselineJobs(axisSet, settings);
-    if (!axes) status(`calibrating ${axisSet.axes.length} axes (${calJobs.length} responses) and the baseline (${baseJobs.length})`);
+    if (!axes) status(`calibrating ${plural(axisSet.axes.length, 'axis', 'axes')} (${calJobs.length} responses; ${source.reason}) and the baseline (${baseJobs.length})`);
     const journal = options.out
       ? new Journal(join(options.out, 'journal.jsonl'), runKey({ kind: 'fingerprint', identity: model.info.identity, settings, set: [axisSet.name, axisSet.version], axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate', cv: cv ? [encodeVector(cv.data), cv.layerStart, cv.layerEnd] : undefined }))
       : undefined;
@@ -63,9 +65,11 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     try {
       if (!cv) responses = await collectResponses(model, [...calJobs, ...baseJobs], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
       else {
-        const cal = calJobs.length ? await collectResponses(model, calJobs, collectOptions(model, settings, { journal, onProgress: options.onProgress })) : new Map<string, Response>();
-        const steered = await collectResponses(model, baseJobs, collectOptions(model, settings, { journal, onProgress: options.onProgress, controlVector: cv }));
-        const reread = await collectResponses(model, baseJobs.filter((j) => steered.get(j.key)!.text !== '').map((j) => ({ ...j, key: `${j.key}|reread`, response: steered.get(j.key)!.text })), collectOptions(model, settings, { journal }));
+        const phase = phasedProgress(options.onProgress, calJobs.length + 2 * baseJobs.length);
+        const cal = calJobs.length ? await collectResponses(model, calJobs, collectOptions(model, settings, { journal, onProgress: phase(0) })) : new Map<string, Response>();
+        const steered = await collectResponses(model, baseJobs, collectOptions(model, settings, { journal, onProgress: phase(calJobs.length), controlVector: cv }));
+        const rereadJobs = baseJobs.filter((j) => steered.get(j.key)!.text !== '').map((j) => ({ ...j, key: `${j.key}|reread`, response: steered.get(j.key)!.text }));
+        const reread = await collectResponses(model, rereadJobs, collectOptions(model, settings, { journal, onProgress: phase(calJobs.length + baseJobs.length) }));
         responses = new Map([...cal, ...[...steered].map(([k, r]): [string, Response] => [k, { ...r, vector: reread.get(`${k}|reread`)?.vector ?? new Float32Array(r.vector.length) }])]);
       }
     } finally {
@@ -78,7 +82,6 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     const baseline = baseJobs.map((j) => responses.get(j.key)!);
     const scores = scoreBaseline(axes, baseline);
     const tokens = baseline.map((r) => r.tokens);
-    const generated = [...responses.values()].reduce((n, r) => n + r.tokens, 0);
     if (baseline.length < 2) throw badInput(`${axisSet.name}: the baseline needs at least 2 questions`);
     const doc: FingerprintDoc = {
       kind: 'moodaxis.fingerprint',
@@ -103,7 +106,7 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       structure: axes.axes.length >= 2 ? profileStructure(axes.axes.map((a) => a.id), scores, tokens) : null,
       deadZones: deadZones(axes.axes, scores, options.stabilityCosine),
       truncation: truncation(baseline.map((r) => r.stopReason), settings.baselineMaxTokens),
-      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+      timing: runTiming(started, responses.values(), journal),
     };
     if (options.demo) doc.manifest.model.demo = true;
     if (options.out) writeFileAtomic(join(options.out, 'fingerprint.json'), `${JSON.stringify(doc, null, 2)}\n`);

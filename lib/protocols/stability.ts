@@ -33,8 +33,8 @@ import { deriveSeed, type GpuChoice, type Model } from '../engine/model.js';
 import type { CalibratedAxis } from '../method/axes-doc.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, writeFileAtomic } from '../method/journal.js';
+import { collectResponses, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
+import { Journal, runKey, runTiming, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
 import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
 import {
@@ -44,7 +44,7 @@ import { deadZones, truncation } from './analysis.js';
 import { readDocFile } from './compare.js';
 import { baselineJobs } from './fingerprint.js';
 import type { StabilityDoc } from './types.js';
-import { iccText, truncationWarning } from './wording.js';
+import { iccText, plural, truncationWarning } from './wording.js';
 
 export interface StabilityOptions extends Partial<RunSettings> {
   /** Custom axis-set file (questions, instructions, sets B and C); default built-in. */
@@ -61,7 +61,8 @@ export interface StabilityOptions extends Partial<RunSettings> {
   sampleSizes?: number[];
   /** Output folder: stability.json and stability.journal.jsonl. */
   out?: string;
-  onProgress?: (done: number, total: number, tokens: number) => void;
+  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
+  onProgress?: ProgressCallback;
   onStatus?: (message: string) => void;
 }
 
@@ -133,7 +134,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
     // Sets B and C share the evaluation questions (and their keys) with set A: generate them once.
     const jobs = new Map<string, ResponseJob>();
     for (const j of [...calA, ...calB, ...calC, ...runJobs.flat()]) if (!jobs.has(j.key)) jobs.set(j.key, j);
-    status(`stability: ${axisSet.axes.length} axes, calibration sets ${withSets.length ? 'A, B, C' : 'A'}, ${runs} baseline runs (${jobs.size} responses)`);
+    status(`stability: ${plural(axisSet.axes.length, 'axis', 'axes')}, calibration sets ${withSets.length ? 'A, B, C' : 'A'}, ${runs} baseline runs (${jobs.size} responses)`);
     const journal = options.out
       ? new Journal(
           join(options.out, 'stability.journal.jsonl'),
@@ -211,7 +212,6 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
     }
 
     const stabilityCosine = Object.fromEntries(calibrationSets.map((c) => [c.axis, c.stabilityCosine]));
-    const generated = [...responses.values()].reduce((n, r) => n + r.tokens, 0);
     const doc: StabilityDoc = {
       kind: 'moodaxis.stability',
       schemaVersion: 1,
@@ -228,7 +228,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       missingSets,
       notes,
       truncation: cut,
-      timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
+      timing: runTiming(started, responses.values(), journal),
     };
     if (options.out) writeFileAtomic(join(options.out, 'stability.json'), `${JSON.stringify(doc, null, 2)}\n`);
     return doc;

@@ -40,6 +40,7 @@ import { withModel } from '../method/model-ref.js';
 import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from '../method/settings.js';
 import { linearFit, mean, spearman as spearmanRho } from '../stats/index.js';
 import type { SteerAlpha, SteerDoc } from './types.js';
+import { axisLabel, layerList, plural } from './wording.js';
 
 export const DEFAULT_ALPHAS = [-4, -2, 0, 2, 4];
 /** Repetition at or above this makes an α unusable (effective range, layer sweep). */
@@ -101,7 +102,7 @@ export function parseLayers(spec: string): number[] {
     if (b < a) throw badInput(`--layers ${spec}: the end comes before the start`);
     return range(a, b);
   }
-  if (!/^\d+(\s*,\s*\d+)*$/.test(text)) throw badInput(`--layers ${spec}: expected a-b (a window of blocks) or a list like 3,4,5`);
+  if (!/^\d+(\s*,\s*\d+)*$/.test(text)) throw badInput(`--layers ${spec}: expected a-b (a window of layers) or a list like 3,4,5`);
   return text.split(',').map((x) => Number(x.trim()));
 }
 
@@ -159,7 +160,7 @@ export function steeringVector(
 /**
  * Writes the steering vector of a steer result as a llama.cpp control-vector GGUF at strength α
  * (default 1: the file then holds one α unit, and a load scale is the α, e.g.
- * `llama-cli --control-vector-scaled vec.gguf 2` or `moodaxis … --control-vector vec.gguf:2` is α = 2).
+ * `llama-cli --control-vector-scaled vec.gguf:2` or `moodaxis … --control-vector vec.gguf:2` is α = 2).
  * Every block 1 … L−1 gets a tensor (zeros outside the steered window), as cvector-generator writes.
  */
 export async function exportSteeringVector(
@@ -197,12 +198,12 @@ function findAxis(axes: AxesDoc, id: string, source: string): CalibratedAxis {
 }
 
 function checkLayers(layers: number[], model: ModelInfo, what: string): number[] {
-  if (layers.length === 0) throw badInput(`${what}: no blocks given`);
+  if (layers.length === 0) throw badInput(`${what}: no layers given`);
   for (const l of layers)
     if (!Number.isInteger(l) || l < 1 || l >= model.layers)
-      throw badInput(`${what}: block ${l} cannot be steered: ${model.name} has ${model.layers} blocks and blocks 1 … ${model.layers - 1} can be (block 0 never is)`);
+      throw badInput(`${what}: layer ${l} cannot be steered: ${model.name} has ${model.layers} layers and layers 1–${model.layers - 1} can be (layer 0 never is)`);
   const sorted = [...new Set(layers)].sort((a, b) => a - b);
-  if (sorted.length !== layers.length) throw badInput(`${what}: a block is given twice`);
+  if (sorted.length !== layers.length) throw badInput(`${what}: a layer is given twice`);
   return sorted;
 }
 
@@ -322,7 +323,7 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
       };
     };
 
-    status(`steering ${axis.id} on ${questions.length} questions × ${repeats} at α ${alphas.join(', ')}; ${windows.length > 1 ? `${windows.length} layer windows` : `blocks ${base.join(', ')}`}`);
+    status(`steering ${axisLabel(axis)} on ${plural(questions.length, 'question', 'questions')} × ${repeats} at α ${alphas.join(', ')}; ${windows.length > 1 ? `${windows.length} layer windows` : layerList(base)}`);
     const zeroResults = await generate(options.controlVector ?? null);
     const zero = await run(0, zeroResults);
     const measured = new Map<number, number>();
@@ -388,7 +389,7 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
       recommended = ok.length ? ok[0]!.s.layers : null;
       const baseIndex = windowRows.findIndex((w) => w.layers.join() === base.join());
       chosen = windowRows[ok.length ? ok[0]!.i : Math.max(0, baseIndex)]!;
-      status(recommended ? `recommended blocks ${recommended.join(', ')} (score shift ${ok[0]!.s.shift.toFixed(3)})` : `no layer window kept repetition under ${REPETITION_LIMIT * 100} % with a positive shift`);
+      status(recommended ? `recommended ${layerList(recommended)} (score shift ${ok[0]!.s.shift.toFixed(2)})` : `no layer window kept repetition under ${REPETITION_LIMIT * 100} % with a positive shift`);
     }
     const { slope, spearman } = summary(chosen.rows);
     const doc: SteerDoc = {

@@ -2,6 +2,7 @@
  * The JSON documents that the protocols write and that `lib/report` and `compare` read.
  * Every document carries `kind` and `schemaVersion`; readers refuse other kinds and versions.
  */
+import type { RunTiming } from '../method/journal.js';
 
 /** Identity of the model and of every setting that shaped the numbers. */
 export interface Manifest {
@@ -94,7 +95,7 @@ export interface FingerprintDoc {
   deadZones: DeadZone[];
   /** Baseline answers that stopped at the token cap (absent in documents of older versions). */
   truncation?: Truncation;
-  timing: { seconds: number; generatedTokens: number };
+  timing: RunTiming;
 }
 
 export interface StabilityDoc {
@@ -126,7 +127,7 @@ export interface StabilityDoc {
   notes?: string[];
   /** Baseline answers (all runs) that stopped at the token cap. */
   truncation?: Truncation;
-  timing?: { seconds: number; generatedTokens: number };
+  timing?: RunTiming;
 }
 
 export interface SteerAlpha {

@@ -78,17 +78,19 @@ export function iccFromMeanSquares(ms: MeanSquares, model: IccModel): number {
  * replacement drawn from seededRandom(seed) [seed 0], the ICC of each resample, [Q2.5, Q97.5]
  * (resamples whose ICC is undefined, e.g. all rows identical, are ignored).
  * METHOD §4 asks for B = DEFAULT_BOOTSTRAP_RESAMPLES = 1000; without `bootstrap` no CI is computed.
+ * Without `model` the form is ICC(2,1), the CLI's default.
  */
 export function icc(
   matrix: ReadonlyArray<ArrayLike<number>>,
-  options: { model: IccModel; bootstrap?: number; seed?: number },
+  options: { model?: IccModel; bootstrap?: number; seed?: number } = {},
 ): { value: number; ci?: [number, number] } {
-  const value = iccFromMeanSquares(anovaMeanSquares(matrix), options.model);
+  const model = options.model ?? '2,1'; // the CLI's default form
+  const value = iccFromMeanSquares(anovaMeanSquares(matrix), model);
   const b = options.bootstrap ?? 0;
   if (b <= 0) return { value };
   const reps = bootstrapReplicates(
     matrix.length,
-    (idx) => iccFromMeanSquares(anovaMeanSquares(idx.map((i) => matrix[i]!)), options.model),
+    (idx) => iccFromMeanSquares(anovaMeanSquares(idx.map((i) => matrix[i]!)), model),
     { resamples: b, seed: options.seed ?? 0 },
   );
   return { value, ci: percentileInterval(reps, 0.95) };

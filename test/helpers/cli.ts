@@ -16,10 +16,14 @@ export async function ensureBuilt(): Promise<void> {
   await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoPath('.') });
 }
 
-/** `node bin/moodaxis.js ...args`: exit code, stdout, stderr. */
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `node bin/moodaxis.js ...args`: exit code, stdout, stderr (in the repository, or in `cwd`, with extra `env`). */
+export async function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [repoPath('bin/moodaxis.js'), ...args], { cwd: repoPath('.'), maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } });
+    const { stdout, stderr } = await run(process.execPath, [repoPath('bin/moodaxis.js'), ...args], {
+      cwd: options.cwd ?? repoPath('.'),
+      maxBuffer: 64 << 20,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -72,7 +72,7 @@ describe('moodaxis compare (CLI exit codes) on real fingerprints of stories260K'
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\+0\.25/);
     expect(r.stdout).toMatch(/moved, suppressed/);
-    expect(r.stdout).toContain(`1 axis moved more than 0.2: ${x.id}`);
+    expect(r.stdout).toContain(`1 axis moved more than 0.2: ${x.positive}/${x.negative}`);
     expect((await cli(['compare', fpA, moved, '--threshold', '0.3'])).code).toBe(0);
     const json = await cli(['compare', fpA, moved, '--json']);
     expect(json.code).toBe(1);
@@ -97,6 +97,7 @@ describe('moodaxis compare (CLI exit codes) on real fingerprints of stories260K'
       [[fpA, await write('hole.json', { ...doc, axes: [{ ...doc.axes[0], scores: [0.1, null, 0.2] }] })], /hole\.json: axes\[0\]\.scores: expected an array of numbers \(item 1 is null\)/],
       [[fpA, await write('nomean.json', { ...doc, axes: [{ ...doc.axes[0], mean: 'high' }] })], /nomean\.json: axes\[0\]\.mean: expected a number/],
       [[fpA, fpA, '--threshold', '-1'], /threshold must be a number ≥ 0, got -1/],
+      [[fpA, fpA, '--threshold', 'abc'], /--threshold: expected a number, got "abc"/],
       [[fpA, await write('noaxes.json', { ...doc, axes: doc.axes.map((a) => ({ ...a, id: `${a.id}_2` })) })], /have no axis in common/],
     ];
     for (const [args, message] of cases) {

@@ -151,7 +151,7 @@ describe('stability on stories260K (no chat template)', () => {
     const table = await cli(['stability', STORIES, ...common, '--runs', '3']);
     expect(table.stderr).not.toMatch(/error/);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/happy_sad/);
+    expect(table.stdout).toMatch(/happy\/sad/);
     expect(table.stdout).toMatch(/axes stabilise at n = \d+|do not reach median cosine 0\.9|do not stabilise/);
     const json = await cli(['stability', STORIES, ...common, '--runs', '3', '--json']);
     expect(json.code).toBe(0);

@@ -235,7 +235,7 @@ describe('moodaxis steer / fingerprint --control-vector (CLI)', () => {
       }
       const vec = join(dir, 'vec.gguf');
       const common = [STORIES, '--axes', axesFile, '--axes-file', STORY_MOOD, '--baseline-max-tokens', '8', '--gpu', 'cpu', '--json'];
-      const st = await cli(['steer', ...common, '--axis', 'happy_sad', '--alpha=-4,0,4', '--layers', '2-3', '--repeats', '2', '--export', vec]);
+      const st = await cli(['steer', ...common, '--axis', 'happy_sad', '--alpha=-4,0,4', '--layers', '2-3', '--repeats', '2', '--export', vec, '--out', dir]);
       expect(st.code, st.stderr).toBe(0);
       const doc = validateDoc(JSON.parse(st.stdout), 'stdout');
       expect(doc.kind).toBe('moodaxis.steer');

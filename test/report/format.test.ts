@@ -198,7 +198,7 @@ describe('formatFingerprintTable', () => {
     for (const a of fp.axes) {
       const row = lines.find((l) => l.includes(` ${a.positive} `) && l.includes(` ${a.negative} `))!;
       expect(row, a.id).toBeDefined();
-      expect(row).toContain(a.auc.toFixed(3));
+      expect(row).toContain(a.auc.toFixed(2));
       expect(row).toContain(`± ${a.std.toFixed(2)}`);
       expect(row).toContain(bar(a.mean));
       expect(row).toMatch(/ (healthy|weak|dead) \d\.\d\d\*/);

@@ -47,8 +47,8 @@ describe('reports of real fingerprints', () => {
   });
 
   it('moodaxis report compares two real models', async () => {
-    const out = join(dir, 'compare.html');
-    const r = await cli(['report', join(dir, 'stories', 'fingerprint.json'), join(dir, 'aidreams', 'fingerprint.json'), '--out', out]);
+    const out = join(dir, 'report.html');
+    const r = await cli(['report', join(dir, 'stories', 'fingerprint.json'), join(dir, 'aidreams', 'fingerprint.json'), '--out', dir]);
     expect(r.code, r.stderr).toBe(0);
     const page = await openReport(await readFile(out, 'utf8'), 'report-stories-vs-aidreams');
     expect(page.consoleErrors).toEqual([]);

@@ -117,6 +117,7 @@ async function expectCliErrors(sub: string, cases: Case[], commands: Array<{ lab
   const jobs = cases.flatMap((c) => commands.map((cmd) => ({ c, cmd })));
   const problems: string[] = [];
   let slowest = 0;
+  mkdirSync(join(dir, `${sub}-out`), { recursive: true }); // --out is a folder whose parent must exist
   const results = await pool(jobs, 4, async ({ c, cmd }, i) => {
     const path = join(dir, sub, `${c.name}.json`);
     const out = join(dir, `${sub}-out`, String(i));
@@ -229,7 +230,7 @@ describe('damaged axis-set (question) files', () => {
     const all = cases();
     const { problems, runs, slowest } = await expectCliErrors('sets', all, [
       { label: 'fingerprint --axes-file', args: (p, out) => ['fingerprint', STORIES, '--axes-file', p, '--gpu', 'cpu', '--max-tokens', '2', '--baseline-max-tokens', '2', '--no-cache', '--out', out, '--html'] },
-      { label: 'calibrate --axes-file', args: (p, out) => ['calibrate', STORIES, '--axes-file', p, '--gpu', 'cpu', '--max-tokens', '2', '--out', join(out, 'axes.json')] },
+      { label: 'calibrate --axes-file', args: (p, out) => ['calibrate', STORIES, '--axes-file', p, '--gpu', 'cpu', '--max-tokens', '2', '--out', out] },
     ]);
     console.log(`damaged axis-set files: ${all.length}, CLI runs: ${runs}, slowest ${(slowest / 1000).toFixed(2)} s`);
     expect(problems).toEqual([]);
@@ -288,7 +289,7 @@ describe('damaged fingerprint documents', () => {
     const all = cases();
     const { problems, runs, slowest } = await expectCliErrors('fps', all, [
       { label: 'compare', args: (p) => ['compare', goodFp, p] },
-      { label: 'report', args: (p, out) => ['report', goodFp, p, '--out', join(out, 'report.html')] },
+      { label: 'report', args: (p, out) => ['report', goodFp, p, '--out', out] },
     ]);
     console.log(`damaged fingerprint documents: ${all.length}, CLI runs: ${runs}, slowest ${(slowest / 1000).toFixed(2)} s`);
     expect(problems).toEqual([]);
@@ -297,7 +298,7 @@ describe('damaged fingerprint documents', () => {
   it('the undamaged documents compare and render', async () => {
     ok(await runCli(['compare', goodFp, otherFp]), 'compare');
     const out = join(dir, 'good-report', 'report.html');
-    const run = await runCli(['report', goodFp, otherFp, '--out', out]);
+    const run = await runCli(['report', goodFp, otherFp, '--out', join(dir, 'good-report')]);
     ok(run, 'report');
     expect(run.status).toBe(0);
     expect(existsSync(out)).toBe(true);

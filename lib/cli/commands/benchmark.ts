@@ -1,7 +1,7 @@
-import { join, resolve } from 'node:path';
-import { benchmark, type BenchmarkDoc } from '../../protocols/benchmark.js';
-import { createColors, table } from '../format.js';
-import { colorOut, openModel, progressReporter, status } from '../runtime.js';
+import { join } from 'node:path';
+import type { BenchmarkDoc } from '../../protocols/benchmark.js';
+import { createColors, legend, table } from '../format.js';
+import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 
 /** The benchmark as a terminal table: one row per scenario with its check, then the pass rate. */
@@ -17,15 +17,19 @@ export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
     ];
   });
   return [
-    `${c.bold(doc.manifest.model.name)} ${c.dim('· instruction following (METHOD §6)')}`,
+    `${c.bold(doc.manifest.model.name)} ${c.dim('· instruction following')}`,
+    ...(doc.warnings ?? []).map((w) => c.yellow(`warning: ${w}`)),
     table(['scenario', 'axis', 'check', 'result'], rows, { color }),
+    legend('check: what the scenario asks of the score on its axis (system prompt, or a follow-up asking for more or less)', color),
     `pass rate ${c.bold(`${doc.passed}/${doc.total}`)} (${Math.round(doc.passRate * 100)} %)`,
   ].join('\n');
 }
 
 async function handler(a: RunArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
+  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'benchmark.json and its journal');
+  const { benchmark } = await import('../../protocols/benchmark.js');
   const model = await openModel(a.model, a);
-  const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
+  const out = explicitOut ?? defaultOutDir(model.info.name);
   const progress = progressReporter(a, 'benchmark');
   try {
     const doc = await benchmark(model, {
@@ -35,15 +39,13 @@ async function handler(a: RunArgs & { model: string; axes?: string; axesFile?: s
       out,
       cache: a.cache,
       threshold: a.threshold,
-      onProgress: (done, total) => progress.update(done, total),
+      onProgress: progress.update,
       onStatus: (m) => status(a, m),
     });
     progress.done();
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else if (!a.quiet) {
-      process.stdout.write(`${formatBenchmarkTable(doc, colorOut())}\n`);
-      status(a, `wrote ${join(out, 'benchmark.json')} (${doc.timing.seconds.toFixed(1)} s, ${doc.timing.generatedTokens} tokens)`);
-    }
+    else process.stdout.write(`${formatBenchmarkTable(doc, colorOut())}\n`);
+    status(a, `wrote ${join(out, 'benchmark.json')} (${workSummary(doc.timing)})`);
   } finally {
     await model.dispose();
   }
@@ -53,12 +55,12 @@ export const benchmarkCommand: Command = {
   command: 'benchmark <model>',
   describe: 'instruction following: nine scenarios on warm/cold, confident/cautious, verbose/concise, pass rate x/9',
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { maxTokens: 'new tokens per answer, the calibration answers included (default 200)', compat: true })
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
-      .option('axes', { type: 'string', describe: 'calibrated axes file from `moodaxis calibrate`' })
-      .option('axes-file', { type: 'string', describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })
-      .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>): benchmark.json and its journal' })
-      .option('threshold', { type: 'number', default: 0.1, describe: 'score a system-prompt scenario must exceed' })
-      .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' }),
+      .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
+      .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for benchmark.json and its journal (default ./moodaxis-out/<model>)` })
+      .option('threshold', { type: 'number', default: 0.1, requiresArg: true, describe: 'score a system-prompt scenario must exceed' })
+      .option('cache', { type: 'boolean', default: true, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
   handler,
 };

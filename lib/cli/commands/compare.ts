@@ -1,13 +1,17 @@
-import { compareFiles, DEFAULT_COMPARE_THRESHOLD, type CompareDoc } from '../../protocols/compare.js';
-import { createColors, table } from '../format.js';
+import type { CompareDoc } from '../../protocols/compare.js';
+import { createColors, legend, table } from '../format.js';
 import { colorOut } from '../runtime.js';
-import type { Command } from './shared.js';
+import { outputOptions, type Command } from './shared.js';
+
+/** The largest |Δ mean| compare allows (the library's DEFAULT_COMPARE_THRESHOLD; a test keeps them equal). */
+export const COMPARE_THRESHOLD = 0.2;
 
 const f = (x: number | null, d = 2, sign = false) => (x === null || !Number.isFinite(x) ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(d)}`);
 
 /** Two fingerprints side by side: means ± std, delta, std ratio, flags. */
 export function formatCompareTable(doc: CompareDoc, color = false): string {
   const c = createColors(color);
+  const label = new Map(doc.axes.map((x) => [x.id, `${x.positive}/${x.negative}`]));
   const rows = doc.axes.map((x) => [
     `${x.positive}/${x.negative}`,
     `${f(x.a.mean, 2, true)} ± ${f(x.a.std)}`,
@@ -20,17 +24,20 @@ export function formatCompareTable(doc: CompareDoc, color = false): string {
     `${c.bold('A')} ${doc.a.model} ${c.dim(`(${doc.a.file})`)}`,
     `${c.bold('B')} ${doc.b.model} ${c.dim(`(${doc.b.file})`)}`,
     table(['axis', 'A mean ± std', 'B mean ± std', 'Δ (B − A)', 'std B/A', ''], rows, { color }),
+    legend(`Δ: change of the mean score · std B/A: spread of B over A's (suppressed: under half of A's) · moved: |Δ| > ${doc.threshold}`, color),
   ];
   for (const n of doc.notes) lines.push(c.dim(`note: ${n}`));
+  const moved = doc.moved.map((id) => label.get(id) ?? id);
   lines.push(
-    doc.moved.length
-      ? c.red(`${doc.moved.length} ${doc.moved.length === 1 ? 'axis' : 'axes'} moved more than ${doc.threshold}: ${doc.moved.join(', ')}`)
+    moved.length
+      ? c.red(`${moved.length} ${moved.length === 1 ? 'axis' : 'axes'} moved more than ${doc.threshold}: ${moved.join(', ')}`)
       : c.green(`no axis moved more than ${doc.threshold}`),
   );
   return lines.join('\n');
 }
 
 async function handler(a: { a: string; b: string; threshold: number; json?: boolean; quiet?: boolean }) {
+  const { compareFiles } = await import('../../protocols/compare.js');
   const doc = await compareFiles(a.a, a.b, { threshold: a.threshold });
   if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else if (!a.quiet) process.stdout.write(`${formatCompareTable(doc, colorOut())}\n`);
@@ -42,11 +49,9 @@ export const compareCommand: Command = {
   command: 'compare <a> <b>',
   describe: 'compare two fingerprints (score deltas, std ratios); exit 1 when an axis moved more than the threshold',
   builder: (y) =>
-    y
+    outputOptions(y, 'no table: the exit code says it (0 still, 1 moved, 2 bad input)')
       .positional('a', { type: 'string', demandOption: true, describe: 'fingerprint.json (A, e.g. the base model or the old version)' })
       .positional('b', { type: 'string', demandOption: true, describe: 'fingerprint.json (B)' })
-      .option('threshold', { type: 'number', default: DEFAULT_COMPARE_THRESHOLD, describe: 'largest |Δ mean| allowed before exiting 1' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout and nothing else' })
-      .option('quiet', { type: 'boolean', default: false, describe: 'no table (exit code only)' }),
+      .option('threshold', { type: 'number', default: COMPARE_THRESHOLD, requiresArg: true, describe: 'largest |Δ mean| allowed before exiting 1' }),
   handler,
 };

@@ -1,33 +1,42 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { badInput } from '../../engine/errors.js';
-import { writeFileAtomic } from '../../method/journal.js';
-import { DEMO_NOTE, demoModelPath } from '../../protocols/demo.js';
-import { fingerprint } from '../../protocols/fingerprint.js';
-import { readStabilityFile } from '../../protocols/stability.js';
-import { renderReport } from '../../report/html.js';
-import { formatFingerprintTable } from '../format.js';
-import { colorOut, openModel, progressReporter, status } from '../runtime.js';
-import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
-import { controlVectorOption, loadControlVectorArgs } from './steer.js';
+import { missingArgument } from '../usage.js';
+import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
+import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { controlVectorOption, loadControlVectorArgs } from './control-vector.js';
 
-async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string; controlVector?: string | string[] }) {
-  if (!a.model && !a.demo) throw badInput('give a model file (moodaxis fingerprint model.gguf) or --demo');
+type FingerprintArgs = RunArgs & {
+  model?: string;
+  demo?: boolean;
+  axes?: string;
+  axesFile?: string;
+  out?: string;
+  html?: boolean;
+  cache: boolean;
+  stability?: string;
+  controlVector?: string | string[];
+};
+
+async function handler(a: FingerprintArgs) {
+  if (!a.model && !a.demo) throw badInput(`fingerprint: ${missingArgument('model')} or --demo (see moodaxis fingerprint --help)`);
+  const [{ DEMO_NOTE, demoModelPath }, { fingerprint }, { readStabilityFile }, { formatFingerprintTable }] = await Promise.all([
+    import('../../protocols/demo.js'),
+    import('../../protocols/fingerprint.js'),
+    import('../../protocols/stability.js'),
+    import('../format.js'),
+  ]);
+  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'fingerprint.json, journal.jsonl and report.html');
   const path = a.model ?? (await demoModelPath());
   if (!a.model) status(a, DEMO_NOTE);
   const model = await openModel(path, a);
-  let stabilityCosine: Record<string, number> | undefined;
-  if (a.stability) {
-    try {
-      stabilityCosine = (await readStabilityFile(a.stability, model.info.identity)).cosines;
-    } catch (error) {
-      await model.dispose();
-      throw error;
-    }
-    if (Object.keys(stabilityCosine).length === 0) status(a, `${a.stability} has no calibration-set stability (no sets B and C): dead zones stay partial`);
-  }
-  const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
-  const progress = progressReporter(a, 'fingerprint');
   try {
+    let stabilityCosine: Record<string, number> | undefined;
+    if (a.stability) {
+      stabilityCosine = (await readStabilityFile(a.stability, model.info.identity)).cosines;
+      if (Object.keys(stabilityCosine).length === 0) status(a, `${a.stability} has no calibration-set stability (no sets B and C): dead zones stay partial`);
+    }
+    const out = explicitOut ?? defaultOutDir(model.info.name);
+    const progress = progressReporter(a, 'fingerprint');
     const controlVector = await loadControlVectorArgs(a, model);
     const doc = await fingerprint(model, {
       ...settingsFrom(a),
@@ -38,17 +47,20 @@ async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: str
       cache: a.cache,
       demo: !a.model,
       stabilityCosine,
-      onProgress: (done, total) => progress.update(done, total),
+      onProgress: progress.update,
       onStatus: (m) => status(a, m),
     });
     progress.done();
-    if (a.html) writeFileAtomic(join(out, 'report.html'), renderReport([doc]));
+    if (a.html) {
+      const [{ renderReport }, { writeFileAtomic }] = await Promise.all([import('../../report/html.js'), import('../../method/journal.js')]);
+      writeFileAtomic(join(out, 'report.html'), renderReport([doc]));
+    }
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else if (!a.quiet) {
+    else {
       process.stdout.write(`${formatFingerprintTable(doc, { color: colorOut() })}\n`);
       if (!a.model) process.stdout.write(`${DEMO_NOTE}\n`);
-      status(a, `wrote ${join(out, 'fingerprint.json')}${a.html ? ` and ${join(out, 'report.html')}` : ''} (${doc.timing.seconds.toFixed(1)} s, ${doc.timing.generatedTokens} tokens)`);
     }
+    status(a, `wrote ${join(out, 'fingerprint.json')}${a.html ? ` and ${join(out, 'report.html')}` : ''} (${workSummary(doc.timing)})`);
   } finally {
     await model.dispose();
   }
@@ -56,17 +68,17 @@ async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: str
 
 export const fingerprintCommand: Command = {
   command: 'fingerprint [model]',
-  describe: "score a model's default style on every axis (calibrating first when needed)",
+  describe: "score a model's default style on every axis (calibrating first when no axes are cached for it)",
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { maxTokens: 'new tokens per calibration answer, when it calibrates (default 200)', baselineMaxTokens: BASELINE_TOKENS, compat: true })
       .positional('model', { type: 'string', describe: 'GGUF model file' })
       .option('demo', { type: 'boolean', describe: 'run on the embedded demo model (random weights)' })
-      .option('axes', { type: 'string', describe: 'calibrated axes file from `moodaxis calibrate`' })
-      .option('axes-file', { type: 'string', describe: 'custom axis set (questions and instructions)' })
-      .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>)' })
-      .option('html', { type: 'boolean', describe: 'also write report.html' })
-      .option('cache', { type: 'boolean', default: true, describe: 'reuse calibrated axes cached for this model' })
-      .option('stability', { type: 'string', describe: 'stability.json of this model (`moodaxis stability`): full dead-zone severity' })
+      .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
+      .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (questions and instructions)' })
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for fingerprint.json, journal.jsonl and report.html (default ./moodaxis-out/<model>)` })
+      .option('html', { type: 'boolean', describe: 'also write report.html into the output folder' })
+      .option('cache', { type: 'boolean', default: true, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' })
+      .option('stability', { type: 'string', requiresArg: true, describe: 'stability.json of this model (`moodaxis stability`): full dead-zone severity' })
       .option('control-vector', controlVectorOption),
   handler,
 };

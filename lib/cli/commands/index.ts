@@ -1,10 +1,12 @@
-// Every CLI command, in the order `moodaxis --help` lists them. One module per command.
+// Every CLI command, in the order `moodaxis --help` lists them. One module per command; none loads the
+// library at import (each handler imports what it runs), so `moodaxis <command> --help` starts fast.
 import { benchmarkCommand } from './benchmark.js';
 import { buildCommand } from './build.js';
 import { calibrateCommand } from './calibrate.js';
 import { compareCommand } from './compare.js';
 import { doctorCommand } from './doctor.js';
 import { fingerprintCommand } from './fingerprint.js';
+import { generateCommand } from './generate.js';
 import { reportCommand } from './report.js';
 import { scoreCommand } from './score.js';
 import type { Command } from './shared.js';
@@ -19,6 +21,7 @@ export const commands: Command[] = [
   stabilityCommand,
   benchmarkCommand,
   steerCommand,
+  generateCommand,
   compareCommand,
   reportCommand,
   statsCommand,

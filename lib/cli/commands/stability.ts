@@ -1,14 +1,14 @@
-import { join, resolve } from 'node:path';
-import { stability } from '../../protocols/stability.js';
+import { join } from 'node:path';
 import type { StabilityDoc } from '../../protocols/types.js';
-import { createColors, table } from '../format.js';
-import { colorOut, openModel, progressReporter, status } from '../runtime.js';
-import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { iccText, sampleSizeVerdict } from '../../protocols/wording.js';
+import { createColors, legend, table } from '../format.js';
+import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
+import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
 /** The stability document as terminal tables: reliability per axis, then the sample-size curve. */
-export function formatStabilityTable(doc: StabilityDoc, color = false): string {
+export function formatStabilityTable(doc: StabilityDoc, color = false, label: (id: string) => string = (id) => id): string {
   const c = createColors(color);
   const ids = doc.sampleSize.perAxis ? Object.keys(doc.sampleSize.perAxis) : [];
   for (const t of doc.testRetest) if (!ids.includes(t.axis)) ids.push(t.axis);
@@ -18,15 +18,15 @@ export function formatStabilityTable(doc: StabilityDoc, color = false): string {
     const t = doc.testRetest.find((x) => x.axis === id);
     const s = doc.calibrationSets.find((x) => x.axis === id);
     const d = dz.get(id);
-    const icc = t ? (t.icc21 > 0.75 ? f(t.icc21) : c.yellow(f(t.icc21))) : '—';
+    const icc = t ? (t.icc21 > 0.75 ? f(t.icc21) : c.yellow(iccText(t.icc21, (v) => f(v)))) : '—';
     return [
-      id,
+      label(id),
       icc,
       t ? `[${f(t.ci[0], 2)}, ${f(t.ci[1], 2)}]` : '—',
-      t ? f(t.icc2k) : '—',
+      t ? iccText(t.icc2k, (v) => f(v)) : '—',
       s ? f(s.stabilityCosine) : '—',
       s ? `${f(s.cosines.AB, 2)} / ${f(s.cosines.AC, 2)} / ${f(s.cosines.BC, 2)}` : '—',
-      s ? f(s.icc2k) : '—',
+      s ? iccText(s.icc2k, (v) => f(v)) : '—',
       d ? `${levelColor[d.level](d.level)} ${f(d.severity, 2)}${d.partial ? '*' : ''} ${c.dim(`(eq. ${f(d.equalWeight, 2)})`)}${d.kind.length ? ' ' + d.kind.join(',') : ''}` : '—',
     ];
   });
@@ -34,19 +34,21 @@ export function formatStabilityTable(doc: StabilityDoc, color = false): string {
   const lines = [
     `${c.bold(doc.manifest.model.name)} ${c.dim(`· test-retest over ${runs} · calibration sets ${doc.calibrationSets.length ? 'A, B, C' : 'A only'}`)}`,
     table(['axis', 'ICC(2,1)', '95 % CI', 'ICC(2,k)', 'stab. cos', 'cos AB / AC / BC', 'sets ICC(2,k)', 'dead zone'], rows, { color }),
+    legend('ICC: agreement of the repeated runs (yellow ≤ 0.75) · stab. cos: mean cosine of the set A, B, C directions · hard/soft/asymmetric: dead-zone kind', color),
   ];
   const n = doc.sampleSize.n;
   lines.push(
     table(
-      ['sample-size curve: n', ...n.map(String)],
+      ['sample-size curve: n per half', ...n.map(String)],
       Object.entries(doc.sampleSize.perAxis).flatMap(([id, e]) => [
-        [`${id} median cos`, ...e.medianCosine.map((x) => (x >= 0.9 ? f(x, 2) : c.yellow(f(x, 2))))],
-        [`${id} held-out AUC`, ...e.auc.map((x) => f(x, 2))],
+        [`${label(id)} median cos`, ...e.medianCosine.map((x) => (x >= 0.9 ? f(x, 2) : c.yellow(f(x, 2))))],
+        [`${label(id)} held-out AUC`, ...e.auc.map((x) => f(x, 2))],
       ]),
       { color },
     ),
+    legend('n: calibration questions per pole in each of two halves that share no question · median cos: between the two halves\' directions · AUC on held-out questions', color),
   );
-  const foot = [doc.sampleSize.stabilisesAt === null ? 'axes do not reach median cosine 0.9' : `axes stabilise at n = ${doc.sampleSize.stabilisesAt}`];
+  const foot = [sampleSizeVerdict(doc.sampleSize, label)];
   if (doc.deadZones.some((d) => d.partial)) foot.push('* partial severity (no calibration sets B/C)');
   lines.push(c.dim(foot.join(' · ')));
   for (const note of doc.notes ?? []) lines.push(c.yellow(`note: ${note}`));
@@ -54,26 +56,28 @@ export function formatStabilityTable(doc: StabilityDoc, color = false): string {
 }
 
 async function handler(a: RunArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
+  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'stability.json and its journal');
+  const [{ stability }, { resolveAxisSet }, { axisLabel }] = await Promise.all([import('../../protocols/stability.js'), import('../../method/calibrate.js'), import('../../protocols/wording.js')]);
+  const axisSet = await resolveAxisSet({ axesFile: a.axesFile });
   const model = await openModel(a.model, a);
-  const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
+  const out = explicitOut ?? defaultOutDir(model.info.name);
   const progress = progressReporter(a, 'stability');
   try {
     const doc = await stability(model, {
       ...settingsFrom(a),
-      axesFile: a.axesFile,
+      axisSet,
       runs: a.runs,
       bootstrap: a.bootstrap,
       draws: a.draws,
       out,
-      onProgress: (done, total) => progress.update(done, total),
+      onProgress: progress.update,
       onStatus: (m) => status(a, m),
     });
     progress.done();
+    const labels = new Map(axisSet.axes.map((x) => [x.id, axisLabel(x)]));
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else if (!a.quiet) {
-      process.stdout.write(`${formatStabilityTable(doc, colorOut())}\n`);
-      status(a, `wrote ${join(out, 'stability.json')} (${doc.timing!.seconds.toFixed(1)} s, ${doc.timing!.generatedTokens} tokens)`);
-    }
+    else process.stdout.write(`${formatStabilityTable(doc, colorOut(), (id) => labels.get(id) ?? id)}\n`);
+    status(a, `wrote ${join(out, 'stability.json')} (${workSummary(doc.timing)}); use it with: moodaxis fingerprint ${a.model} --stability ${join(out, 'stability.json')}`);
   } finally {
     await model.dispose();
   }
@@ -83,12 +87,12 @@ export const stabilityCommand: Command = {
   command: 'stability <model>',
   describe: 'test-retest ICC, calibration-set stability (sets A, B, C), sample-size curve and dead zones',
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { baselineMaxTokens: BASELINE_TOKENS, compat: true })
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
-      .option('runs', { type: 'number', default: 5, describe: 'baseline repetitions with different seeds (test-retest raters)' })
-      .option('axes-file', { type: 'string', describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
-      .option('out', { type: 'string', describe: 'output folder (default ./moodaxis-out/<model>): stability.json and its journal' })
-      .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples of the ICC confidence interval' })
-      .option('draws', { type: 'number', default: 20, describe: 'random subsets per sample size' }),
+      .option('runs', { type: 'number', default: 5, requiresArg: true, describe: 'baseline repetitions with different seeds (test-retest raters)' })
+      .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for stability.json and its journal (default ./moodaxis-out/<model>)` })
+      .option('bootstrap', { type: 'number', default: 1000, requiresArg: true, describe: 'bootstrap resamples of the ICC confidence interval' })
+      .option('draws', { type: 'number', default: 20, requiresArg: true, describe: 'random subsets per sample size' }),
   handler,
 };

@@ -1,31 +1,14 @@
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { badInput } from '../../engine/errors.js';
-import type { ControlVectorInput, Model } from '../../engine/model.js';
-import { readAxesFile } from '../../method/axes-doc.js';
-import { loadControlVectors } from '../../method/control-vector.js';
-import { writeFileAtomic } from '../../method/journal.js';
-import { DEFAULT_ALPHAS, exportSteeringVector, parseAlphas, parseLayers, steer } from '../../protocols/steer.js';
 import type { SteerDoc } from '../../protocols/types.js';
-import { table } from '../format.js';
-import { openModel, progressReporter, status, type CommonArgs } from '../runtime.js';
+import { legend, table } from '../format.js';
+import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, outFile, progressReporter, status } from '../runtime.js';
+import { controlVectorOption, loadControlVectorArgs } from './control-vector.js';
+import { axisLabel, layerList } from '../../protocols/wording.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 
-/** `--control-vector FILE[:scale]`, repeatable (the vectors add up, as with llama.cpp). */
-export const controlVectorOption = {
-  type: 'string',
-  describe: 'apply a llama.cpp control-vector GGUF (ours, cvector-generator\'s, repeng\'s), scaled; repeat to add several',
-  requiresArg: true,
-} as const;
-
-/** Reads the --control-vector files for a loaded model; warnings (e.g. another model hint) go to stderr. */
-export async function loadControlVectorArgs(a: CommonArgs & { controlVector?: string | string[] }, model: Model): Promise<ControlVectorInput | null> {
-  const specs = a.controlVector === undefined ? [] : Array.isArray(a.controlVector) ? a.controlVector : [a.controlVector];
-  if (specs.length === 0) return null;
-  const loaded = await loadControlVectors(specs, model.info);
-  for (const w of loaded.warnings) status(a, `warning: ${w}`);
-  status(a, `control vector${specs.length > 1 ? 's' : ''} ${specs.join(' + ')} on blocks ${loaded.input ? `${loaded.input.layerStart}–${loaded.input.layerEnd}` : '(all zero)'}`);
-  return loaded.input;
-}
+/** The α values steer tries by default (the library's DEFAULT_ALPHAS; a test keeps them equal). */
+export const STEER_ALPHAS = [-4, -2, 0, 2, 4];
 
 type SteerArgs = RunArgs & {
   model: string;
@@ -50,31 +33,38 @@ const short = (s: string, n = 60) => {
   return t.length > n ? `${t.slice(0, n - 1)}…` : t;
 };
 
-export function formatSteer(doc: SteerDoc): string {
+/** The steer document as terminal tables; `label` writes an axis id as "warm/cold". */
+export function formatSteer(doc: SteerDoc, label: (id: string) => string = (id) => id, color = false): string {
   const others = Object.keys(doc.alphas[0]?.leakage ?? {});
   const rows = doc.alphas.map((r) => {
     const worst = others.reduce<[string, number] | null>((w, id) => (w && Math.abs(w[1]) >= Math.abs(r.leakage[id]!) ? w : [id, r.leakage[id]!]), null);
-    return [f(r.alpha, 1), f(r.meanScore), `${(r.repetition * 100).toFixed(0)} %`, worst ? `${worst[0]} ${f(worst[1])}` : '–', short(r.samples[0] ?? '')];
+    return [f(r.alpha, 1), f(r.meanScore), `${(r.repetition * 100).toFixed(0)} %`, worst ? `${label(worst[0])} ${f(worst[1])}` : '–', short(r.samples[0] ?? '')];
   });
-  const lines = [table(['α', `${doc.axis} score`, 'repetition', 'largest leakage', 'sample'], rows)];
+  const lines = [table(['α', `${label(doc.axis)} score`, 'repetition', 'largest leakage', 'sample'], rows, { color })];
+  lines.push(legend('α: strength · score: mean on the axis · repetition: repeated word 3-grams · leakage: the other axis that moved most from α = 0', color));
   lines.push(
-    `slope ${f(doc.slope, 3)} per α · Spearman ρ ${doc.spearman.toFixed(2)} · effective α range ${doc.range[0]} … ${doc.range[1]} · blocks ${doc.layers.join(', ')}` +
+    `slope ${f(doc.slope)} per α · Spearman ρ ${doc.spearman.toFixed(2)} · effective α range ${doc.range[0]} … ${doc.range[1]} · ${layerList(doc.layers)}` +
       (doc.norms ? ` · h̄ ${doc.norms.map((n) => n.toPrecision(3)).join(', ')}` : '') +
       ` · α = 1 is ${((doc.unit ?? 0.1) * 100).toFixed(0)} % of h̄`,
   );
   if (doc.sweep) {
     lines.push('');
-    lines.push(table(['blocks', 'shift', 'max repetition', 'ρ'], doc.sweep.map((s) => [s.layers.length > 2 ? `${s.layers[0]}–${s.layers[s.layers.length - 1]}` : s.layers.join(', '), f(s.shift), `${(s.maxRepetition * 100).toFixed(0)} %`, s.spearman.toFixed(2)])));
-    lines.push(doc.recommended ? `recommended blocks ${doc.recommended[0]}–${doc.recommended[doc.recommended.length - 1]}` : 'no window kept repetition under 30 % with a positive shift');
+    lines.push(table(['layers', 'shift', 'max repetition', 'ρ'], doc.sweep.map((s) => [layerList(s.layers).replace(/^layers? /, ''), f(s.shift), `${(s.maxRepetition * 100).toFixed(0)} %`, s.spearman.toFixed(2)]), { color }));
+    lines.push(legend('shift: score at the largest α minus at the smallest · ρ: Spearman of score and α', color));
+    lines.push(doc.recommended ? `recommended ${layerList(doc.recommended)}` : 'no window kept repetition under 30 % with a positive shift');
   }
   return lines.join('\n');
 }
 
 async function handler(a: SteerArgs) {
+  const [{ parseAlphas, parseLayers, steer, exportSteeringVector }, { readAxesFile }] = await Promise.all([import('../../protocols/steer.js'), import('../../method/axes-doc.js')]);
   const alphas = parseAlphas(a.alpha);
-  const layers = a.layers !== undefined ? parseLayers(String(a.layers)) : undefined;
-  if (!(Number.isFinite(a.exportAlpha))) throw badInput(`--export-alpha must be a number, got ${a.exportAlpha}`);
+  const layerChoice = a.layers !== undefined ? parseLayers(String(a.layers)) : undefined;
+  if (!Number.isFinite(a.exportAlpha)) throw badInput(`--export-alpha must be a number, got ${a.exportAlpha}`);
+  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', `steer-${a.axis}.json`);
+  const exportPath = a.export === undefined ? undefined : outFile('--export', a.export);
   const axes = await readAxesFile(a.axes);
+  const labels = new Map(axes.axes.map((x) => [x.id, axisLabel(x)]));
   const model = await openModel(a.model, a);
   const progress = progressReporter(a, 'steer');
   try {
@@ -83,27 +73,27 @@ async function handler(a: SteerArgs) {
       ...settingsFrom(a),
       axis: a.axis,
       alphas,
-      layers,
+      layers: layerChoice,
       questions: a.questions,
       repeats: a.repeats,
       unit: a.unit,
       sweepLayers: a.sweepLayers,
       controlVector,
       axesFile: a.axesFile,
-      onProgress: (done, total) => progress.update(done, total),
+      onProgress: progress.update,
       onStatus: (m) => status(a, m),
     });
     progress.done();
-    if (a.out) writeFileAtomic(resolve(a.out), `${JSON.stringify(doc, null, 2)}\n`);
-    if (a.export) {
-      await exportSteeringVector(resolve(a.export), axes, doc, model.info, a.exportAlpha);
-      status(a, `wrote ${a.export}: blocks ${doc.layers.join(', ')} at α ${a.exportAlpha} (load it with a scale to get another α: --control-vector ${a.export}:2 or llama-cli --control-vector-scaled ${a.export} 2)`);
+    const { writeFileAtomic } = await import('../../method/journal.js');
+    const file = join(explicitOut ?? defaultOutDir(model.info.name), `steer-${doc.axis}.json`);
+    writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
+    if (exportPath) {
+      await exportSteeringVector(exportPath, axes, doc, model.info, a.exportAlpha);
+      status(a, `wrote ${exportPath}: ${layerList(doc.layers)} at α ${a.exportAlpha} (a load scale multiplies it: --control-vector ${a.export}:2 here, llama-cli --control-vector-scaled ${a.export}:2 in llama.cpp)`);
     }
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else if (!a.quiet) {
-      process.stdout.write(`${formatSteer(doc)}\n`);
-      if (a.out) status(a, `wrote ${a.out}`);
-    }
+    else process.stdout.write(`${formatSteer(doc, (id) => labels.get(id) ?? id, colorOut())}\n`);
+    status(a, `wrote ${file}`);
   } finally {
     await model.dispose();
   }
@@ -113,20 +103,20 @@ export const steerCommand: Command = {
   command: 'steer <model>',
   describe: 'steer the model along an axis (control vectors) and measure score, leakage and repetition per strength α',
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { maxTokens: false, baselineMaxTokens: 'new tokens per steered answer (default 384)' })
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
-      .option('axes', { type: 'string', demandOption: true, describe: 'calibrated axes file of this model (`moodaxis calibrate`)' })
-      .option('axis', { type: 'string', demandOption: true, describe: 'the axis to steer, e.g. warm_cold' })
-      .option('alpha', { type: 'string', default: DEFAULT_ALPHAS.join(','), describe: 'strengths, comma-separated; α = 1 pushes the state by 10 % of its mean norm' })
-      .option('layers', { type: 'string', describe: 'steered blocks: a-b or a,b,c (default: the middle third)' })
-      .option('questions', { type: 'number', describe: 'use the first N baseline questions (default all)' })
-      .option('repeats', { type: 'number', default: 1, describe: 'answers per question (different seeds)' })
-      .option('unit', { type: 'number', default: 0.1, describe: 'fraction of the mean hidden-state norm h̄ that α = 1 stands for' })
+      .option('axes', { type: 'string', demandOption: true, requiresArg: true, describe: 'calibrated axes file of this model (`moodaxis calibrate`)' })
+      .option('axis', { type: 'string', demandOption: true, requiresArg: true, describe: 'the axis to steer, by id, e.g. warm_cold' })
+      .option('alpha', { type: 'string', default: STEER_ALPHAS.join(','), requiresArg: true, describe: 'strengths, comma-separated; α = 1 pushes the state by 10 % of its mean norm' })
+      .option('layers', { type: 'string', requiresArg: true, describe: 'steered layers: a-b or a,b,c (default: the middle third)' })
+      .option('questions', { type: 'number', requiresArg: true, describe: 'use the first N baseline questions (default all)' })
+      .option('repeats', { type: 'number', default: 1, requiresArg: true, describe: 'answers per question (different seeds)' })
+      .option('unit', { type: 'number', default: 0.1, requiresArg: true, describe: 'fraction of the mean hidden-state norm h̄ that α = 1 stands for' })
       .option('sweep-layers', { type: 'boolean', default: false, describe: 'try layer windows and recommend the one with the largest shift under 30 % repetition' })
-      .option('export', { type: 'string', describe: 'write the steering vector as a llama.cpp control-vector GGUF' })
-      .option('export-alpha', { type: 'number', default: 1, describe: 'the α the exported file holds (a load scale multiplies it)' })
+      .option('export', { type: 'string', requiresArg: true, describe: 'also write the steering vector as a llama.cpp control-vector GGUF file (its folder must exist)' })
+      .option('export-alpha', { type: 'number', default: 1, requiresArg: true, describe: 'the α the exported file holds (a load scale multiplies it)' })
       .option('control-vector', controlVectorOption)
-      .option('axes-file', { type: 'string', describe: 'custom axis set whose baseline questions to ask (default built-in)' })
-      .option('out', { type: 'string', describe: 'also write the steer document (JSON) here' }),
+      .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set whose baseline questions to ask (default built-in)' })
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for steer-<axis>.json (default ./moodaxis-out/<model>)` }),
   handler,
 };

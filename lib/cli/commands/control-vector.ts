@@ -1,0 +1,22 @@
+/** `--control-vector FILE[:SCALE]` (fingerprint, steer, generate). */
+import type { ControlVectorInput, Model } from '../../engine/model.js';
+import { status, warn, type CommonArgs } from '../runtime.js';
+
+/** Repeatable; the vectors add up, as with llama.cpp. */
+export const controlVectorOption = {
+  type: 'string',
+  describe: "apply a llama.cpp control-vector GGUF (ours, cvector-generator's, repeng's) times SCALE (FILE:SCALE, default 1); repeat to add several",
+  requiresArg: true,
+} as const;
+
+/** Reads the --control-vector files for a loaded model; warnings (e.g. another model's hint) go to stderr. */
+export async function loadControlVectorArgs(a: CommonArgs & { controlVector?: string | string[] }, model: Model): Promise<ControlVectorInput | null> {
+  const specs = a.controlVector === undefined ? [] : Array.isArray(a.controlVector) ? a.controlVector : [a.controlVector];
+  if (specs.length === 0) return null;
+  const [{ loadControlVectors }, { layerList }] = await Promise.all([import('../../method/control-vector.js'), import('../../protocols/wording.js')]);
+  const loaded = await loadControlVectors(specs, model.info);
+  for (const w of loaded.warnings) warn(a, w);
+  const window = loaded.input ? layerList(Array.from({ length: loaded.input.layerEnd - loaded.input.layerStart + 1 }, (_, i) => loaded.input!.layerStart + i)) : 'no layer (all zero)';
+  status(a, `control vector${specs.length > 1 ? 's' : ''} ${specs.join(' + ')} on ${window}`);
+  return loaded.input;
+}
