@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Chat templates rendered in the budgeted worker (this tree) against the main-thread rendering they
-// replaced (a git ref, default `main`), side by side in one run: a fingerprint of the chat-templated
-// tiny model (590 prompts) and the rendering of those 590 prompts alone. Each measurement runs in its
-// own child process, alternating before/after, so both see the same machine load.
+// replaced (a git ref), side by side in one run: a fingerprint of the chat-templated tiny model (590
+// prompts), then the rendering of those 590 prompts alone, ten times (the first, and the median of the
+// others). Each measurement runs in its own child process, alternating before/after, so both see the
+// same machine load.
 //
-//   node bench/chat-template.mjs [--before main] [--rounds 3] [--max-tokens 4]
+//   node bench/chat-template.mjs [--before <ref>, default: the merge base with main] [--rounds 3] [--max-tokens 4]
 //
 // Needs dist/ built here (npm run build); the `before` tree is exported with git archive into
 // .bench-cache/before-<ref> and compiled there (node_modules, native/ and build/ are linked from here).
@@ -12,16 +13,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
+const { values: flags } = parseArgs({ options: { before: { type: 'string' }, rounds: { type: 'string', default: '3' }, 'max-tokens': { type: 'string', default: '4' } } });
+const rounds = Number(flags.rounds);
+const maxTokens = Number(flags['max-tokens']);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const ref = opt('before', 'main');
-const rounds = Number(opt('rounds', '3'));
-const maxTokens = Number(opt('max-tokens', '4'));
 const cache = join(root, '.bench-cache');
 const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -30,6 +27,8 @@ function run(cmd, argv, cwd) {
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
+
+const ref = flags.before ?? run('git', ['merge-base', 'HEAD', 'main'], root).trim();
 
 /** The `before` tree, compiled: <cache>/before-<sha>. */
 function beforeTree() {
@@ -62,19 +61,27 @@ let t = performance.now();
 await lib.fingerprint(model, { maxTokens: Number(maxTokens), baselineMaxTokens: Number(maxTokens), cache: false });
 const fingerprintMs = performance.now() - t;
 const chat = await import(tree + '/dist/lib/engine/chat.js');
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const render = async () => {
   const t0 = performance.now();
+  const c0 = cpu();
   if (chat.renderChats) {
     const sandbox = await import(tree + '/dist/lib/engine/template-sandbox.js');
     await chat.renderChats(model.info.chatTemplate, conversations, { bosText: '', eosText: '<|im_end|>' }, sandbox.templateBudget());
   } else {
     for (const c of conversations) model.renderPrompt(c);
   }
-  return performance.now() - t0;
+  return [performance.now() - t0, cpu() - c0];
 };
-const renderMs = [await render(), await render(), await render()];
+const renderMs = [];
+const renderCpuMs = [];
+for (let i = 0; i < 10; i++) {
+  const [wall, cpuMs] = await render();
+  renderMs.push(wall);
+  renderCpuMs.push(cpuMs);
+}
 await model.dispose();
-process.stdout.write(JSON.stringify({ prompts: conversations.length, fingerprintMs, renderMs }));
+process.stdout.write(JSON.stringify({ prompts: conversations.length, fingerprintMs, renderMs, renderCpuMs }));
 `;
 
 function measure(tree) {
@@ -89,16 +96,16 @@ for (let i = 0; i < rounds; i++) {
   for (const [name, tree] of [['before', before.dir], ['after', root]]) {
     const m = measure(tree);
     rows[name].push(m);
-    log(`round ${i + 1} ${name}: fingerprint ${m.fingerprintMs.toFixed(0)} ms, rendering ${m.prompts} prompts ${m.renderMs.map((x) => x.toFixed(1)).join(' / ')} ms`);
+    log(`round ${i + 1} ${name}: fingerprint ${m.fingerprintMs.toFixed(0)} ms, rendering its ${m.prompts} prompts ${m.renderMs.map((x) => x.toFixed(0)).join(' / ')} ms`);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const both = (xs, digits) => `${median(xs).toFixed(digits)} / ${Math.min(...xs).toFixed(digits)}`.padStart(14);
 const line = (name, label) => {
   const r = rows[name];
-  return `${label.padEnd(36)} ${both(r.map((m) => m.fingerprintMs), 0)} ${both(r.map((m) => m.renderMs[0]), 1)} ${both(r.map((m) => m.renderMs[2]), 1)}`;
+  return `${label.padEnd(36)} ${both(r.map((m) => m.fingerprintMs), 0)} ${both(r.map((m) => m.renderMs[0]), 1)} ${both(r.map((m) => median(m.renderMs.slice(1))), 1)} ${both(r.map((m) => median(m.renderCpuMs.slice(1))), 1)}`;
 };
 console.log(`tinyChat fingerprint (${rows.after[0].prompts} prompts, max tokens ${maxTokens}), ${rounds} rounds, ms as median / min`);
-console.log(`${''.padEnd(36)} ${'fingerprint'.padStart(14)} ${'render 1st'.padStart(14)} ${'render 3rd'.padStart(14)}`);
-console.log(line('before', `before (${ref} ${before.sha}, main thread)`));
+console.log(`${''.padEnd(36)} ${'fingerprint'.padStart(14)} ${'render 1st'.padStart(14)} ${'render again'.padStart(14)} ${'its CPU time'.padStart(14)}`);
+console.log(line('before', `before (${before.sha}, main thread)`));
 console.log(line('after', 'after (template worker)'));

@@ -90,7 +90,7 @@ export async function renderChats(template: string | null, conversations: ChatMe
     });
   }
   return texts.map((text, i) => {
-    if (text.trim() === '') throw badInput(`the model's chat template produced an empty prompt${conversations.length > 1 ? ` (request ${i})` : ''}`);
+    if (text.trim() === '') throw badInput(`the model's chat template produced an empty prompt`);
     const bosWritten = tokens.bosText !== '' && text.startsWith(tokens.bosText);
     return { text, addSpecial: !bosWritten, parseSpecial: true, startInThink: opensThink(text), system: systems[i]! };
   });

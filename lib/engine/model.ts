@@ -327,7 +327,7 @@ class LoadedModel implements Model {
 
   /** The request's messages (checked), or null for a plain-prompt or token request. */
   private messagesOf(req: GenerateRequest, index: number): ChatMessage[] | null {
-    if (!req || !('messages' in req) || !Array.isArray(req.messages)) return null;
+    if (!req || typeof req !== 'object' || !('messages' in req) || !Array.isArray(req.messages)) return null;
     for (const [j, m] of req.messages.entries()) {
       if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
         throw badInput(`requests[${index}].messages[${j}]: expected { role: 'system'|'user'|'assistant', content: string }`);

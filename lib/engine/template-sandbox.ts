@@ -72,7 +72,7 @@ type WorkerReply =
   | { kind: 'ready' }
   | { kind: 'done'; id: number; outcomes: TemplateOutcome[] }
   | { kind: 'parse'; id: number; error: string }
-  | { kind: 'too-long'; id: number; index: number; limit: number }
+  | { kind: 'too-long'; id: number; limit: number }
   | { kind: 'stack'; id: number };
 
 type Threads = typeof import('node:worker_threads');
@@ -108,7 +108,7 @@ function templateWorkerMain({ parentPort }: Threads, jinja: Jinja | { default: J
       try {
         const text = template.render(variables);
         if (text.length > maxCharacters) {
-          port.postMessage({ kind: 'too-long', id: call.id, index, limit: maxCharacters });
+          port.postMessage({ kind: 'too-long', id: call.id, limit: maxCharacters });
           return;
         }
         outcomes.push({ text });
@@ -118,7 +118,7 @@ function templateWorkerMain({ parentPort }: Threads, jinja: Jinja | { default: J
           return;
         }
         if (isStringLimit(error)) {
-          port.postMessage({ kind: 'too-long', id: call.id, index, limit: maxCharacters });
+          port.postMessage({ kind: 'too-long', id: call.id, limit: maxCharacters });
           return;
         }
         outcomes.push({ error: message(error) });
@@ -137,6 +137,7 @@ function workerSource(): string {
   const jinja = pathToFileURL(createRequire(import.meta.url).resolve('@huggingface/jinja')).href;
   return `Promise.all([import('node:worker_threads'), import(${JSON.stringify(jinja)})]).then(([threads, jinja]) => (${templateWorkerMain.toString()})(threads, jinja));`;
 }
+
 const STACK_MB = 4;
 
 /** The refusal of a template that went over one of its limits. */
@@ -202,9 +203,10 @@ class TemplateSandbox {
     this.starting = null;
   }
 
+  /** Stops a worker (resolves once it is gone; never rejects). */
   private async discard(worker: Worker): Promise<void> {
     if (this.worker === worker) this.forget();
-    await worker.terminate();
+    await worker.terminate().catch(() => undefined);
   }
 
   private async renderNow(source: string, jobs: TemplateJob[], budget: TemplateBudget): Promise<TemplateOutcome[]> {
@@ -224,13 +226,13 @@ class TemplateSandbox {
           settle();
         };
         // Over time: the worker is terminated (V8 interrupts even a loop that never yields).
-        const timer = setTimeout(() => finish(() => void this.discard(worker).finally(() => reject(budgetExceeded(`${limitMs} ms`)))), limitMs);
+        const timer = setTimeout(() => finish(() => void this.discard(worker).then(() => reject(budgetExceeded(`${limitMs} ms`)))), limitMs);
         const onMessage = (reply: WorkerReply) => {
           if (!('id' in reply) || reply.id !== id) return;
           finish(() => {
             if (reply.kind === 'done') resolve(reply.outcomes);
             else if (reply.kind === 'parse') reject(badInput(`the model's chat template does not parse as Jinja: ${reply.error}`));
-            else if (reply.kind === 'too-long') reject(budgetExceeded(`${reply.limit} characters${jobs.length > 1 ? ` in prompt ${reply.index}` : ''}`));
+            else if (reply.kind === 'too-long') reject(budgetExceeded(`${reply.limit} characters`));
             else if (reply.kind === 'stack') reject(budgetExceeded(`${STACK_MB} MB of stack`));
           });
         };
