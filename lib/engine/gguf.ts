@@ -703,6 +703,8 @@ export interface ValidateOptions {
  * hyperparameters with sane values (block count 1..512, expert counts — llama.cpp asserts on them), a tokenizer it knows
  * with a token list whose entries are unique (duplicates abort llama.cpp) and scores / token types
  * covering it, and for the llama layout every tensor with the shape llama.cpp's loader will ask for.
+ * Also the caps on sizes the file claims: token texts and merges ({@link MAX_TOKEN_BYTES}), the chat
+ * template ({@link MAX_CHAT_TEMPLATE_BYTES}) and the context length ({@link MAX_CONTEXT_LENGTH}).
  *
  * @throws GgufError with code UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
  */
