@@ -209,6 +209,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
   const budget = templateBudget(options.templateBudget);
   const gguf = await validateFile(path);
+  // The template worker starts while llama.cpp loads the weights: the first generate finds it ready.
+  if (gguf.chatTemplate) warmTemplateWorker(budget);
   const { addon } = await nativeAddon();
   let device: string | null = null;
   if (gpu !== 'cpu') {
@@ -261,7 +263,6 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  if (info.chatTemplate) warmTemplateWorker(budget);
   return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, budget, options.onWarning);
 }
 
