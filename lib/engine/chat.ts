@@ -2,10 +2,11 @@
  * Turning messages into the prompt text a model expects (METHOD §1): the model's own Jinja chat
  * template when it has one; contents joined by blank lines when it has none; the system text moved into
  * the user turn when the template rejects a system role. Also decides whether the tokenizer may add a
- * BOS (never a second one) and whether the prompt leaves a <think> block open.
+ * BOS (never a second one) and whether the prompt leaves a <think> block open. The template is code from
+ * the model file: it runs in the template worker, under a budget (template-sandbox.ts).
  */
-import { Template } from '@huggingface/jinja';
 import { badInput } from './errors.js';
+import { renderInSandbox, type TemplateBudget, type TemplateJob } from './template-sandbox.js';
 
 export type Role = 'system' | 'user' | 'assistant';
 export interface ChatMessage { role: Role; content: string }
@@ -24,20 +25,6 @@ export interface RenderedPrompt {
 
 export interface TemplateTokens { bosText: string; eosText: string }
 
-const compiled = new Map<string, Template>();
-function compile(source: string): Template {
-  let t = compiled.get(source);
-  if (!t) {
-    try {
-      t = new Template(source);
-    } catch (error) {
-      throw badInput(`the model's chat template does not parse as Jinja: ${(error as Error).message}`);
-    }
-    compiled.set(source, t);
-  }
-  return t;
-}
-
 function opensThink(text: string): boolean {
   const open = text.lastIndexOf('<think>');
   return open >= 0 && text.indexOf('</think>', open) < 0;
@@ -52,42 +39,59 @@ export function mergeSystem(messages: ChatMessage[]): ChatMessage[] {
   return rest.map((m, i) => (i === firstUser ? { role: 'user', content: `${system.content}\n\n${m.content}` } : m));
 }
 
-export function renderChat(template: string | null, messages: ChatMessage[], tokens: TemplateTokens): RenderedPrompt {
-  if (messages.length === 0) throw badInput('a request has no messages');
-  const hasSystem = messages.some((m) => m.role === 'system');
-  if (!template) {
-    return {
-      text: messages.map((m) => m.content).join('\n\n'),
-      addSpecial: true,
-      parseSpecial: false,
-      startInThink: false,
-      system: hasSystem ? 'plain' : 'none',
-    };
-  }
-  const t = compile(template);
-  const render = (msgs: ChatMessage[]) =>
-    t.render({ messages: msgs, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText });
-  let text: string;
-  let system: RenderedPrompt['system'] = hasSystem ? 'template' : 'none';
-  try {
-    text = render(messages);
-  } catch (error) {
-    if (!hasSystem) throw badInput(`the model's chat template failed: ${(error as Error).message}`);
-    try {
-      text = render(mergeSystem(messages));
-      system = 'merged';
-    } catch (second) {
-      throw badInput(`the model's chat template failed: ${(second as Error).message}`);
+/** The prompt text of messages for a model without a chat template: the contents, blank-line separated. */
+function plainPrompt(messages: ChatMessage[]): RenderedPrompt {
+  return {
+    text: messages.map((m) => m.content).join('\n\n'),
+    addSpecial: true,
+    parseSpecial: false,
+    startInThink: false,
+    system: messages.some((m) => m.role === 'system') ? 'plain' : 'none',
+  };
+}
+
+/**
+ * Renders every conversation with the model's template (in the template worker, under `budget`: one
+ * call for all of them, a second only for those whose system message must be merged). A template
+ * that fails, produces an empty prompt or exceeds its budget is BAD_INPUT.
+ */
+export async function renderChats(template: string | null, conversations: ChatMessage[][], tokens: TemplateTokens, budget: TemplateBudget): Promise<RenderedPrompt[]> {
+  if (conversations.some((messages) => messages.length === 0)) throw badInput('a request has no messages');
+  if (!template) return conversations.map(plainPrompt);
+  const job = (messages: ChatMessage[]): TemplateJob => ({
+    variables: { messages, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText },
+    maxCharacters: 2 * messages.reduce((n, m) => n + m.content.length, 0) + budget.extraCharacters,
+  });
+  const failed = (error: string) => badInput(`the model's chat template failed: ${error}`);
+  const first = await renderInSandbox(template, conversations.map(job), budget);
+  const texts: string[] = [];
+  const systems: RenderedPrompt['system'][] = [];
+  // Conversations whose system message goes into the first user turn: the template rejected it, or
+  // dropped it silently.
+  const toMerge: number[] = [];
+  first.forEach((outcome, i) => {
+    const messages = conversations[i]!;
+    const system = messages.find((m) => m.role === 'system');
+    systems.push(system ? 'template' : 'none');
+    texts.push('text' in outcome ? outcome.text : '');
+    if ('error' in outcome) {
+      if (!system) throw failed(outcome.error);
+      toMerge.push(i);
+    } else if (system && system.content.trim() && !outcome.text.includes(system.content.trim())) {
+      toMerge.push(i);
     }
+  });
+  if (toMerge.length > 0) {
+    const merged = await renderInSandbox(template, toMerge.map((i) => job(mergeSystem(conversations[i]!))), budget);
+    merged.forEach((outcome, k) => {
+      if ('error' in outcome) throw failed(outcome.error);
+      texts[toMerge[k]!] = outcome.text;
+      systems[toMerge[k]!] = 'merged';
+    });
   }
-  // A template that drops the system message silently is treated like one that rejects it.
-  if (system === 'template') {
-    const systemText = messages.find((m) => m.role === 'system')!.content;
-    if (systemText.trim() && !text.includes(systemText.trim())) {
-      text = render(mergeSystem(messages));
-      system = 'merged';
-    }
-  }
-  const bosWritten = tokens.bosText !== '' && text.startsWith(tokens.bosText);
-  return { text, addSpecial: !bosWritten, parseSpecial: true, startInThink: opensThink(text), system };
+  return texts.map((text, i) => {
+    if (text.trim() === '') throw badInput(`the model's chat template produced an empty prompt`);
+    const bosWritten = tokens.bosText !== '' && text.startsWith(tokens.bosText);
+    return { text, addSpecial: !bosWritten, parseSpecial: true, startInThink: opensThink(text), system: systems[i]! };
+  });
 }

@@ -131,13 +131,28 @@ export const LLAMA_MAX_LAYERS = 512;
 /** llama.cpp's LLAMA_MAX_EXPERTS; larger expert counts abort the process. */
 export const LLAMA_MAX_EXPERTS = 1024;
 
-// Limits of this reader (generous: far above every real model, far below what would exhaust memory).
-const MAX_TENSORS = 1 << 20;
-const MAX_KVS = 1 << 20;
-const MAX_KEY_BYTES = 1 << 16;
-const MAX_STRING_BYTES = 256 * 1024 * 1024; // V8 cannot hold much longer strings
-const MAX_ARRAY_ELEMENTS = 1 << 24;
-const MAX_METADATA_ELEMENTS = 1 << 26;
+// Limits on every quantity whose size comes from the file (a model file is untrusted input). Generous:
+// far above every real model, far below what would exhaust memory; each is also checked against the
+// file's size before anything is allocated. The README's "Untrusted models" section lists them.
+/** Tensors (real models: a few thousand). */
+export const MAX_TENSORS = 1 << 20;
+/** Metadata keys (real models: under a hundred). */
+export const MAX_KVS = 1 << 20;
+export const MAX_KEY_BYTES = 1 << 16;
+/** One metadata string (the largest real ones, an embedded tokenizer.json, take a few tens of MB). */
+export const MAX_STRING_BYTES = 64 * 1024 * 1024;
+/** All metadata strings together, keys and array elements included (held in memory as JS strings). */
+export const MAX_METADATA_STRING_BYTES = 256 * 1024 * 1024;
+/** One metadata array (the largest real ones, vocabularies and BPE merges, hold under a million). */
+export const MAX_ARRAY_ELEMENTS = 1 << 22;
+/** All metadata arrays together (each element costs 8 to 40 bytes of JS heap). */
+export const MAX_METADATA_ELEMENTS = 1 << 23;
+/** One token text (or BPE merge) of the vocabulary. */
+export const MAX_TOKEN_BYTES = 1 << 16;
+/** tokenizer.chat_template (real templates take a few KB to a few tens of KB). */
+export const MAX_CHAT_TEMPLATE_BYTES = 1 << 20;
+/** `<arch>.context_length`, the context the model claims (real models: up to 10M, Llama 4 Scout). */
+export const MAX_CONTEXT_LENGTH = 1 << 24;
 const MIN_KV_BYTES = 8 + 1 + 4 + 1; // key length, 1-byte key, type, 1-byte value
 const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 8 + 4 + 8; // name length, 1-byte name, n_dims, one dim, type, offset
 const HEADER_BYTES = 4 + 4 + 8 + 8;
@@ -438,6 +453,11 @@ async function parse(c: Cursor, path: string): Promise<GgufInfo> {
   const metadata = new Map<string, GgufValue>();
   const metadataTypes = new Map<string, GgufKvType>();
   let elementBudget = MAX_METADATA_ELEMENTS;
+  let stringBudget = MAX_METADATA_STRING_BYTES;
+  const spendStringBytes = (n: number) => {
+    stringBudget -= n;
+    if (stringBudget < 0) fail('BAD_METADATA', `the metadata holds more than ${MAX_METADATA_STRING_BYTES} bytes of strings in all`);
+  };
 
   /** Reads a length-prefixed string, checking the length before reading the bytes. */
   const readString = async (what: () => string, maxBytes: number, code: GgufErrorCode): Promise<string> => {
@@ -449,6 +469,7 @@ async function parse(c: Cursor, path: string): Promise<GgufInfo> {
     }
     const len = Number(lenBig);
     if (len > c.remaining) fail('TRUNCATED', `truncated: ${what()} (${len} bytes at byte ${c.pos}) runs past the end of the file (${c.size} bytes)`);
+    if (code === 'BAD_METADATA') spendStringBytes(len);
     if (!c.has(len)) await c.fill(len, what);
     return c.utf8(len);
   };
@@ -517,6 +538,7 @@ async function parse(c: Cursor, path: string): Promise<GgufInfo> {
         if (c.has(8)) {
           const len = c.peekU64();
           if (len <= maxLen && c.has(8 + Number(len))) {
+            spendStringBytes(Number(len));
             c.pos += 8;
             arr[j] = c.utf8(Number(len));
             continue;
@@ -681,6 +703,8 @@ export interface ValidateOptions {
  * hyperparameters with sane values (block count 1..512, expert counts — llama.cpp asserts on them), a tokenizer it knows
  * with a token list whose entries are unique (duplicates abort llama.cpp) and scores / token types
  * covering it, and for the llama layout every tensor with the shape llama.cpp's loader will ask for.
+ * Also the caps on sizes the file claims: token texts and merges ({@link MAX_TOKEN_BYTES}), the chat
+ * template ({@link MAX_CHAT_TEMPLATE_BYTES}) and the context length ({@link MAX_CONTEXT_LENGTH}).
  *
  * @throws GgufError with code UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
  */
@@ -714,12 +738,16 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
 
   // Tokenizer
   checkTokenizer(info, fail, describeType);
+  const chat = types.get('tokenizer.chat_template');
+  if (chat && chat.type !== GgufValueType.STRING) fail('BAD_METADATA', `metadata key 'tokenizer.chat_template' must be a string but is ${describeType('tokenizer.chat_template')}`);
+  const templateBytes = chat ? Buffer.byteLength(m.get('tokenizer.chat_template') as string) : 0;
+  if (templateBytes > MAX_CHAT_TEMPLATE_BYTES) fail('BAD_METADATA', `tokenizer.chat_template is ${templateBytes} bytes long; at most ${MAX_CHAT_TEMPLATE_BYTES} are allowed`);
   if (options.vocabOnly) return;
 
   // Hyperparameters
   const nLayer = requireUint(`${a}.block_count`, 1, LLAMA_MAX_LAYERS);
   const nEmbd = requireUint(`${a}.embedding_length`, 1);
-  requireUint(`${a}.context_length`, 1);
+  requireUint(`${a}.context_length`, 1, MAX_CONTEXT_LENGTH);
   // Checks that llama.cpp's generic hparams loader asserts (aborts) on, for every architecture.
   optionalUint(`${a}.nextn_predict_layers`, 0, nLayer);
   const nExpert = optionalUint(`${a}.expert_count`, 0, LLAMA_MAX_EXPERTS) ?? 0;
@@ -821,7 +849,9 @@ function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorCode, detail: stri
   if (list.length > 0x7fffffff) fail('BAD_METADATA', `tokenizer.ggml.tokens has too many entries`);
   // llama.cpp asserts that token texts are unique (empty ones become "[EMPTY_<id>]"); it would abort.
   const seen = new Map<string, number>();
+  const tooLong = (s: string) => s.length > MAX_TOKEN_BYTES / 3 && Buffer.byteLength(s) > MAX_TOKEN_BYTES;
   for (let i = 0; i < list.length; i++) {
+    if (tooLong(list[i]!)) fail('BAD_METADATA', `tokenizer.ggml.tokens: token ${i} is ${Buffer.byteLength(list[i]!)} bytes long; at most ${MAX_TOKEN_BYTES} are allowed`);
     const text = list[i] === '' ? `[EMPTY_${i}]` : list[i]!;
     if (text.includes('\ufffd')) continue; // not valid UTF-8: cannot compare the raw bytes here
     const prev = seen.get(text);
@@ -843,10 +873,12 @@ function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorCode, detail: stri
     const t = info.metadataTypes.get('tokenizer.ggml.merges');
     if (!t && !(model === 'gpt2' && m.get('tokenizer.ggml.pre') === 'kimi-k2')) fail('BAD_METADATA', `missing metadata key 'tokenizer.ggml.merges' (a ${model} tokenizer needs its BPE merges)`);
     if (t && (t.type !== GgufValueType.ARRAY || t.elementType !== GgufValueType.STRING)) fail('BAD_METADATA', `metadata key 'tokenizer.ggml.merges' must be an array of strings but is ${describeType('tokenizer.ggml.merges')}`);
+    const merges = (t ? m.get('tokenizer.ggml.merges') : []) as string[];
+    const long = merges.findIndex(tooLong);
+    if (long >= 0) fail('BAD_METADATA', `tokenizer.ggml.merges: merge ${long} is ${Buffer.byteLength(merges[long]!)} bytes long; at most ${MAX_TOKEN_BYTES} are allowed`);
   }
-  const chat = info.metadataTypes.get('tokenizer.chat_template');
-  if (chat && chat.type !== GgufValueType.STRING) fail('BAD_METADATA', `metadata key 'tokenizer.chat_template' must be a string but is ${describeType('tokenizer.chat_template')}`);
 }
+
 
 // ---------------------------------------------------------------------------------------------------
 // modelIdentity

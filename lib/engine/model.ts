@@ -7,9 +7,10 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
-import { renderChat, type ChatMessage, type RenderedPrompt } from './chat.js';
+import { renderChats, type ChatMessage, type RenderedPrompt } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
+import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
 export type GpuChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -26,6 +27,13 @@ export interface LoadOptions {
    * in GPU memory, and generate lowering `parallel` because the context for it cannot be created.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Limits of the model's chat template, which is code from the model file: it renders in a worker
+   * thread and is refused (BAD_INPUT) past them. Default: 5000 ms per rendering call plus 5 ms per
+   * prompt (`ms` from $MOODAXIS_TEMPLATE_BUDGET_MS when set), 256 MB of heap, and twice the messages'
+   * text plus 65,536 characters per prompt.
+   */
+  templateBudget?: Partial<TemplateBudget>;
 }
 
 export interface ModelInfo {
@@ -121,7 +129,7 @@ export interface Model {
   readonly info: ModelInfo;
   generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GenerateResult[]>;
   /** Renders a request's prompt the way generate does. */
-  renderPrompt(messages: ChatMessage[]): RenderedPrompt;
+  renderPrompt(messages: ChatMessage[]): Promise<RenderedPrompt>;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
   /**
    * The text of token ids (e.g. a result's `tokenIds`), the pieces joined as generate joins them.
@@ -207,7 +215,10 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
   if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
+  const budget = templateBudget(options.templateBudget);
   const gguf = await validateFile(path);
+  // The template worker starts while llama.cpp loads the weights: the first generate finds it ready.
+  if (gguf.chatTemplate) warmTemplateWorker(budget);
   const { addon } = await nativeAddon();
   let device: string | null = null;
   if (gpu !== 'cpu') {
@@ -262,7 +273,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, options.onWarning);
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, budget, options.onWarning);
 }
 
 class LoadedModel implements Model {
@@ -277,6 +288,7 @@ class LoadedModel implements Model {
     private templateTokens: { bosText: string; eosText: string },
     private contextLimit: number,
     private threads: number,
+    private templateBudget: TemplateBudget,
     private onWarning?: (message: string) => void,
   ) {}
 
@@ -296,9 +308,14 @@ class LoadedModel implements Model {
     return this.context;
   }
 
-  renderPrompt(messages: ChatMessage[]): RenderedPrompt {
+  async renderPrompt(messages: ChatMessage[]): Promise<RenderedPrompt> {
+    return (await this.renderPrompts([messages]))[0]!;
+  }
+
+  /** Renders conversations (all in one template-worker call). */
+  private async renderPrompts(conversations: ChatMessage[][]): Promise<RenderedPrompt[]> {
     try {
-      return renderChat(this.info.chatTemplate, messages, this.templateTokens);
+      return await renderChats(this.info.chatTemplate, conversations, this.templateTokens, this.templateBudget);
     } catch (error) {
       // Name the model: its template (a damaged one included) is what failed.
       if (error instanceof MoodaxisError) throw new MoodaxisError(error.code, `${basename(this.info.path)}: ${error.message}`, { cause: error });
@@ -334,15 +351,21 @@ class LoadedModel implements Model {
     }
   }
 
-  private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number): NativeRequest {
+  /** The request's messages (checked), or null for a plain-prompt or token request. */
+  private messagesOf(req: GenerateRequest, index: number): ChatMessage[] | null {
+    if (!req || typeof req !== 'object' || !('messages' in req) || !Array.isArray(req.messages)) return null;
+    for (const [j, m] of req.messages.entries()) {
+      if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
+        throw badInput(`requests[${index}].messages[${j}]: expected { role: 'system'|'user'|'assistant', content: string }`);
+    }
+    return req.messages;
+  }
+
+  private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number, chat: RenderedPrompt | undefined): NativeRequest {
     let rendered: RenderedPrompt;
     let given: Int32Array | undefined;
-    if ('messages' in req && Array.isArray(req.messages)) {
-      for (const [j, m] of req.messages.entries()) {
-        if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
-          throw badInput(`requests[${index}].messages[${j}]: expected { role: 'system'|'user'|'assistant', content: string }`);
-      }
-      rendered = this.renderPrompt(req.messages);
+    if (chat) {
+      rendered = chat;
     } else if ('prompt' in req && typeof req.prompt === 'string') {
       rendered = { text: req.prompt, addSpecial: true, parseSpecial: false, startInThink: false, system: 'none' };
     } else if ('tokens' in req && (req.tokens instanceof Int32Array || Array.isArray(req.tokens))) {
@@ -386,7 +409,12 @@ class LoadedModel implements Model {
     checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
     const parallel = options.parallel ?? defaultParallel(this.info.backend);
     checkNumber('parallel', parallel, 1, 1024, true);
-    const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens));
+    // Every chat request's prompt in one template-worker call.
+    const conversations = requests.map((r, i) => this.messagesOf(r, i));
+    const chatIndex = conversations.flatMap((m, i) => (m ? [i] : []));
+    const prompts = await this.renderPrompts(chatIndex.map((i) => conversations[i]!));
+    const chats = new Map(chatIndex.map((i, k) => [i, prompts[k]!]));
+    const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens, chats.get(i)));
     if (!this.info.chatTemplate && !this.warnedNoTemplate && requests.some((r) => 'messages' in r)) {
       // Said once per model: the messages are still answered, as plain text.
       this.warnedNoTemplate = true;

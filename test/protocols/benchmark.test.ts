@@ -156,7 +156,7 @@ describe('benchmark with a chat template', () => {
       };
       const got = (await collectResponses(model, [job], { seed: 5, deterministic: true })).get('h|none')!;
       const messages = [{ role: 'system' as const, content: 'Be warm.' }, ...job.history!, { role: 'user' as const, content: 'And now?' }];
-      expect(model.renderPrompt(messages).text).toContain('<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nAnd now?');
+      expect((await model.renderPrompt(messages)).text).toContain('<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nAnd now?');
       const [want] = await model.generate([{ messages, seed: deriveSeed(5, 'h|none'), maxTokens: 4 }], { deterministic: true });
       expect(got.text).toBe(want.text);
       expect(Array.from(got.vector)).toEqual(Array.from(want.vector));

@@ -119,7 +119,7 @@ describe('fingerprint on a synthetic chat-templated model', () => {
     const model = await loadModel(path, { gpu: 'cpu' });
     try {
       expect(model.info.chatTemplate).toContain('im_start');
-      const rendered = model.renderPrompt([{ role: 'system', content: 'Be warm.' }, { role: 'user', content: 'Hi?' }]);
+      const rendered = await model.renderPrompt([{ role: 'system', content: 'Be warm.' }, { role: 'user', content: 'Hi?' }]);
       expect(rendered.text).toContain('<|im_start|>system\nBe warm.');
       expect(rendered.parseSpecial).toBe(true);
       const doc = await fingerprint(model, { maxTokens: 4, baselineMaxTokens: 4, cache: false });
