@@ -32,3 +32,7 @@ export { compareFingerprints, compareFiles } from './protocols/compare.js';
 export type { CompareDoc } from './protocols/compare.js';
 export { renderReport } from './report/html.js';
 export { icc, effectiveDimensionality, deadZoneSeverity, pearson, spearman } from './stats/index.js';
+export { validateWithRatings, buildValidation } from './protocols/validate.js';
+export type { ValidationOptions, RatedCell } from './protocols/validate.js';
+export type { ValidationDoc, ValidationAxis, ValidationPoint } from './protocols/validation-doc.js';
+export { validationStats, pooledSpearman } from './stats/validation.js';

@@ -144,4 +144,7 @@ export interface SteerDoc {
   recommended?: number[] | null;
 }
 
-export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc;
+export type { ValidationDoc } from './validation-doc.js';
+import type { ValidationDoc } from './validation-doc.js';
+
+export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc | ValidationDoc;

@@ -19,6 +19,7 @@ import {
   type AxisInfo,
 } from './sections.js';
 import { esc, fmt } from './svg.js';
+import { validationSection } from './section-validation.js';
 
 export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
 
@@ -28,7 +29,7 @@ export interface ReportOptions {
 }
 
 /** Section ids in page order (each rendered as `<section data-section="id">`). */
-export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer'] as const;
+export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer', 'validation'] as const;
 
 const SECTION_TITLES: Record<string, string> = {
   profile: 'Profile',
@@ -40,6 +41,7 @@ const SECTION_TITLES: Record<string, string> = {
   pca: 'Structure',
   length: 'Length',
   steer: 'Steering',
+  validation: 'Validation',
 };
 
 function duration(seconds: number): string {
@@ -287,6 +289,7 @@ export function renderReport(docs: ProtocolDoc[], options: ReportOptions = {}): 
     pcaSection(fps, axes),
     lengthSection(fps, axes),
     steerSection(all, axes),
+    validationSection(docs.filter((d) => d.kind === 'moodaxis.validation')),
   ].filter(Boolean);
   const present = SECTION_IDS.filter((id) => sections.some((s) => s.includes(`data-section="${id}"`)));
   const demo = all.filter((s) => s.manifest.model.demo);

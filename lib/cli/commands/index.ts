@@ -10,6 +10,7 @@ import type { Command } from './shared.js';
 import { stabilityCommand } from './stability.js';
 import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
+import { validateCommand } from './validate.js';
 
 export const commands: Command[] = [
   fingerprintCommand,
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   benchmarkCommand,
   steerCommand,
   compareCommand,
+  validateCommand,
   reportCommand,
   statsCommand,
   doctorCommand,
