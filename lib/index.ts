@@ -36,3 +36,5 @@ export { validateWithRatings, buildValidation } from './protocols/validate.js';
 export type { ValidationOptions, RatedCell } from './protocols/validate.js';
 export type { ValidationDoc, ValidationAxis, ValidationPoint } from './protocols/validation-doc.js';
 export { validationStats, pooledSpearman } from './stats/validation.js';
+export { validateWithJudge, rubricPrompt } from './protocols/judge.js';
+export type { JudgeOptions } from './protocols/judge.js';

@@ -379,7 +379,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     return static_cast<int>(reqs[i].prompt.size()) + (reqs[i].hasForced ? static_cast<int>(reqs[i].forced.size()) : reqs[i].maxTokens);
   };
   std::stable_sort(admission.begin(), admission.end(), [&](int a, int b) { return work(a) > work(b); });
-  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP};
+  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens};
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
   if (!pool_ && !model_->cpuOnly) {
@@ -758,6 +758,7 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.topK = intOpt(o, "topK", 50);
   opts.topP = static_cast<float>(numOpt(o, "topP", 0.9));
   opts.ignoreEos = boolOpt(o, "ignoreEos", false);
+  if (o.Has("allowedTokens") && o.Get("allowedTokens").IsTypedArray()) opts.allowedTokens = tokensFrom(o.Get("allowedTokens"));
   opts.parallel = std::max(1, intOpt(o, "parallel", 8));
   opts.contextLimit = intOpt(o, "contextLimit", 0);
   opts.flashAttn = boolOpt(o, "flashAttn", false);

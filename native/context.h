@@ -35,6 +35,7 @@ struct GenOptions {
   int32_t topK = 50;
   float topP = 0.9f;
   bool ignoreEos = false;
+  std::vector<llama_token> allowedTokens;  // non-empty: sample only among these ids (host sampler)
   int32_t parallel = 8;
   int32_t contextLimit = 0;  // per-sequence context cap (0: the model's training context)
   CaptureConfig capture;

@@ -81,6 +81,11 @@ export interface GenerateOptions {
   /** Generate exactly maxTokens tokens, ignoring end of generation (benchmarks). */
   ignoreEos?: boolean;
   /**
+   * Choose every generated token only among these ids (e.g. a judge's "1".."5", so that each answer
+   * parses); the sampler above runs over them alone. Host sampling only (not with backendSampling).
+   */
+  allowedTokens?: Int32Array | number[];
+  /**
    * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
    * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
    * TF32 use for F32 weights, change with the batch size). Slow on a GPU: for checks, not throughput.
@@ -362,6 +367,12 @@ class LoadedModel implements Model {
     const parallel = options.parallel ?? defaultParallel(this.info.backend);
     checkNumber('parallel', parallel, 1, 1024, true);
     const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens));
+    const allowed = options.allowedTokens;
+    if (allowed !== undefined) {
+      if (allowed.length === 0) throw badInput('allowedTokens: give at least one token id');
+      for (const id of allowed) checkNumber('allowedTokens', id, 0, this.info.vocabSize - 1, true);
+      if (options.backendSampling) throw badInput('allowedTokens needs host sampling (backendSampling off)');
+    }
 
     let capture: NativeGenerateOptions['capture'];
     if (options.capture !== false) {
@@ -436,6 +447,7 @@ class LoadedModel implements Model {
         {
           temperature, topK, topP, parallel,
           ignoreEos: options.ignoreEos ?? false,
+          ...(options.allowedTokens ? { allowedTokens: Int32Array.from(options.allowedTokens) } : {}),
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,

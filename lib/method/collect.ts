@@ -47,6 +47,8 @@ export interface CollectOptions {
   capture?: GenerateOptions['capture'];
   controlVector?: GenerateOptions['controlVector'];
   ignoreEos?: boolean;
+  /** Generate only these token ids (a judge's digits). */
+  allowedTokens?: GenerateOptions['allowedTokens'];
   journal?: Journal;
   onProgress?: (done: number, total: number, tokens: number) => void;
 }
@@ -103,6 +105,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
       capture: options.capture,
       controlVector: options.controlVector,
       ignoreEos: options.ignoreEos,
+      allowedTokens: options.allowedTokens,
       onResult: (index, r) => {
         const response = toResponse(todo[index], r);
         out.set(response.key, response);

@@ -5,10 +5,13 @@
  */
 import { join, dirname, resolve } from 'node:path';
 import { badInput } from '../../engine/errors.js';
+import type { GpuChoice } from '../../engine/model.js';
+import { validateWithJudge } from '../../protocols/judge.js';
 import { DEFAULT_VALIDATION_RESAMPLES, DEFAULT_VALIDATION_SEED, validateWithRatings } from '../../protocols/validate.js';
 import type { ValidationDoc } from '../../protocols/validation-doc.js';
 import { createColors, table } from '../format.js';
-import { colorOut, status, type CommonArgs } from '../runtime.js';
+import { colorOut, onInterrupt, progressReporter, status, type CommonArgs } from '../runtime.js';
+import { loadModel } from '../../engine/model.js';
 import type { Command } from './shared.js';
 
 const FLAG_TEXT = { negative: 'ρ < 0', 'ci-includes-0': 'CI includes 0', undefined: 'ρ undefined' } as const;
@@ -30,13 +33,33 @@ export function formatValidationTable(doc: ValidationDoc, color = false): string
   return lines.join('\n');
 }
 
-type ValidateArgs = CommonArgs & { fingerprint: string; ratings?: string; judge?: string; out?: string; resamples: number; seed: number };
+type ValidateArgs = CommonArgs & { fingerprint: string; ratings?: string; judge?: string; axesFile?: string; parallel?: number; gpu?: GpuChoice; out?: string; resamples: number; seed: number };
+
+async function judged(a: ValidateArgs, options: { out: string; resamples: number; seed: number }) {
+  const judge = await loadModel(a.judge!, { gpu: a.gpu ?? 'auto', onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`) });
+  onInterrupt(() => judge.dispose());
+  const progress = progressReporter(a, 'judge');
+  try {
+    const doc = await validateWithJudge(a.fingerprint, {
+      ...options,
+      judge,
+      parallel: a.parallel,
+      axesFile: a.axesFile,
+      onProgress: (done, total) => progress.update(done, total),
+      onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`),
+    });
+    progress.done();
+    return doc;
+  } finally {
+    await judge.dispose();
+  }
+}
 
 async function handler(a: ValidateArgs) {
   if (!a.ratings === !a.judge) throw badInput('give exactly one source of ratings: --ratings RATINGS.csv or --judge JUDGE.gguf');
   const out = resolve(a.out ?? dirname(a.fingerprint));
   const options = { out, resamples: a.resamples, seed: a.seed };
-  const doc = await validateWithRatings(a.fingerprint, a.ratings!, options);
+  const doc = a.judge ? await judged(a, options) : await validateWithRatings(a.fingerprint, a.ratings!, options);
   if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else if (!a.quiet) process.stdout.write(`${formatValidationTable(doc, colorOut())}\n`);
   status(a, `wrote ${join(out, 'validation.json')}`);
@@ -49,6 +72,10 @@ export const validateCommand: Command = {
     y
       .positional('fingerprint', { type: 'string', demandOption: true, describe: 'fingerprint.json' })
       .option('ratings', { type: 'string', describe: 'CSV with header questionId,pole,axis,rating (higher = positive pole; several raters: several rows)' })
+      .option('judge', { type: 'string', describe: 'GGUF chat model that rates every baseline answer on every axis, 1–5' })
+      .option('axes-file', { type: 'string', describe: "the fingerprint's custom axis set: pole instructions for the judge's rubric" })
+      .option('parallel', { type: 'number', describe: 'judge: sequences at once (default 16 on CPU, 128 on CUDA)' })
+      .option('gpu', { choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'judge: where to run it' })
       .option('out', { type: 'string', describe: "folder for validation.json (default: the fingerprint's folder)" })
       .option('resamples', { type: 'number', default: DEFAULT_VALIDATION_RESAMPLES, describe: 'bootstrap resamples of the responses' })
       .option('seed', { type: 'number', default: DEFAULT_VALIDATION_SEED, describe: 'bootstrap seed' })
