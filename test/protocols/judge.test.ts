@@ -1,28 +1,24 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, loadModel, type FingerprintDoc, type Model } from '../../lib/index.js';
+import type { FingerprintDoc, Model } from '../../lib/index.js';
 import { digitTokens, rubricPrompt, validateWithJudge } from '../../lib/protocols/judge.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
-import { repoPath, testModel } from '../helpers/paths.js';
-
-const STORY_BENCHMARK = repoPath('test/data/story-benchmark.json');
+import { testModel } from '../helpers/paths.js';
+import { STORY_BENCHMARK, storyFingerprint, type StoryFingerprint } from './story-fingerprint.js';
 
 describe('the local judge on stories260K', () => {
+  let run: StoryFingerprint;
   let model: Model;
   let dir: string;
   let fp: FingerprintDoc;
   let fpFile: string;
   beforeAll(async () => {
-    model = await loadModel(testModel('stories260K.gguf'), { gpu: 'cpu' });
-    dir = await mkdtemp(join(tmpdir(), 'moodaxis-judge-'));
-    fp = await fingerprint(model, { maxTokens: 8, baselineMaxTokens: 8, tokenDecay: 1.0, cache: false, axesFile: STORY_BENCHMARK, out: join(dir, 'fp') });
-    fpFile = join(dir, 'fp', 'fingerprint.json');
+    run = await storyFingerprint('moodaxis-judge-');
+    ({ model, dir, fp, fpFile } = run);
   }, 120_000);
   afterAll(async () => {
-    await model?.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await run?.dispose();
   });
 
   it('allowedTokens: every generated token is one of the given ids; bad lists are refused', async () => {

@@ -1,14 +1,13 @@
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, loadModel, type FingerprintDoc, type Model } from '../../lib/index.js';
+import type { FingerprintDoc } from '../../lib/index.js';
 import { parseRatings, MAX_RATINGS_BYTES, type RatingTargets } from '../../lib/protocols/ratings.js';
 import { buildValidation, groupRatings, validateWithRatings } from '../../lib/protocols/validate.js';
 import { percentileInterval, resampleIndices, seededRandom, spearman } from '../../lib/stats/index.js';
 import { pooledSpearman, validationFlags, validationStats } from '../../lib/stats/validation.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
-import { repoPath, testModel } from '../helpers/paths.js';
+import { storyFingerprint, type StoryFingerprint } from './story-fingerprint.js';
 
 // Axis A: Σd² = 4 over n = 5, ρ = 1 − 6·4/(5·24) = 0.8. Axis B: reversed, ρ = −1.
 const A = { units: [0, 1, 2, 3, 4], scores: [1, 2, 3, 4, 5], ratings: [1, 3, 2, 5, 4] };
@@ -114,22 +113,17 @@ describe('ratings file', () => {
   });
 });
 
-const SMALL = { maxTokens: 8, baselineMaxTokens: 8, tokenDecay: 1.0, cache: false } as const;
-
 describe('validate on a real fingerprint of stories260K', () => {
-  let model: Model;
+  let run: StoryFingerprint;
   let dir: string;
   let fp: FingerprintDoc;
   let fpFile: string;
   beforeAll(async () => {
-    model = await loadModel(testModel('stories260K.gguf'), { gpu: 'cpu' });
-    dir = await mkdtemp(join(tmpdir(), 'moodaxis-validate-'));
-    fp = await fingerprint(model, { ...SMALL, axesFile: repoPath('test/data/story-benchmark.json'), out: join(dir, 'fp') });
-    fpFile = join(dir, 'fp', 'fingerprint.json');
+    run = await storyFingerprint('moodaxis-validate-');
+    ({ dir, fp, fpFile } = run);
   }, 120_000);
   afterAll(async () => {
-    await model?.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await run?.dispose();
   });
 
   /**
