@@ -24,6 +24,9 @@ export interface RenderedPrompt {
 
 export interface TemplateTokens { bosText: string; eosText: string }
 
+/** Extra variables for the Jinja template, e.g. `{ enable_thinking: false }` (`--template-kwarg`). */
+export type TemplateKwargs = Record<string, string | number | boolean>;
+
 const compiled = new Map<string, Template>();
 function compile(source: string): Template {
   let t = compiled.get(source);
@@ -52,7 +55,7 @@ export function mergeSystem(messages: ChatMessage[]): ChatMessage[] {
   return rest.map((m, i) => (i === firstUser ? { role: 'user', content: `${system.content}\n\n${m.content}` } : m));
 }
 
-export function renderChat(template: string | null, messages: ChatMessage[], tokens: TemplateTokens): RenderedPrompt {
+export function renderChat(template: string | null, messages: ChatMessage[], tokens: TemplateTokens, kwargs: TemplateKwargs = {}): RenderedPrompt {
   if (messages.length === 0) throw badInput('a request has no messages');
   const hasSystem = messages.some((m) => m.role === 'system');
   if (!template) {
@@ -66,7 +69,7 @@ export function renderChat(template: string | null, messages: ChatMessage[], tok
   }
   const t = compile(template);
   const render = (msgs: ChatMessage[]) =>
-    t.render({ messages: msgs, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText });
+    t.render({ ...kwargs, messages: msgs, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText });
   let text: string;
   let system: RenderedPrompt['system'] = hasSystem ? 'template' : 'none';
   try {

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
-import { renderChat, type ChatMessage, type RenderedPrompt } from './chat.js';
+import { renderChat, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
 
@@ -85,6 +85,8 @@ export interface GenerateOptions {
    * parses); the sampler above runs over them alone. Host sampling only (not with backendSampling).
    */
   allowedTokens?: Int32Array | number[];
+  /** Extra variables for the chat template of `messages` requests, e.g. `{ enable_thinking: false }`. */
+  templateKwargs?: TemplateKwargs;
   /**
    * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
    * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
@@ -123,7 +125,7 @@ export interface Model {
   readonly info: ModelInfo;
   generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GenerateResult[]>;
   /** Renders a request's prompt the way generate does. */
-  renderPrompt(messages: ChatMessage[]): RenderedPrompt;
+  renderPrompt(messages: ChatMessage[], templateKwargs?: TemplateKwargs): RenderedPrompt;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
   /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
   hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
@@ -290,9 +292,9 @@ class LoadedModel implements Model {
     return this.context;
   }
 
-  renderPrompt(messages: ChatMessage[]): RenderedPrompt {
+  renderPrompt(messages: ChatMessage[], templateKwargs: TemplateKwargs = {}): RenderedPrompt {
     try {
-      return renderChat(this.info.chatTemplate, messages, this.templateTokens);
+      return renderChat(this.info.chatTemplate, messages, this.templateTokens, templateKwargs);
     } catch (error) {
       // Name the model: its template (a damaged one included) is what failed.
       if (error instanceof MoodaxisError) throw new MoodaxisError(error.code, `${basename(this.info.path)}: ${error.message}`, { cause: error });
@@ -314,7 +316,7 @@ class LoadedModel implements Model {
     }
   }
 
-  private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number): NativeRequest {
+  private toNative(req: GenerateRequest, index: number, runSeed: number, maxTokens: number, templateKwargs?: TemplateKwargs): NativeRequest {
     let rendered: RenderedPrompt;
     let given: Int32Array | undefined;
     if ('messages' in req && Array.isArray(req.messages)) {
@@ -322,7 +324,7 @@ class LoadedModel implements Model {
         if (!m || !['system', 'user', 'assistant'].includes(m.role) || typeof m.content !== 'string')
           throw badInput(`requests[${index}].messages[${j}]: expected { role: 'system'|'user'|'assistant', content: string }`);
       }
-      rendered = this.renderPrompt(req.messages);
+      rendered = this.renderPrompt(req.messages, templateKwargs);
     } else if ('prompt' in req && typeof req.prompt === 'string') {
       rendered = { text: req.prompt, addSpecial: true, parseSpecial: false, startInThink: false, system: 'none' };
     } else if ('tokens' in req && (req.tokens instanceof Int32Array || Array.isArray(req.tokens))) {
@@ -366,7 +368,7 @@ class LoadedModel implements Model {
     checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
     const parallel = options.parallel ?? defaultParallel(this.info.backend);
     checkNumber('parallel', parallel, 1, 1024, true);
-    const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens));
+    const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens, options.templateKwargs));
     const allowed = options.allowedTokens;
     if (allowed !== undefined) {
       if (allowed.length === 0) throw badInput('allowedTokens: give at least one token id');

@@ -47,6 +47,9 @@ export interface CollectOptions {
   capture?: GenerateOptions['capture'];
   controlVector?: GenerateOptions['controlVector'];
   ignoreEos?: boolean;
+  /** The user's system prompt, for the jobs without a pole (see requestFor). */
+  system?: string | null;
+  templateKwargs?: GenerateOptions['templateKwargs'];
   /** Generate only these token ids (a judge's digits). */
   allowedTokens?: GenerateOptions['allowedTokens'];
   journal?: Journal;
@@ -57,18 +60,29 @@ export function jobKey(question: QuestionRef, pole: Pole, tag?: string): string 
   return tag ? `${question.id}|${pole}|${tag}` : `${question.id}|${pole}`;
 }
 
+/**
+ * The system text of a job: the user's system prompt for a job without a pole (baseline, follow-ups,
+ * scored texts), then the job's own instruction, separated by a blank line; pole jobs keep their pole
+ * instruction alone.
+ */
+export function systemTextFor(job: ResponseJob, system: string | null | undefined): string | null {
+  const parts = [job.pole === 'none' ? system : null, job.instruction].filter((x): x is string => !!x && x.trim() !== '');
+  return parts.length ? parts.join('\n\n') : null;
+}
+
 /** The request for a job: chat messages when the model has a template, else the plain prompt. */
-function requestFor(model: Model, job: ResponseJob) {
+function requestFor(model: Model, job: ResponseJob, system: string | null | undefined) {
+  const instruction = systemTextFor(job, system);
   if (model.info.chatTemplate) {
     const messages: ChatMessage[] = [];
-    if (job.instruction) messages.push({ role: 'system', content: job.instruction });
+    if (instruction) messages.push({ role: 'system', content: instruction });
     if (job.history) messages.push(...job.history);
     messages.push({ role: 'user', content: job.question.text });
     return { messages };
   }
   const history = job.history?.map((m) => m.content).join('\n\n');
   const question = history ? `${history}\n\n${job.question.text}` : job.question.text;
-  return { prompt: renderPlainPrompt(job.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, job.instruction, question) };
+  return { prompt: renderPlainPrompt(job.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, instruction, question) };
 }
 
 export async function collectResponses(model: Model, jobs: ResponseJob[], options: CollectOptions): Promise<Map<string, Response>> {
@@ -94,7 +108,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
     norm: r.layerNorms.length ? r.layerNorms.reduce((a, b) => a + b, 0) / r.layerNorms.length : 0,
   });
   const results = await model.generate(
-    todo.map((job) => ({ ...requestFor(model, job), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
+    todo.map((job) => ({ ...requestFor(model, job, options.system), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
     {
       seed: options.seed,
       parallel: options.parallel,
@@ -106,6 +120,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
       controlVector: options.controlVector,
       ignoreEos: options.ignoreEos,
       allowedTokens: options.allowedTokens,
+      templateKwargs: options.templateKwargs,
       onResult: (index, r) => {
         const response = toResponse(todo[index], r);
         out.set(response.key, response);

@@ -35,7 +35,7 @@ export interface AxesSource {
 }
 
 function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
-  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined }, backend: model.info.backend });
+  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined, system: undefined }, backend: model.info.backend });
   return join(cacheDir(), 'axes', `${model.info.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}.json`);
 }
 

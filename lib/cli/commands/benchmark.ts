@@ -3,6 +3,8 @@ import { benchmark, type BenchmarkDoc } from '../../protocols/benchmark.js';
 import { createColors, table } from '../format.js';
 import { colorOut, openModel, progressReporter, status } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+
 
 /** The benchmark as a terminal table: one row per scenario with its check, then the pass rate. */
 export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
@@ -23,13 +25,14 @@ export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
   ].join('\n');
 }
 
-async function handler(a: RunArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
+async function handler(a: RunArgs & PromptArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
   const model = await openModel(a.model, a);
   const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
   const progress = progressReporter(a, 'benchmark');
   try {
     const doc = await benchmark(model, {
       ...settingsFrom(a),
+      ...promptSettings(a),
       axes: a.axes,
       axesFile: a.axesFile,
       out,
@@ -53,7 +56,7 @@ export const benchmarkCommand: Command = {
   command: 'benchmark <model>',
   describe: 'instruction following: nine scenarios on warm/cold, confident/cautious, verbose/concise, pass rate x/9',
   builder: (y) =>
-    runOptions(y)
+    promptOptions(runOptions(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('axes', { type: 'string', describe: 'calibrated axes file from `moodaxis calibrate`' })
       .option('axes-file', { type: 'string', describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })

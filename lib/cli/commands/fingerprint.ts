@@ -8,9 +8,11 @@ import { renderReport } from '../../report/html.js';
 import { formatFingerprintTable } from '../format.js';
 import { colorOut, openModel, progressReporter, status } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+
 import { controlVectorOption, loadControlVectorArgs } from './steer.js';
 
-async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string; controlVector?: string | string[] }) {
+async function handler(a: RunArgs & PromptArgs & { model?: string; demo?: boolean; axes?: string; axesFile?: string; out?: string; html?: boolean; cache: boolean; stability?: string; controlVector?: string | string[] }) {
   if (!a.model && !a.demo) throw badInput('give a model file (moodaxis fingerprint model.gguf) or --demo');
   const path = a.model ?? (await demoModelPath());
   if (!a.model) status(a, DEMO_NOTE);
@@ -31,6 +33,7 @@ async function handler(a: RunArgs & { model?: string; demo?: boolean; axes?: str
     const controlVector = await loadControlVectorArgs(a, model);
     const doc = await fingerprint(model, {
       ...settingsFrom(a),
+      ...promptSettings(a),
       controlVector,
       axes: a.axes,
       axesFile: a.axesFile,
@@ -58,7 +61,7 @@ export const fingerprintCommand: Command = {
   command: 'fingerprint [model]',
   describe: "score a model's default style on every axis (calibrating first when needed)",
   builder: (y) =>
-    runOptions(y)
+    promptOptions(runOptions(y))
       .positional('model', { type: 'string', describe: 'GGUF model file' })
       .option('demo', { type: 'boolean', describe: 'run on the embedded demo model (random weights)' })
       .option('axes', { type: 'string', describe: 'calibrated axes file from `moodaxis calibrate`' })

@@ -4,6 +4,8 @@ import { score, type ScoreItem } from '../../method/score.js';
 import { table } from '../format.js';
 import { openModel } from '../runtime.js';
 import { runOptions, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+
 
 async function readScoreItems(a: { input?: string; text?: string; question: string }): Promise<ScoreItem[]> {
   if (a.text !== undefined) return [{ question: a.question, response: a.text }];
@@ -22,11 +24,11 @@ async function readScoreItems(a: { input?: string; text?: string; question: stri
   });
 }
 
-async function handler(a: RunArgs & { model: string; axes: string; input?: string; text?: string; question: string }) {
+async function handler(a: RunArgs & PromptArgs & { model: string; axes: string; input?: string; text?: string; question: string }) {
   const items = await readScoreItems(a);
   const model = await openModel(a.model, a);
   try {
-    const doc = await score(model, a.axes, items, { parallel: a.parallel });
+    const doc = await score(model, a.axes, items, { parallel: a.parallel, ...promptSettings(a) });
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else if (!a.quiet) {
       const axes = Object.keys(doc.items[0]?.scores ?? {});
@@ -41,7 +43,7 @@ export const scoreCommand: Command = {
   command: 'score <model>',
   describe: 'score given responses teacher-forced on calibrated axes',
   builder: (y) =>
-    runOptions(y)
+    promptOptions(runOptions(y))
       .positional('model', { type: 'string', demandOption: true })
       .option('axes', { type: 'string', demandOption: true })
       .option('input', { type: 'string', describe: 'JSON lines: {"question": …, "response": …}' })

@@ -4,6 +4,8 @@ import type { StabilityDoc } from '../../protocols/types.js';
 import { createColors, table } from '../format.js';
 import { colorOut, openModel, progressReporter, status } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
@@ -53,13 +55,14 @@ export function formatStabilityTable(doc: StabilityDoc, color = false): string {
   return lines.join('\n');
 }
 
-async function handler(a: RunArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
+async function handler(a: RunArgs & PromptArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
   const model = await openModel(a.model, a);
   const out = resolve(a.out ?? join('moodaxis-out', model.info.name.replace(/[^\w.-]+/g, '_')));
   const progress = progressReporter(a, 'stability');
   try {
     const doc = await stability(model, {
       ...settingsFrom(a),
+      ...promptSettings(a),
       axesFile: a.axesFile,
       runs: a.runs,
       bootstrap: a.bootstrap,
@@ -83,7 +86,7 @@ export const stabilityCommand: Command = {
   command: 'stability <model>',
   describe: 'test-retest ICC, calibration-set stability (sets A, B, C), sample-size curve and dead zones',
   builder: (y) =>
-    runOptions(y)
+    promptOptions(runOptions(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('runs', { type: 'number', default: 5, describe: 'baseline repetitions with different seeds (test-retest raters)' })
       .option('axes-file', { type: 'string', describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
