@@ -88,6 +88,12 @@ export interface GenerateOptions {
   /** Extra variables for the chat template of `messages` requests, e.g. `{ enable_thinking: false }`. */
   templateKwargs?: TemplateKwargs;
   /**
+   * At most this many tokens in `<think>` blocks per answer; then `</think>` is forced and the answer
+   * begins, and `maxTokens` counts the visible answer's tokens only. Only for a vocabulary with a single
+   * `</think>` token (ignored otherwise). Default: no budget, maxTokens counts every token.
+   */
+  thinkBudget?: number;
+  /**
    * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
    * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
    * TF32 use for F32 weights, change with the batch size). Slow on a GPU: for checks, not throughput.
@@ -119,6 +125,10 @@ export interface GenerateResult {
   capturedTokens: number;
   /** The generated token ids (the stop token excluded). */
   tokenIds: Int32Array;
+  /** Generated tokens inside (or marking) `<think>` blocks; they are never captured. */
+  thinkTokens: number;
+  /** The think budget ran out and `</think>` was forced. */
+  thinkCut: boolean;
 }
 
 export interface Model {
@@ -292,6 +302,17 @@ class LoadedModel implements Model {
     return this.context;
   }
 
+  private thinkClose: number | null | undefined;
+
+  /** The id of the single `</think>` token of the vocabulary, or null when it has none. */
+  private thinkCloseToken(): number | null {
+    if (this.thinkClose === undefined) {
+      const ids = this.nativeTokenize('</think>', false, true);
+      this.thinkClose = ids.length === 1 ? ids[0]! : null;
+    }
+    return this.thinkClose;
+  }
+
   renderPrompt(messages: ChatMessage[], templateKwargs: TemplateKwargs = {}): RenderedPrompt {
     try {
       return renderChat(this.info.chatTemplate, messages, this.templateTokens, templateKwargs);
@@ -375,6 +396,7 @@ class LoadedModel implements Model {
       for (const id of allowed) checkNumber('allowedTokens', id, 0, this.info.vocabSize - 1, true);
       if (options.backendSampling) throw badInput('allowedTokens needs host sampling (backendSampling off)');
     }
+    if (options.thinkBudget !== undefined) checkNumber('thinkBudget', options.thinkBudget, 0, 1 << 20, true);
 
     let capture: NativeGenerateOptions['capture'];
     if (options.capture !== false) {
@@ -432,6 +454,7 @@ class LoadedModel implements Model {
   ): Promise<GenerateResult[]> {
     const { temperature, topK, topP, parallel, capture, cv } = s;
     const { onProgress, onResult } = options;
+    const thinkClose = options.thinkBudget !== undefined ? this.thinkCloseToken() : null;
     const convert = (r: NativeResult): GenerateResult => ({
       text: r.text,
       tokens: r.tokens,
@@ -441,6 +464,8 @@ class LoadedModel implements Model {
       promptTokens: r.promptTokens,
       capturedTokens: r.capturedTokens,
       tokenIds: r.ids,
+      thinkTokens: r.thinkTokens,
+      thinkCut: r.thinkCut,
     });
     let results: NativeResult[];
     try {
@@ -450,6 +475,7 @@ class LoadedModel implements Model {
           temperature, topK, topP, parallel,
           ignoreEos: options.ignoreEos ?? false,
           ...(options.allowedTokens ? { allowedTokens: Int32Array.from(options.allowedTokens) } : {}),
+          ...(options.thinkBudget !== undefined && thinkClose !== null ? { thinkBudget: options.thinkBudget, thinkClose } : {}),
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,

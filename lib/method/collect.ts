@@ -35,6 +35,9 @@ export interface Response {
   vector: Float32Array;
   /** Mean hidden-state norm at the captured layers. */
   norm: number;
+  /** Generated tokens in <think> blocks (excluded from the capture), and whether the think budget ran out. */
+  thinkTokens?: number;
+  thinkCut?: boolean;
 }
 
 export interface CollectOptions {
@@ -50,6 +53,7 @@ export interface CollectOptions {
   /** The user's system prompt, for the jobs without a pole (see requestFor). */
   system?: string | null;
   templateKwargs?: GenerateOptions['templateKwargs'];
+  thinkBudget?: number;
   /** Generate only these token ids (a judge's digits). */
   allowedTokens?: GenerateOptions['allowedTokens'];
   journal?: Journal;
@@ -96,7 +100,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
   const already = out.size;
   options.onProgress?.(already, jobs.length, 0);
   if (todo.length === 0) return out;
-  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array }): Response => ({
+  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array; thinkTokens?: number; thinkCut?: boolean }): Response => ({
     key: job.key,
     questionId: job.question.id,
     question: job.question.text,
@@ -106,6 +110,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
     stopReason: r.stopReason,
     vector: r.vector,
     norm: r.layerNorms.length ? r.layerNorms.reduce((a, b) => a + b, 0) / r.layerNorms.length : 0,
+    ...(r.thinkTokens ? { thinkTokens: r.thinkTokens, thinkCut: r.thinkCut ?? false } : {}),
   });
   const results = await model.generate(
     todo.map((job) => ({ ...requestFor(model, job, options.system), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
@@ -121,6 +126,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
       ignoreEos: options.ignoreEos,
       allowedTokens: options.allowedTokens,
       templateKwargs: options.templateKwargs,
+      thinkBudget: options.thinkBudget,
       onResult: (index, r) => {
         const response = toResponse(todo[index], r);
         out.set(response.key, response);

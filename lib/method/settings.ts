@@ -38,7 +38,12 @@ export interface RunSettings {
   system?: string | null;
   /** Extra chat-template variables (`--template-kwarg`, `--thinking` = enable_thinking), for every prompt. */
   templateKwargs?: TemplateKwargs;
+  /** Tokens allowed in a <think> block before it is closed (`--think-budget`, default DEFAULT_THINK_BUDGET). */
+  thinkBudget?: number;
 }
+
+/** The default cap of an answer's hidden <think> part; maxTokens counts the visible answer. */
+export const DEFAULT_THINK_BUDGET = 1024;
 
 export const DEFAULT_SETTINGS: RunSettings = {
   seed: 42,
@@ -57,7 +62,7 @@ export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos', 'system', 'templateKwargs'] as const satisfies ReadonlyArray<keyof RunSettings>;
+const SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos', 'system', 'templateKwargs', 'thinkBudget'] as const satisfies ReadonlyArray<keyof RunSettings>;
 
 /**
  * The run settings among a call's options, defaults filled in. Only setting keys are taken: other
@@ -97,6 +102,7 @@ export function collectOptions(model: Model, s: RunSettings, extra: Pick<Collect
     ignoreEos: s.ignoreEos,
     system: s.system ?? null,
     templateKwargs: s.templateKwargs,
+    thinkBudget: s.thinkBudget ?? DEFAULT_THINK_BUDGET,
     ...extra,
   };
 }

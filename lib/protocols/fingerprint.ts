@@ -12,7 +12,7 @@ import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method
 import { collectResponses, jobKey, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, encodeVector, runKey, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
+import { buildManifest, collectOptions, DEFAULT_THINK_BUDGET, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure } from './analysis.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
@@ -98,12 +98,14 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       })),
       responses: [...calJobs, ...baseJobs].map((j): ResponseRecord => {
         const r = responses.get(j.key)!;
-        return { questionId: j.question.id, question: j.question.text, pole: j.pole, text: r.text, tokens: r.tokens, stopReason: r.stopReason };
+        return { questionId: j.question.id, question: j.question.text, pole: j.pole, text: r.text, tokens: r.tokens, stopReason: r.stopReason, ...(r.thinkTokens ? { thinkTokens: r.thinkTokens, thinkCut: r.thinkCut ?? false } : {}) };
       }),
       structure: axes.axes.length >= 2 ? profileStructure(axes.axes.map((a) => a.id), scores, tokens) : null,
       deadZones: deadZones(axes.axes, scores, options.stabilityCosine),
       timing: { seconds: (performance.now() - started) / 1000, generatedTokens: generated },
     };
+    const thought = [...responses.values()].filter((r) => r.thinkTokens);
+    if (thought.length) doc.thinking = { answersWithThink: thought.length, outOfBudget: thought.filter((r) => r.thinkCut).length, budget: settings.thinkBudget ?? DEFAULT_THINK_BUDGET };
     if (options.demo) doc.manifest.model.demo = true;
     if (options.out) writeFileAtomic(join(options.out, 'fingerprint.json'), `${JSON.stringify(doc, null, 2)}\n`);
     return doc;

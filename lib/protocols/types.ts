@@ -48,6 +48,9 @@ export interface ResponseRecord {
   stopReason: 'eos' | 'length';
   /** The pole instruction the response was generated under ('none': baseline). */
   pole?: 'positive' | 'negative' | 'none';
+  /** Tokens of its <think> blocks, excluded from the capture (absent: none); thinkCut: the budget ran out. */
+  thinkTokens?: number;
+  thinkCut?: boolean;
 }
 
 export interface DeadZone {
@@ -79,6 +82,8 @@ export interface FingerprintDoc {
   structure: Structure | null;
   deadZones: DeadZone[];
   timing: { seconds: number; generatedTokens: number };
+  /** Present when answers had <think> blocks: how many, and how many ran out of the think budget. */
+  thinking?: { answersWithThink: number; outOfBudget: number; budget: number };
 }
 
 export interface StabilityDoc {

@@ -100,6 +100,8 @@ describe('your own system prompt and template variables (fixture with a thinking
     expect(promptSettings({ thinking: 'off', templateKwarg: ['x=1'] })).toEqual({ templateKwargs: { x: 1, enable_thinking: false } });
     expect(() => promptSettings({ thinking: 'on', templateKwarg: ['enable_thinking=false'] })).toThrow('--thinking contradicts --template-kwarg enable_thinking');
     expect(() => promptSettings({ system: 'a', systemFile: 'b' })).toThrow('give --system or --system-file, not both');
+    expect(promptSettings({ thinkBudget: 16 })).toEqual({ thinkBudget: 16 });
+    expect(() => promptSettings({ thinkBudget: -1 })).toThrow('--think-budget must be an integer 0–1048576, got -1');
     const file = join(dir, 'system.txt');
     await writeFile(file, `${SYSTEM}\n`);
     expect(promptSettings({ systemFile: file })).toEqual({ system: SYSTEM });
@@ -116,4 +118,53 @@ describe('your own system prompt and template variables (fixture with a thinking
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--template-kwarg "novalue": expected key=value');
   }, 120_000);
+
+  it('think budget: the hidden part is capped, closed, left out of the capture; maxTokens counts the visible answer', async () => {
+    const close = model.tokenize('</think>', { addSpecial: false, parseSpecial: true });
+    expect(close).toHaveLength(1);
+    const eos = model.tokenize('<|im_end|>', { addSpecial: false, parseSpecial: true })[0]!;
+    // Sampling among ordinary word tokens only: the model can neither close the block nor stop by itself.
+    const words = [...model.tokenize(' happy sad day', { addSpecial: false })];
+    expect(words).not.toContain(close[0]);
+    expect(words).not.toContain(eos);
+    const request = { messages: [{ role: 'user' as const, content: 'How was the day?' }] };
+    expect(model.renderPrompt(request.messages).startInThink).toBe(true);
+    const [r] = await model.generate([request], { thinkBudget: 5, maxTokens: 4, allowedTokens: words, deterministic: true, capture: { tokenDecay: 1.0 } });
+    expect(r!.tokens).toBe(5 + 1 + 4);
+    expect(r!.thinkTokens).toBe(6);
+    expect(r!.thinkCut).toBe(true);
+    expect(r!.tokenIds[5]).toBe(close[0]);
+    expect(r!.capturedTokens).toBe(4);
+    expect(r!.text).toContain('</think>');
+    // the captured vector is the visible answer's: the same as reading that answer after a closed block
+    const visible = r!.tokenIds.slice(6);
+    const [again] = await model.generate([{ tokens: Int32Array.from([...model.tokenize(model.renderPrompt(request.messages).text, { parseSpecial: true }), ...r!.tokenIds.slice(0, 6)]), response: visible }], {
+      deterministic: true,
+      capture: { tokenDecay: 1.0 },
+    });
+    // (prefilled here, decoded token by token there: equal to float rounding)
+    const diff = Math.sqrt(r!.vector.reduce((acc, x, i) => acc + (x - again!.vector[i]!) ** 2, 0));
+    const norm = Math.sqrt(r!.vector.reduce((acc, x) => acc + x * x, 0));
+    expect(diff / norm).toBeLessThan(1e-5);
+    // without a budget maxTokens counts every token, think included: nothing visible, nothing captured
+    const [free] = await model.generate([request], { maxTokens: 4, allowedTokens: words, deterministic: true });
+    expect(free).toMatchObject({ tokens: 4, thinkTokens: 4, thinkCut: false, capturedTokens: 0 });
+  });
+
+  it('fingerprint with thinking on: answers with a think block and those out of budget are counted', async () => {
+    const doc = await fingerprint(model, { ...SMALL, templateKwargs: { enable_thinking: true }, thinkBudget: 3, axes });
+    const baseline = doc.responses.filter((r) => r.pole === 'none');
+    expect(doc.thinking).toBeDefined();
+    expect(doc.thinking!.budget).toBe(3);
+    expect(doc.thinking!.answersWithThink).toBe(doc.responses.filter((r) => r.thinkTokens).length);
+    expect(doc.thinking!.outOfBudget).toBe(doc.responses.filter((r) => r.thinkCut).length);
+    expect(doc.thinking!.answersWithThink).toBeGreaterThan(0);
+    for (const r of baseline) {
+      expect(r.thinkTokens ?? 0).toBeLessThanOrEqual(4);
+      if (r.thinkCut) expect(r.thinkTokens).toBe(4);
+      expect(r.tokens - (r.thinkTokens ?? 0)).toBeLessThanOrEqual(8);
+    }
+    const off = await fingerprint(model, { ...SMALL, axes });
+    expect(off.thinking).toBeUndefined();
+  });
 });

@@ -12,13 +12,15 @@ export const promptOptions = <T>(y: Argv<T>) =>
     .option('system', { type: 'string', describe: 'your system prompt: the answers are produced (and scored) under it; calibration keeps its pole instructions' })
     .option('system-file', { type: 'string', describe: 'the system prompt from a UTF-8 text file' })
     .option('template-kwarg', { type: 'string', array: true, describe: 'key=value for the chat template (repeatable; true/false and numbers are typed)' })
-    .option('thinking', { choices: ['on', 'off'] as const, describe: 'shortcut for --template-kwarg enable_thinking=true|false' });
+    .option('thinking', { choices: ['on', 'off'] as const, describe: 'shortcut for --template-kwarg enable_thinking=true|false' })
+    .option('think-budget', { type: 'number', describe: 'tokens allowed in a <think> block before it is closed (default 1024); --max-tokens counts the visible answer' });
 
 export interface PromptArgs {
   system?: string;
   systemFile?: string;
   templateKwarg?: string[];
   thinking?: 'on' | 'off';
+  thinkBudget?: number;
 }
 
 const MAX_SYSTEM_BYTES = 1 << 20;
@@ -48,7 +50,7 @@ function readSystemFile(path: string): string {
 }
 
 /** The run settings of the prompt flags (`system`, `templateKwargs`). */
-export function promptSettings(a: PromptArgs): { system?: string; templateKwargs?: TemplateKwargs } {
+export function promptSettings(a: PromptArgs): { system?: string; templateKwargs?: TemplateKwargs; thinkBudget?: number } {
   if (a.system !== undefined && a.systemFile !== undefined) throw badInput('give --system or --system-file, not both');
   const system = a.systemFile !== undefined ? readSystemFile(a.systemFile) : a.system;
   if (system !== undefined && system.trim() === '') throw badInput('--system: the system prompt is empty');
@@ -57,5 +59,10 @@ export function promptSettings(a: PromptArgs): { system?: string; templateKwargs
     if ('enable_thinking' in kwargs && kwargs.enable_thinking !== (a.thinking === 'on')) throw badInput('--thinking contradicts --template-kwarg enable_thinking');
     kwargs.enable_thinking = a.thinking === 'on';
   }
-  return { ...(system !== undefined ? { system } : {}), ...(Object.keys(kwargs).length ? { templateKwargs: kwargs } : {}) };
+  if (a.thinkBudget !== undefined && !(Number.isInteger(a.thinkBudget) && a.thinkBudget >= 0 && a.thinkBudget <= 1 << 20)) throw badInput(`--think-budget must be an integer 0–1048576, got ${a.thinkBudget}`);
+  return {
+    ...(system !== undefined ? { system } : {}),
+    ...(Object.keys(kwargs).length ? { templateKwargs: kwargs } : {}),
+    ...(a.thinkBudget !== undefined ? { thinkBudget: a.thinkBudget } : {}),
+  };
 }
