@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHATML_TEMPLATE, ensureFixtureModel, FIXTURE_PRESETS } from '../../fixtures/models.js';
-import { calibrate, deriveSeed, fingerprint, loadModel, score, writeAxesFile, type AxesDoc, type Model } from '../../lib/index.js';
+import { calibrate, compareFingerprints, deriveSeed, fingerprint, loadModel, score, writeAxesFile, type AxesDoc, type Model } from '../../lib/index.js';
 import { scoreVector } from '../../lib/method/calibrate.js';
 import { systemTextFor } from '../../lib/method/collect.js';
 import { parseTemplateKwarg, promptSettings } from '../../lib/cli/commands/prompt-options.js';
@@ -76,6 +76,9 @@ describe('your own system prompt and template variables (fixture with a thinking
     const plain = await fingerprint(model, { ...SMALL, axes });
     expect(plain.manifest.systemPrompt).toBeUndefined();
     expect(plain.axes[0]!.scores).not.toEqual(doc.axes[0]!.scores);
+    const diff = compareFingerprints(plain, doc);
+    expect(diff.notes).toContain(`different system prompts: none vs sha256 ${createHash('sha256').update(SYSTEM).digest('hex').slice(0, 12)} (the deltas show what it changes)`);
+    expect(diff.axes[0]!.delta).toBeCloseTo(doc.axes[0]!.mean - plain.axes[0]!.mean, 12);
   });
 
   it('score reads the given text after the system prompt', async () => {
