@@ -111,6 +111,8 @@ Napi::Object resultObject(Napi::Env env, const GenResult& r) {
   o.Set("eos", r.eos);
   o.Set("promptTokens", r.promptTokens);
   o.Set("capturedTokens", r.capturedTokens);
+  o.Set("thinkTokens", r.thinkTokens);
+  o.Set("thinkCut", r.thinkCut);
   o.Set("vector", toFloat32(env, r.vector));
   o.Set("norms", toFloat32(env, r.norms));
   auto ids = Napi::Int32Array::New(env, r.ids.size());
@@ -327,7 +329,8 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
         return "request " + std::to_string(i) + ": token id " + std::to_string(t) + " is outside the vocabulary (0.." +
                std::to_string(nVocab - 1) + ")";
     if (r.hasForced && r.forced.empty()) return "request " + std::to_string(i) + ": the response to score is empty";
-    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
+    const bool budgeted = !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose != LLAMA_TOKEN_NULL;
+    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens + (budgeted ? opts.thinkBudget + 1 : 0);
     const int total = static_cast<int>(r.prompt.size()) + gen + 1;
     if (total > limit)
       return "request " + std::to_string(i) + ": the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " +
@@ -360,6 +363,8 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     int nGen = 0;
     llama_token pending = 0;
     bool hasPending = false, pendingKeep = false, finalFeed = false, inThink = false;
+    int nThink = 0;
+    bool closeThink = false, thinkCut = false;
     SequenceSampler sampler;
     std::string text;
     std::vector<llama_token> ids;
@@ -379,7 +384,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     return static_cast<int>(reqs[i].prompt.size()) + (reqs[i].hasForced ? static_cast<int>(reqs[i].forced.size()) : reqs[i].maxTokens);
   };
   std::stable_sort(admission.begin(), admission.end(), [&](int a, int b) { return work(a) > work(b); });
-  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP};
+  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens};
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
   if (!pool_ && !model_->cpuOnly) {
@@ -415,6 +420,8 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     res.text = std::move(sl.text);
     res.ids = std::move(sl.ids);
     res.tokens = sl.nGen;
+    res.thinkTokens = sl.nThink;
+    res.thinkCut = sl.thinkCut;
     res.eos = eos;
     res.promptTokens = static_cast<int32_t>(reqs[sl.req].prompt.size());
     res.capturedTokens = static_cast<int32_t>(capture_.keptTokens(s));
@@ -440,6 +447,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     bool keep = !(sl.inThink || opens || closes);
     if (opens) sl.inThink = true;
     if (closes) sl.inThink = false;
+    if (!keep) sl.nThink++;
     sl.text += tokenPiece(vocab, t, false);
     sl.ids.push_back(t);
     sl.nGen++;
@@ -455,7 +463,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     sl.pending = t;
     sl.hasPending = true;
     sl.pendingKeep = keep;
-    sl.finalFeed = sl.nGen >= limitGen;
+    // With a think budget, maxTokens counts the visible answer; a think block that reaches the budget is closed.
+    const bool budgeted = !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose != LLAMA_TOKEN_NULL;
+    if (budgeted && sl.inThink && sl.nThink >= opts.thinkBudget) sl.closeThink = sl.thinkCut = true;
+    sl.finalFeed = (budgeted ? sl.nGen - sl.nThink : sl.nGen) >= limitGen;
   };
 
   // Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
@@ -467,7 +478,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
       Slot& sl = slots[s];
       const GenRequest& r = reqs[sl.req];
       if (r.hasForced) chosen[k] = r.forced[sl.nGen];
-      else if (opts.backendSampling) chosen[k] = llama_sampler_sample(backendChains_[s], ctx_, idx);
+      else if (sl.closeThink) {
+        chosen[k] = opts.thinkClose;
+        sl.closeThink = false;
+      } else if (opts.backendSampling) chosen[k] = llama_sampler_sample(backendChains_[s], ctx_, idx);
       else if (const float* row = llama_get_logits_ith(ctx_, idx)) chosen[k] = sl.sampler.sample(row, nVocab);
       else chosen[k] = LLAMA_TOKEN_NULL;
     };
@@ -758,6 +772,9 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.topK = intOpt(o, "topK", 50);
   opts.topP = static_cast<float>(numOpt(o, "topP", 0.9));
   opts.ignoreEos = boolOpt(o, "ignoreEos", false);
+  opts.thinkBudget = intOpt(o, "thinkBudget", -1);
+  opts.thinkClose = intOpt(o, "thinkClose", LLAMA_TOKEN_NULL);
+  if (o.Has("allowedTokens") && o.Get("allowedTokens").IsTypedArray()) opts.allowedTokens = tokensFrom(o.Get("allowedTokens"));
   opts.parallel = std::max(1, intOpt(o, "parallel", 8));
   opts.contextLimit = intOpt(o, "contextLimit", 0);
   opts.flashAttn = boolOpt(o, "flashAttn", false);

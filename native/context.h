@@ -35,6 +35,11 @@ struct GenOptions {
   int32_t topK = 50;
   float topP = 0.9f;
   bool ignoreEos = false;
+  std::vector<llama_token> allowedTokens;  // non-empty: sample only among these ids (host sampler)
+  // >= 0 (with thinkClose): at most this many tokens in <think> blocks, then thinkClose is forced; maxTokens
+  // then counts the visible answer's tokens only.
+  int32_t thinkBudget = -1;
+  llama_token thinkClose = LLAMA_TOKEN_NULL;
   int32_t parallel = 8;
   int32_t contextLimit = 0;  // per-sequence context cap (0: the model's training context)
   CaptureConfig capture;
@@ -55,6 +60,8 @@ struct GenResult {
   std::vector<float> norms;
   int32_t promptTokens = 0;
   int32_t capturedTokens = 0;
+  int32_t thinkTokens = 0;  // generated tokens inside (or marking) <think> blocks: never captured
+  bool thinkCut = false;    // the think budget ran out and the block was closed
 };
 
 // Timing of the last generate call (owner thread writes, JS reads after the call settled).

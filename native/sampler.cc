@@ -5,7 +5,27 @@
 
 namespace moodaxis {
 
+namespace {
+bool better(float la, llama_token a, float lb, llama_token b) { return la > lb || (la == lb && a < b); }
+}  // namespace
+
+llama_token SequenceSampler::sampleAllowed(const float* logits) {
+  const std::vector<llama_token>& ids = *params_.allowed;
+  if (params_.temperature <= 0.0f) {
+    llama_token best = ids[0];
+    for (llama_token id : ids)
+      if (better(logits[id], id, logits[best], best)) best = id;
+    return best;
+  }
+  cand_.clear();
+  for (llama_token id : ids) cand_.push_back({logits[id], id});
+  std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return better(a.logit, a.id, b.logit, b.id); });
+  if (params_.topK > 0 && static_cast<size_t>(params_.topK) < cand_.size()) cand_.resize(params_.topK);
+  return draw();
+}
+
 llama_token SequenceSampler::sample(const float* logits, int32_t nVocab) {
+  if (params_.allowed && !params_.allowed->empty()) return sampleAllowed(logits);
   if (params_.temperature <= 0.0f) {  // greedy: the first largest logit, as llama_sampler_init_greedy
     int32_t best = 0;
     for (int32_t i = 1; i < nVocab; i++)
@@ -26,7 +46,10 @@ llama_token SequenceSampler::sample(const float* logits, int32_t nVocab) {
     std::push_heap(cand_.begin(), cand_.end(), better);
   }
   std::sort(cand_.begin(), cand_.end(), better);  // descending logit
+  return draw();
+}
 
+llama_token SequenceSampler::draw() {
   // temperature
   for (auto& c : cand_) c.logit /= params_.temperature;
 

@@ -22,6 +22,9 @@ struct SamplerParams {
   float temperature = 0.7f;  // <= 0: greedy
   int32_t topK = 50;         // <= 0: the whole vocabulary
   float topP = 0.9f;         // >= 1: off
+  // Non-null and non-empty: choose only among these token ids (e.g. a judge's "1".."5"); the chain
+  // above then runs over them alone (greedy: the largest of their logits).
+  const std::vector<llama_token>* allowed = nullptr;
 };
 
 class SequenceSampler {
@@ -31,6 +34,9 @@ class SequenceSampler {
   llama_token sample(const float* logits, int32_t nVocab);
 
  private:
+  llama_token sampleAllowed(const float* logits);
+  // temperature -> top-p -> seeded draw over cand_ (sorted by descending logit).
+  llama_token draw();
   struct Candidate {
     float logit;
     llama_token id;

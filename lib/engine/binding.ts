@@ -39,13 +39,13 @@ export interface NativeRequest {
 }
 export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
 export interface NativeGenerateOptions {
-  temperature: number; topK: number; topP: number; ignoreEos?: boolean; parallel: number; contextLimit?: number;
+  temperature: number; topK: number; topP: number; ignoreEos?: boolean; allowedTokens?: Int32Array; thinkBudget?: number; thinkClose?: number; parallel: number; contextLimit?: number;
   flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean;
   capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }
 export interface NativeResult {
-  text: string; tokens: number; eos: boolean; promptTokens: number; capturedTokens: number;
+  text: string; tokens: number; eos: boolean; promptTokens: number; capturedTokens: number; thinkTokens: number; thinkCut: boolean;
   vector: Float32Array; norms: Float32Array; ids: Int32Array;
 }
 export interface NativeGenerateStats {

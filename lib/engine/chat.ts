@@ -25,6 +25,9 @@ export interface RenderedPrompt {
 
 export interface TemplateTokens { bosText: string; eosText: string }
 
+/** Extra variables for the Jinja template, e.g. `{ enable_thinking: false }` (`--template-kwarg`). */
+export type TemplateKwargs = Record<string, string | number | boolean>;
+
 function opensThink(text: string): boolean {
   const open = text.lastIndexOf('<think>');
   return open >= 0 && text.indexOf('</think>', open) < 0;
@@ -55,11 +58,17 @@ function plainPrompt(messages: ChatMessage[]): RenderedPrompt {
  * call for all of them, a second only for those whose system message must be merged). A template
  * that fails, produces an empty prompt or exceeds its budget is BAD_INPUT.
  */
-export async function renderChats(template: string | null, conversations: ChatMessage[][], tokens: TemplateTokens, budget: TemplateBudget): Promise<RenderedPrompt[]> {
+export async function renderChats(
+  template: string | null,
+  conversations: ChatMessage[][],
+  tokens: TemplateTokens,
+  budget: TemplateBudget,
+  kwargs: TemplateKwargs = {},
+): Promise<RenderedPrompt[]> {
   if (conversations.some((messages) => messages.length === 0)) throw badInput('a request has no messages');
   if (!template) return conversations.map(plainPrompt);
   const job = (messages: ChatMessage[]): TemplateJob => ({
-    variables: { messages, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText },
+    variables: { ...kwargs, messages, add_generation_prompt: true, bos_token: tokens.bosText, eos_token: tokens.eosText },
     maxCharacters: 2 * messages.reduce((n, m) => n + m.content.length, 0) + budget.extraCharacters,
   });
   const failed = (error: string) => badInput(`the model's chat template failed: ${error}`);

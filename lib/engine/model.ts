@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
-import { renderChats, type ChatMessage, type RenderedPrompt } from './chat.js';
+import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
@@ -89,6 +89,19 @@ export interface GenerateOptions {
   /** Generate exactly maxTokens tokens, ignoring end of generation (benchmarks). */
   ignoreEos?: boolean;
   /**
+   * Choose every generated token only among these ids (e.g. a judge's "1".."5", so that each answer
+   * parses); the sampler above runs over them alone. Host sampling only (not with backendSampling).
+   */
+  allowedTokens?: Int32Array | number[];
+  /** Extra variables for the chat template of `messages` requests, e.g. `{ enable_thinking: false }`. */
+  templateKwargs?: TemplateKwargs;
+  /**
+   * At most this many tokens in `<think>` blocks per answer; then `</think>` is forced and the answer
+   * begins, and `maxTokens` counts the visible answer's tokens only. Only for a vocabulary with a single
+   * `</think>` token (ignored otherwise). Default: no budget, maxTokens counts every token.
+   */
+  thinkBudget?: number;
+  /**
    * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
    * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
    * TF32 use for F32 weights, change with the batch size). Slow on a GPU: for checks, not throughput.
@@ -123,13 +136,17 @@ export interface GenerateResult {
   capturedTokens: number;
   /** The generated token ids (the stop token excluded). */
   tokenIds: Int32Array;
+  /** Generated tokens inside (or marking) `<think>` blocks; they are never captured. */
+  thinkTokens: number;
+  /** The think budget ran out and `</think>` was forced. */
+  thinkCut: boolean;
 }
 
 export interface Model {
   readonly info: ModelInfo;
   generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GenerateResult[]>;
   /** Renders a request's prompt the way generate does. */
-  renderPrompt(messages: ChatMessage[]): Promise<RenderedPrompt>;
+  renderPrompt(messages: ChatMessage[], templateKwargs?: TemplateKwargs): Promise<RenderedPrompt>;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
   /**
    * The text of token ids (e.g. a result's `tokenIds`), the pieces joined as generate joins them.
@@ -308,14 +325,25 @@ class LoadedModel implements Model {
     return this.context;
   }
 
-  async renderPrompt(messages: ChatMessage[]): Promise<RenderedPrompt> {
-    return (await this.renderPrompts([messages]))[0]!;
+  private thinkClose: number | null | undefined;
+
+  /** The id of the single `</think>` token of the vocabulary, or null when it has none. */
+  private thinkCloseToken(): number | null {
+    if (this.thinkClose === undefined) {
+      const ids = this.nativeTokenize('</think>', false, true);
+      this.thinkClose = ids.length === 1 ? ids[0]! : null;
+    }
+    return this.thinkClose;
+  }
+
+  async renderPrompt(messages: ChatMessage[], templateKwargs: TemplateKwargs = {}): Promise<RenderedPrompt> {
+    return (await this.renderPrompts([messages], templateKwargs))[0]!;
   }
 
   /** Renders conversations (all in one template-worker call). */
-  private async renderPrompts(conversations: ChatMessage[][]): Promise<RenderedPrompt[]> {
+  private async renderPrompts(conversations: ChatMessage[][], templateKwargs: TemplateKwargs = {}): Promise<RenderedPrompt[]> {
     try {
-      return await renderChats(this.info.chatTemplate, conversations, this.templateTokens, this.templateBudget);
+      return await renderChats(this.info.chatTemplate, conversations, this.templateTokens, this.templateBudget, templateKwargs);
     } catch (error) {
       // Name the model: its template (a damaged one included) is what failed.
       if (error instanceof MoodaxisError) throw new MoodaxisError(error.code, `${basename(this.info.path)}: ${error.message}`, { cause: error });
@@ -412,7 +440,7 @@ class LoadedModel implements Model {
     // Every chat request's prompt in one template-worker call.
     const conversations = requests.map((r, i) => this.messagesOf(r, i));
     const chatIndex = conversations.flatMap((m, i) => (m ? [i] : []));
-    const prompts = await this.renderPrompts(chatIndex.map((i) => conversations[i]!));
+    const prompts = await this.renderPrompts(chatIndex.map((i) => conversations[i]!), options.templateKwargs);
     const chats = new Map(chatIndex.map((i, k) => [i, prompts[k]!]));
     const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens, chats.get(i)));
     if (!this.info.chatTemplate && !this.warnedNoTemplate && requests.some((r) => 'messages' in r)) {
@@ -422,6 +450,13 @@ class LoadedModel implements Model {
         `${basename(this.info.path)} has no chat template: { messages } are sent as plain text (their contents joined by blank lines, roles dropped)`,
       );
     }
+    const allowed = options.allowedTokens;
+    if (allowed !== undefined) {
+      if (allowed.length === 0) throw badInput('allowedTokens: give at least one token id');
+      for (const id of allowed) checkNumber('allowedTokens', id, 0, this.info.vocabSize - 1, true);
+      if (options.backendSampling) throw badInput('allowedTokens needs host sampling (backendSampling off)');
+    }
+    if (options.thinkBudget !== undefined) checkNumber('thinkBudget', options.thinkBudget, 0, 1 << 20, true);
 
     let capture: NativeGenerateOptions['capture'];
     if (options.capture !== false) {
@@ -479,6 +514,7 @@ class LoadedModel implements Model {
   ): Promise<GenerateResult[]> {
     const { temperature, topK, topP, parallel, capture, cv } = s;
     const { onProgress, onResult } = options;
+    const thinkClose = options.thinkBudget !== undefined ? this.thinkCloseToken() : null;
     const convert = (r: NativeResult): GenerateResult => ({
       text: r.text,
       tokens: r.tokens,
@@ -488,6 +524,8 @@ class LoadedModel implements Model {
       promptTokens: r.promptTokens,
       capturedTokens: r.capturedTokens,
       tokenIds: r.ids,
+      thinkTokens: r.thinkTokens,
+      thinkCut: r.thinkCut,
     });
     let results: NativeResult[];
     try {
@@ -496,6 +534,8 @@ class LoadedModel implements Model {
         {
           temperature, topK, topP, parallel,
           ignoreEos: options.ignoreEos ?? false,
+          ...(options.allowedTokens ? { allowedTokens: Int32Array.from(options.allowedTokens) } : {}),
+          ...(options.thinkBudget !== undefined && thinkClose !== null ? { thinkBudget: options.thinkBudget, thinkClose } : {}),
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,

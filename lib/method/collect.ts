@@ -35,6 +35,9 @@ export interface Response {
   vector: Float32Array;
   /** Mean hidden-state norm at the captured layers. */
   norm: number;
+  /** Generated tokens in <think> blocks (excluded from the capture), and whether the think budget ran out. */
+  thinkTokens?: number;
+  thinkCut?: boolean;
 }
 
 export interface CollectOptions {
@@ -47,6 +50,12 @@ export interface CollectOptions {
   capture?: GenerateOptions['capture'];
   controlVector?: GenerateOptions['controlVector'];
   ignoreEos?: boolean;
+  /** The user's system prompt, for the jobs without a pole (see requestFor). */
+  system?: string | null;
+  templateKwargs?: GenerateOptions['templateKwargs'];
+  thinkBudget?: number;
+  /** Generate only these token ids (a judge's digits). */
+  allowedTokens?: GenerateOptions['allowedTokens'];
   journal?: Journal;
   onProgress?: ProgressCallback;
 }
@@ -66,18 +75,29 @@ export function jobKey(question: QuestionRef, pole: Pole, tag?: string): string 
   return tag ? `${question.id}|${pole}|${tag}` : `${question.id}|${pole}`;
 }
 
+/**
+ * The system text of a job: the user's system prompt for a job without a pole (baseline, follow-ups,
+ * scored texts), then the job's own instruction, separated by a blank line; pole jobs keep their pole
+ * instruction alone.
+ */
+export function systemTextFor(job: ResponseJob, system: string | null | undefined): string | null {
+  const parts = [job.pole === 'none' ? system : null, job.instruction].filter((x): x is string => !!x && x.trim() !== '');
+  return parts.length ? parts.join('\n\n') : null;
+}
+
 /** The request for a job: chat messages when the model has a template, else the plain prompt. */
-function requestFor(model: Model, job: ResponseJob) {
+function requestFor(model: Model, job: ResponseJob, system: string | null | undefined) {
+  const instruction = systemTextFor(job, system);
   if (model.info.chatTemplate) {
     const messages: ChatMessage[] = [];
-    if (job.instruction) messages.push({ role: 'system', content: job.instruction });
+    if (instruction) messages.push({ role: 'system', content: instruction });
     if (job.history) messages.push(...job.history);
     messages.push({ role: 'user', content: job.question.text });
     return { messages };
   }
   const history = job.history?.map((m) => m.content).join('\n\n');
   const question = history ? `${history}\n\n${job.question.text}` : job.question.text;
-  return { prompt: renderPlainPrompt(job.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, job.instruction, question) };
+  return { prompt: renderPlainPrompt(job.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, instruction, question) };
 }
 
 export async function collectResponses(model: Model, jobs: ResponseJob[], options: CollectOptions): Promise<Map<string, Response>> {
@@ -92,7 +112,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
   let finishedTokens = 0;
   options.onProgress?.(already, jobs.length, 0, { restored: already, finishedTokens });
   if (todo.length === 0) return out;
-  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array }): Response => ({
+  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array; thinkTokens?: number; thinkCut?: boolean }): Response => ({
     key: job.key,
     questionId: job.question.id,
     question: job.question.text,
@@ -102,9 +122,10 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
     stopReason: r.stopReason,
     vector: r.vector,
     norm: r.layerNorms.length ? r.layerNorms.reduce((a, b) => a + b, 0) / r.layerNorms.length : 0,
+    ...(r.thinkTokens ? { thinkTokens: r.thinkTokens, thinkCut: r.thinkCut ?? false } : {}),
   });
   const results = await model.generate(
-    todo.map((job) => ({ ...requestFor(model, job), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
+    todo.map((job) => ({ ...requestFor(model, job, options.system), seed: deriveSeed(options.seed, job.key), maxTokens: job.maxTokens, ...(job.response ? { response: job.response } : {}) })),
     {
       seed: options.seed,
       parallel: options.parallel,
@@ -115,6 +136,9 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
       capture: options.capture,
       controlVector: options.controlVector,
       ignoreEos: options.ignoreEos,
+      allowedTokens: options.allowedTokens,
+      templateKwargs: options.templateKwargs,
+      thinkBudget: options.thinkBudget,
       onResult: (index, r) => {
         const response = toResponse(todo[index], r);
         finishedTokens += r.tokens;

@@ -48,7 +48,7 @@ export async function score(modelOrPath: Model | string, axes: AxesDoc | string,
       maxTokens: 1,
       response: item.response,
     }));
-    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: isDeterministic(model, settings), capture: captureOptions(model, settings) });
+    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: isDeterministic(model, settings), capture: captureOptions(model, settings), system: settings.system, templateKwargs: settings.templateKwargs });
     return {
       kind: 'moodaxis.scores',
       schemaVersion: 1,

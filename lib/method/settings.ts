@@ -2,8 +2,10 @@
  * Run settings shared by calibration, scoring and the protocols (METHOD defaults), and the manifest
  * that records them with the model's identity in every output.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TemplateKwargs } from '../engine/chat.js';
 import { defaultCapture, defaultParallel, type Model } from '../engine/model.js';
 import { packageRoot } from '../engine/package-root.js';
 import type { Manifest } from '../protocols/types.js';
@@ -29,7 +31,19 @@ export interface RunSettings {
   deterministic?: boolean;
   /** Benchmarks only: generate exactly maxTokens, ignoring end of generation. */
   ignoreEos?: boolean;
+  /**
+   * The user's system prompt (`--system`): the answers without a pole instruction (baseline, benchmark
+   * follow-ups, scored texts) are produced under it; calibration keeps its pole instructions alone.
+   */
+  system?: string | null;
+  /** Extra chat-template variables (`--template-kwarg`, `--thinking` = enable_thinking), for every prompt. */
+  templateKwargs?: TemplateKwargs;
+  /** Tokens allowed in a <think> block before it is closed (`--think-budget`, default DEFAULT_THINK_BUDGET). */
+  thinkBudget?: number;
 }
+
+/** The default cap of an answer's hidden <think> part; maxTokens counts the visible answer. */
+export const DEFAULT_THINK_BUDGET = 1024;
 
 export const DEFAULT_SETTINGS: RunSettings = {
   seed: 42,
@@ -48,7 +62,7 @@ export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos'] as const satisfies ReadonlyArray<keyof RunSettings>;
+const SETTING_KEYS = ['seed', 'temperature', 'topK', 'topP', 'maxTokens', 'baselineMaxTokens', 'parallel', 'layers', 'layerWeights', 'tokenDecay', 'compat', 'deterministic', 'ignoreEos', 'system', 'templateKwargs', 'thinkBudget'] as const satisfies ReadonlyArray<keyof RunSettings>;
 
 /**
  * The run settings among a call's options, defaults filled in. Only setting keys are taken: other
@@ -86,7 +100,18 @@ export function collectOptions(model: Model, s: RunSettings, extra: Pick<Collect
     deterministic: isDeterministic(model, s),
     capture: captureOptions(model, s),
     ignoreEos: s.ignoreEos,
+    system: s.system ?? null,
+    templateKwargs: s.templateKwargs,
+    thinkBudget: s.thinkBudget ?? DEFAULT_THINK_BUDGET,
     ...extra,
+  };
+}
+
+/** The manifest's record of the prompt settings: the system prompt with its sha256, the template variables. */
+export function promptManifest(s: RunSettings): Record<string, unknown> {
+  return {
+    ...(s.system ? { systemPrompt: { text: s.system, sha256: createHash('sha256').update(s.system).digest('hex') } } : {}),
+    ...(s.templateKwargs && Object.keys(s.templateKwargs).length ? { templateKwargs: s.templateKwargs } : {}),
   };
 }
 
@@ -118,6 +143,7 @@ export function buildManifest(model: Model, s: RunSettings, axisSet: Pick<AxisSe
       deterministic: isDeterministic(model, s),
     },
     questions: { name: axisSet.name, version: axisSet.version ?? 'custom' },
+    ...promptManifest(s),
     ...extra,
   };
 }

@@ -44,7 +44,7 @@ const cachePrefix = (model: Model) => `${model.info.name.replace(/[^\w.-]+/g, '_
  * settings (they change which answers calibration reads).
  */
 function axesCachePath(model: Model, axisSet: AxisSet, s: RunSettings): string {
-  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined, baselineMaxTokens: undefined }, backend: model.info.backend });
+  const key = runKey({ identity: model.info.identity, set: [axisSet.name, axisSet.version, axisSet.axes.map((a) => a.id)], s: { ...s, parallel: undefined, baselineMaxTokens: undefined, system: undefined }, backend: model.info.backend });
   return join(cacheDir(), 'axes', `${cachePrefix(model)}${key.slice(0, 16)}.json`);
 }
 

@@ -101,6 +101,10 @@ export function compareFingerprints(a: FingerprintDoc, b: FingerprintDoc, option
     notes.push(`different question sets: ${ma.questions.name} ${ma.questions.version} vs ${mb.questions.name} ${mb.questions.version}`);
   const samp = (m: typeof ma) => JSON.stringify([m.sampler.temperature, m.sampler.topK, m.sampler.topP, m.sampler.maxTokens, m.sampler.baselineMaxTokens, m.capture]);
   if (samp(ma) !== samp(mb)) notes.push('different sampler or capture settings (see the manifests)');
+  const sys = (m: typeof ma) => (m.systemPrompt as { sha256?: string } | undefined)?.sha256 ?? null;
+  const tpl = (m: typeof ma) => JSON.stringify(m.templateKwargs ?? {});
+  if (sys(ma) !== sys(mb)) notes.push(`different system prompts: ${sys(ma) ? `sha256 ${sys(ma)!.slice(0, 12)}` : 'none'} vs ${sys(mb) ? `sha256 ${sys(mb)!.slice(0, 12)}` : 'none'} (the deltas show what it changes)`);
+  if (tpl(ma) !== tpl(mb)) notes.push(`different chat-template variables: ${tpl(ma)} vs ${tpl(mb)}`);
   if (onlyInA.length) notes.push(`only in ${fa}: ${onlyInA.join(', ')}`);
   if (onlyInB.length) notes.push(`only in ${fb}: ${onlyInB.join(', ')}`);
   return {

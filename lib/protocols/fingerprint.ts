@@ -12,7 +12,7 @@ import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method
 import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
 import { Journal, encodeVector, runKey, runTiming, writeFileAtomic } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
+import { buildManifest, collectOptions, DEFAULT_THINK_BUDGET, resolveSettings, type RunSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure, truncation } from './analysis.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
@@ -101,13 +101,15 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       })),
       responses: [...calJobs, ...baseJobs].map((j): ResponseRecord => {
         const r = responses.get(j.key)!;
-        return { questionId: j.question.id, question: j.question.text, pole: j.pole, text: r.text, tokens: r.tokens, stopReason: r.stopReason };
+        return { questionId: j.question.id, question: j.question.text, pole: j.pole, text: r.text, tokens: r.tokens, stopReason: r.stopReason, ...(r.thinkTokens ? { thinkTokens: r.thinkTokens, thinkCut: r.thinkCut ?? false } : {}) };
       }),
       structure: axes.axes.length >= 2 ? profileStructure(axes.axes.map((a) => a.id), scores, tokens) : null,
       deadZones: deadZones(axes.axes, scores, options.stabilityCosine),
       truncation: truncation(baseline.map((r) => r.stopReason), settings.baselineMaxTokens),
       timing: runTiming(started, responses.values(), journal),
     };
+    const thought = [...responses.values()].filter((r) => r.thinkTokens);
+    if (thought.length) doc.thinking = { answersWithThink: thought.length, outOfBudget: thought.filter((r) => r.thinkCut).length, budget: settings.thinkBudget ?? DEFAULT_THINK_BUDGET };
     if (options.demo) doc.manifest.model.demo = true;
     if (options.out) writeFileAtomic(join(options.out, 'fingerprint.json'), `${JSON.stringify(doc, null, 2)}\n`);
     return doc;

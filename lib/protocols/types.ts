@@ -49,6 +49,9 @@ export interface ResponseRecord {
   stopReason: 'eos' | 'length';
   /** The pole instruction the response was generated under ('none': baseline). */
   pole?: 'positive' | 'negative' | 'none';
+  /** Tokens of its <think> blocks, excluded from the capture (absent: none); thinkCut: the budget ran out. */
+  thinkTokens?: number;
+  thinkCut?: boolean;
 }
 
 export interface DeadZone {
@@ -96,6 +99,8 @@ export interface FingerprintDoc {
   /** Baseline answers that stopped at the token cap (absent in documents of older versions). */
   truncation?: Truncation;
   timing: RunTiming;
+  /** Present when answers had <think> blocks: how many, and how many ran out of the think budget. */
+  thinking?: { answersWithThink: number; outOfBudget: number; budget: number };
 }
 
 export interface StabilityDoc {
@@ -169,4 +174,7 @@ export interface SteerDoc {
   recommended?: number[] | null;
 }
 
-export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc;
+export type { ValidationDoc } from './validation-doc.js';
+import type { ValidationDoc } from './validation-doc.js';
+
+export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc | ValidationDoc;

@@ -20,6 +20,7 @@ import {
 } from './sections.js';
 import { esc, fmt } from './svg.js';
 import { truncationWarning } from '../protocols/wording.js';
+import { validationSection } from './section-validation.js';
 
 export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
 
@@ -29,7 +30,7 @@ export interface ReportOptions {
 }
 
 /** Section ids in page order (each rendered as `<section data-section="id">`). */
-export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer'] as const;
+export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer', 'validation'] as const;
 
 const SECTION_TITLES: Record<string, string> = {
   profile: 'Profile',
@@ -41,6 +42,7 @@ const SECTION_TITLES: Record<string, string> = {
   pca: 'Structure',
   length: 'Length',
   steer: 'Steering',
+  validation: 'Validation',
 };
 
 function duration(seconds: number): string {
@@ -337,6 +339,7 @@ export function renderReport(docs: ProtocolDoc[], options: ReportOptions = {}): 
     pcaSection(fps, axes),
     lengthSection(fps, axes),
     steerSection(all, axes),
+    validationSection(docs.filter((d) => d.kind === 'moodaxis.validation')),
   ].filter(Boolean);
   const present = SECTION_IDS.filter((id) => sections.some((s) => s.includes(`data-section="${id}"`)));
   const demo = all.filter((s) => s.manifest.model.demo);

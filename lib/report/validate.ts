@@ -12,8 +12,9 @@ import type {
   Structure,
 } from '../protocols/types.js';
 import { MoodaxisError } from '../engine/errors.js';
+import { checkValidation } from './validation-check.js';
 
-export const DOC_KINDS = ['moodaxis.fingerprint', 'moodaxis.stability', 'moodaxis.steer'] as const;
+export const DOC_KINDS = ['moodaxis.fingerprint', 'moodaxis.stability', 'moodaxis.steer', 'moodaxis.validation'] as const;
 export const SCHEMA_VERSION = 1;
 
 /** An input document that cannot be used: a MoodaxisError whose `code` is always 'BAD_INPUT'. */
@@ -40,7 +41,7 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-class Checker {
+export class Checker {
   constructor(readonly source: string) {}
 
   fail(path: string, message: string): never {
@@ -125,7 +126,7 @@ class Checker {
   }
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
@@ -354,6 +355,8 @@ export function validateDoc(json: unknown, source: string): ProtocolDoc {
       return checkStability(c, d);
     case 'moodaxis.steer':
       return checkSteer(c, d);
+    case 'moodaxis.validation':
+      return checkValidation(c, d);
   }
 }
 

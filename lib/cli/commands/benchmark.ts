@@ -3,6 +3,8 @@ import type { BenchmarkDoc } from '../../protocols/benchmark.js';
 import { createColors, legend, table } from '../format.js';
 import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+
 
 /** The benchmark as a terminal table: one row per scenario with its check, then the pass rate. */
 export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
@@ -25,7 +27,7 @@ export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
   ].join('\n');
 }
 
-async function handler(a: RunArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
+async function handler(a: RunArgs & PromptArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
   const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'benchmark.json and its journal');
   const { benchmark } = await import('../../protocols/benchmark.js');
   const model = await openModel(a.model, a);
@@ -34,6 +36,7 @@ async function handler(a: RunArgs & { model: string; axes?: string; axesFile?: s
   try {
     const doc = await benchmark(model, {
       ...settingsFrom(a),
+      ...promptSettings(a),
       axes: a.axes,
       axesFile: a.axesFile,
       out,
@@ -55,7 +58,7 @@ export const benchmarkCommand: Command = {
   command: 'benchmark <model>',
   describe: 'instruction following: nine scenarios on warm/cold, confident/cautious, verbose/concise, pass rate x/9',
   builder: (y) =>
-    runOptions(y, { maxTokens: 'new tokens per answer, the calibration answers included (default 200)', compat: true })
+    promptOptions(runOptions(y, { maxTokens: 'new tokens per answer, the calibration answers included (default 200)', compat: true }))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })

@@ -4,8 +4,10 @@ import { missingArgument } from '../usage.js';
 import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 import { controlVectorOption, loadControlVectorArgs } from './control-vector.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
-type FingerprintArgs = RunArgs & {
+type FingerprintArgs = RunArgs &
+  PromptArgs & {
   model?: string;
   demo?: boolean;
   axes?: string;
@@ -40,6 +42,7 @@ async function handler(a: FingerprintArgs) {
     const controlVector = await loadControlVectorArgs(a, model);
     const doc = await fingerprint(model, {
       ...settingsFrom(a),
+      ...promptSettings(a),
       controlVector,
       axes: a.axes,
       axesFile: a.axesFile,
@@ -70,7 +73,7 @@ export const fingerprintCommand: Command = {
   command: 'fingerprint [model]',
   describe: "score a model's default style on every axis (calibrating first when no axes are cached for it)",
   builder: (y) =>
-    runOptions(y, { maxTokens: 'new tokens per calibration answer, when it calibrates (default 200)', baselineMaxTokens: BASELINE_TOKENS, compat: true })
+    promptOptions(runOptions(y, { maxTokens: 'new tokens per calibration answer, when it calibrates (default 200)', baselineMaxTokens: BASELINE_TOKENS, compat: true }))
       .positional('model', { type: 'string', describe: 'GGUF model file' })
       .option('demo', { type: 'boolean', describe: 'run on the embedded demo model (random weights)' })
       .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })

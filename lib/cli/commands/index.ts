@@ -13,6 +13,7 @@ import type { Command } from './shared.js';
 import { stabilityCommand } from './stability.js';
 import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
+import { validateCommand } from './validate.js';
 
 export const commands: Command[] = [
   fingerprintCommand,
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   steerCommand,
   generateCommand,
   compareCommand,
+  validateCommand,
   reportCommand,
   statsCommand,
   doctorCommand,

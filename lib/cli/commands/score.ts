@@ -2,6 +2,7 @@ import { badInput } from '../../engine/errors.js';
 import type { ScoreItem } from '../../method/score.js';
 import { colorOut, openModel } from '../runtime.js';
 import { batchOptions, gpuOption, outputOptions, type Command } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
 async function readScoreItems(a: { input?: string; text?: string; question: string }): Promise<ScoreItem[]> {
   if (a.text !== undefined) return [{ question: a.question, response: a.text }];
@@ -21,7 +22,7 @@ async function readScoreItems(a: { input?: string; text?: string; question: stri
   });
 }
 
-async function handler(a: { model: string; axes: string; input?: string; text?: string; question: string; parallel?: number; deterministic?: boolean; gpu?: 'auto' | 'cuda' | 'cpu'; json?: boolean; quiet?: boolean }) {
+async function handler(a: PromptArgs & { model: string; axes: string; input?: string; text?: string; question: string; parallel?: number; deterministic?: boolean; gpu?: 'auto' | 'cuda' | 'cpu'; json?: boolean; quiet?: boolean }) {
   const items = await readScoreItems(a);
   const [{ readAxesFile, assertAxesFit }, { score }, { table, legend }, { axisLabel }] = await Promise.all([
     import('../../method/axes-doc.js'),
@@ -34,7 +35,7 @@ async function handler(a: { model: string; axes: string; input?: string; text?: 
   try {
     assertAxesFit(axes, model.info, a.axes); // refused naming the file
     // Teacher-forced: nothing is sampled, so there is no seed; the capture settings come from the axes file.
-    const doc = await score(model, axes, items, { parallel: a.parallel, deterministic: a.deterministic });
+    const doc = await score(model, axes, items, { parallel: a.parallel, deterministic: a.deterministic, ...promptSettings(a) });
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else {
       process.stdout.write(`${table(['#', 'tokens', ...axes.axes.map(axisLabel)], doc.items.map((it, i) => [i + 1, it.tokens, ...axes.axes.map((x) => it.scores[x.id]!.toFixed(2))]))}\n`);
@@ -49,11 +50,11 @@ export const scoreCommand: Command = {
   command: 'score <model>',
   describe: 'score given responses on calibrated axes (read teacher-forced: nothing is generated)',
   builder: (y) =>
-    outputOptions(batchOptions(gpuOption(y)), 'no warnings on stderr (score prints no progress)')
+    promptOptions(outputOptions(batchOptions(gpuOption(y)), 'no warnings on stderr (score prints no progress)')
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file (the one the axes were calibrated on)' })
       .option('axes', { type: 'string', demandOption: true, requiresArg: true, describe: 'axes file from `moodaxis calibrate` (its axes.json)' })
       .option('input', { type: 'string', requiresArg: true, describe: 'JSON lines: {"question": …, "response": …}' })
       .option('text', { type: 'string', describe: 'one response to score' })
-      .option('question', { type: 'string', default: '', describe: 'the question --text answers' }),
+      .option('question', { type: 'string', default: '', describe: 'the question --text answers' })),
   handler,
 };

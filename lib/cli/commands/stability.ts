@@ -4,6 +4,7 @@ import { iccText, sampleSizeVerdict } from '../../protocols/wording.js';
 import { createColors, legend, table } from '../format.js';
 import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
+import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
@@ -55,7 +56,7 @@ export function formatStabilityTable(doc: StabilityDoc, color = false, label: (i
   return lines.join('\n');
 }
 
-async function handler(a: RunArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
+async function handler(a: RunArgs & PromptArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
   const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'stability.json and its journal');
   const [{ stability }, { resolveAxisSet }, { axisLabel }] = await Promise.all([import('../../protocols/stability.js'), import('../../method/calibrate.js'), import('../../protocols/wording.js')]);
   const axisSet = await resolveAxisSet({ axesFile: a.axesFile });
@@ -66,6 +67,7 @@ async function handler(a: RunArgs & { model: string; axesFile?: string; out?: st
     const doc = await stability(model, {
       ...settingsFrom(a),
       axisSet,
+      ...promptSettings(a),
       runs: a.runs,
       bootstrap: a.bootstrap,
       draws: a.draws,
@@ -87,7 +89,7 @@ export const stabilityCommand: Command = {
   command: 'stability <model>',
   describe: 'test-retest ICC, calibration-set stability (sets A, B, C), sample-size curve and dead zones',
   builder: (y) =>
-    runOptions(y, { baselineMaxTokens: BASELINE_TOKENS, compat: true })
+    promptOptions(runOptions(y, { baselineMaxTokens: BASELINE_TOKENS, compat: true }))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('runs', { type: 'number', default: 5, requiresArg: true, describe: 'baseline repetitions with different seeds (test-retest raters)' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
