@@ -213,7 +213,7 @@ describe('damaged axis-set (question) files', () => {
       { name: 'set-no-baseline', body: edited(miniJson, (d) => delete d.baseline), field: /baseline: required field is missing/ },
       { name: 'set-unknown-key', body: edited(miniJson, (d) => (d.axes[0].colour = 'red')), field: /axes\[0\]: unknown key "colour"/ },
       { name: 'set-template-without-question', body: edited(miniJson, (d) => (d.axes[0].promptTemplate = '{instruction}')), field: /axes\[0\]\.promptTemplate/ },
-      { name: 'set-duplicate-question', body: edited(miniJson, (d) => (d.axes[0].evaluation[1] = d.axes[0].calibration[0])), field: /duplicate question/ },
+      { name: 'set-evaluation-in-calibration', body: edited(miniJson, (d) => (d.axes[0].evaluation[1] = d.axes[0].calibration[0])), field: /axes\[0\]\.evaluation\[1\]: question .* is also a calibration question of the same axis/ },
       { name: 'set-empty-instruction', body: edited(miniJson, (d) => (d.axes[0].positiveInstruction = '  ')), field: /axes\[0\]\.positiveInstruction/ },
       { name: 'set-numbers-as-questions', body: edited(miniJson, (d) => (d.axes[0].evaluation = [1, 2])), field: /axes\[0\]\.evaluation\[0\]: expected string, got number/ },
       { name: 'set-name-number', body: edited(miniJson, (d) => (d.name = 42)), field: /name: expected string/ },

@@ -143,7 +143,7 @@ describe('a model that does not fit in GPU memory', () => {
     const error = await loadModel(STORIES, { gpu: 'cuda' }).then(() => null, (e: Error) => e);
     expect(errorCode(error)).toBe('RESOURCE');
     expect(error?.message).toMatch(/^CUDA was asked for but is not usable: .*Use --gpu cpu/);
-    const run = await runCli(['score', STORIES, '--axes', join(dir, 'none.json'), '--text', 'hi', '--gpu', 'cuda']);
+    const run = await runCli(['generate', STORIES, '--prompt', 'hi', '--gpu', 'cuda']);
     expectNoCrash(run, '--gpu cuda');
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/moodaxis: error: CUDA was asked for but is not usable: .*Use --gpu cpu/);
