@@ -34,7 +34,9 @@ describe('npm pack → install into a new project', () => {
     project = join(dir, 'consumer');
     await run('mkdir', ['-p', project]);
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-    await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, timeout: 480_000, maxBuffer: 16 * MB });
+    // --ignore-scripts: as npm 11 does for a dependency's install script unless allowScripts approves it,
+    // so that the addon is built at first use below
+    await run('npm', ['install', tarball, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, timeout: 480_000, maxBuffer: 16 * MB });
   }, 600_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -56,7 +58,8 @@ describe('npm pack → install into a new project', () => {
     expect(bytes).toBeLessThanOrEqual(150 * MB);
   });
 
-  it('import { loadModel } from "moodaxis" generates greedily there, and npx moodaxis --help runs', async () => {
+  it('import { loadModel } from "moodaxis" builds the addon at first use (output on stderr only), generates greedily there, and npx moodaxis --help runs', async () => {
+    expect(existsSync(join(project, 'node_modules', 'moodaxis', 'build', 'Release', 'moodaxis.node'))).toBe(false);
     const script = join(project, 'use.mjs');
     await writeFile(
       script,
@@ -67,7 +70,11 @@ describe('npm pack → install into a new project', () => {
        console.log(JSON.stringify({ text: out.text }));`,
     );
     const used = await run(process.execPath, [script], { cwd: project, timeout: 300_000 });
-    expect(JSON.parse(used.stdout.trim().split('\n').pop()!).text.startsWith(', there was a little girl named Lily')).toBe(true);
+    expect(used.stderr).toMatch(/moodaxis: the native addon is not built yet .* building it now/);
+    expect(used.stderr).toMatch(/moodaxis: built .*moodaxis\.node in [\d.]+ s/);
+    // stdout holds the script's one JSON line and nothing from the build
+    expect(used.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(used.stdout).text.startsWith(', there was a little girl named Lily')).toBe(true);
     const help = await run('npx', ['moodaxis', '--help'], { cwd: project, timeout: 120_000 });
     expect(help.stdout).toMatch(/fingerprint/);
   }, 420_000);
