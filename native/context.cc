@@ -697,6 +697,10 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     const auto now = Clock::now();
     if (progress && (!prog.finished.empty() || now - lastReport > std::chrono::milliseconds(100))) {
       lastReport = now;
+      prog.partial.clear();
+      if (opts.stream)
+        for (const Slot& sl : slots)
+          if (sl.req >= 0) prog.partial.emplace_back(sl.req, sl.text);
       progress(prog);
       prog.finished.clear();
     }
@@ -781,6 +785,7 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.f32Cache = boolOpt(o, "f32Cache", false);
   opts.backendSampling = boolOpt(o, "backendSampling", false);
   opts.solo = boolOpt(o, "solo", false);
+  opts.stream = boolOpt(o, "stream", false);
   opts.capture = parseCapture(o);
   if (o.Has("controlVector") && o.Get("controlVector").IsTypedArray()) {
     auto cv = o.Get("controlVector").As<Napi::Float32Array>();
@@ -804,8 +809,15 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
             item.Set("index", p->finished[i].first);
             finished.Set(i, item);
           }
+          Napi::Array partial = Napi::Array::New(env, p->partial.size());
+          for (size_t i = 0; i < p->partial.size(); i++) {
+            Napi::Object item = Napi::Object::New(env);
+            item.Set("index", p->partial[i].first);
+            item.Set("text", p->partial[i].second);
+            partial.Set(i, item);
+          }
           fn.Call({Napi::Number::New(env, p->done), Napi::Number::New(env, p->total),
-                   Napi::Number::New(env, static_cast<double>(p->tokens)), finished});
+                   Napi::Number::New(env, static_cast<double>(p->tokens)), finished, partial});
         } catch (const Napi::Error&) {
           // A failing progress callback must not stop the generation.
         }

@@ -49,6 +49,7 @@ struct GenOptions {
   bool f32Cache = false;  // deterministic mode: F32 KV cache
   bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
   bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
+  bool stream = false;  // progress reports carry the text so far of every request in flight
 };
 
 struct GenResult {
@@ -77,6 +78,7 @@ struct Progress {
   int32_t done = 0, total = 0;
   int64_t tokens = 0;
   std::vector<std::pair<int32_t, GenResult>> finished;  // results completed since the last report
+  std::vector<std::pair<int32_t, std::string>> partial;  // with GenOptions::stream: text so far, per request in flight
 };
 
 class Context : public Napi::ObjectWrap<Context> {

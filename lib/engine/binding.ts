@@ -40,7 +40,7 @@ export interface NativeRequest {
 export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
 export interface NativeGenerateOptions {
   temperature: number; topK: number; topP: number; ignoreEos?: boolean; allowedTokens?: Int32Array; thinkBudget?: number; thinkClose?: number; parallel: number; contextLimit?: number;
-  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean;
+  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean; stream?: boolean;
   capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }
@@ -61,7 +61,7 @@ export interface NativeContext {
   generate(
     requests: NativeRequest[],
     options: NativeGenerateOptions,
-    onProgress?: (done: number, total: number, tokens: number, finished: Array<NativeResult & { index: number }>) => void,
+    onProgress?: (done: number, total: number, tokens: number, finished: Array<NativeResult & { index: number }>, partial: Array<{ index: number; text: string }>) => void,
   ): Promise<NativeResult[]>;
   forward(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
   stats(): NativeGenerateStats;

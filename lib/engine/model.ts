@@ -115,6 +115,8 @@ export interface GenerateOptions {
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
   onResult?: (index: number, result: GenerateResult) => void;
+  /** Streaming: called about every 100 ms with the text so far of each request still generating. */
+  onText?: (index: number, textSoFar: string) => void;
   /**
    * Called when `parallel` is lowered because its context cannot be created, and once per model when
    * `{ messages }` go to a model without a chat template (sent as plain text). Default: the model's onWarning.
@@ -513,7 +515,7 @@ class LoadedModel implements Model {
     s: { temperature: number; topK: number; topP: number; parallel: number; capture: NativeGenerateOptions['capture']; cv: ControlVectorInput | null | undefined },
   ): Promise<GenerateResult[]> {
     const { temperature, topK, topP, parallel, capture, cv } = s;
-    const { onProgress, onResult } = options;
+    const { onProgress, onResult, onText } = options;
     const thinkClose = options.thinkBudget !== undefined ? this.thinkCloseToken() : null;
     const convert = (r: NativeResult): GenerateResult => ({
       text: r.text,
@@ -542,10 +544,12 @@ class LoadedModel implements Model {
           backendSampling: options.backendSampling ?? false,
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
+          stream: onText !== undefined,
           ...(cv ? { controlVector: cv.data, cvecStart: cv.layerStart, cvecEnd: cv.layerEnd } : {}),
         },
-        onProgress || onResult
-          ? (done, total, tokens, finished) => {
+        onProgress || onResult || onText
+          ? (done, total, tokens, finished, partial) => {
+              if (onText) for (const p of partial) onText(p.index, p.text);
               // a non-finite state is not handed on (nor journaled): generate rejects below
               if (onResult) for (const r of finished) if (!capture || allFinite(r.vector)) onResult(r.index, convert(r));
               onProgress?.({ done, total, tokens });

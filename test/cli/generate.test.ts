@@ -2,7 +2,9 @@
  * `moodaxis generate` against the library on stories260K: greedy with a control vector, the same text
  * and token ids; `model.detokenize`; the once-per-model warning for messages without a chat template.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,5 +103,13 @@ describe('moodaxis generate', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it('on a terminal the text streams (a pseudo-terminal through script(1)) and equals the library\'s', async () => {
+    const args = ['generate', STORIES, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '1500', '--gpu', 'cpu', '--quiet'];
+    const command = [process.execPath, repoPath('bin/moodaxis.js'), ...args].map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 << 20 });
+    const [lib] = await model.generate([{ prompt: PROMPT, seed: 42 }], { temperature: 0, maxTokens: 1500, deterministic: true, capture: false });
+    expect(stdout.replace(/\r\n/g, '\n').trimEnd()).toBe(lib!.text.trimEnd());
   });
 });

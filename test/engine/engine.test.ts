@@ -292,3 +292,27 @@ describe('engine errors', () => {
     }
   });
 });
+
+describe('streaming', () => {
+  it('onText hands over each request\'s text so far: every call a prefix of its final text', async () => {
+    const model = await loadModel(STORIES, { gpu: TEST_GPU });
+    try {
+      const seen = new Map<number, string[]>();
+      const requests = Array.from({ length: 4 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
+      // enough work (8,000 tokens) for several ~100 ms reports
+      const results = await model.generate(requests, {
+        temperature: 0, maxTokens: 2000, ignoreEos: true, parallel: 4,
+        onText: (index, text) => seen.set(index, [...(seen.get(index) ?? []), text]),
+      });
+      expect(seen.size).toBeGreaterThan(0);
+      for (const [index, texts] of seen) {
+        texts.forEach((t, k) => {
+          expect(results[index]!.text.startsWith(t)).toBe(true);
+          if (k > 0) expect(t.startsWith(texts[k - 1]!)).toBe(true);
+        });
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+});

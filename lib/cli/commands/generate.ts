@@ -69,7 +69,15 @@ async function handler(a: GenerateArgs) {
   try {
     const controlVector = await loadControlVectorArgs(a, model);
     const deterministic = a.deterministic ?? model.info.backend === 'cpu';
+    // On a terminal the text streams as it is generated (about every 100 ms); elsewhere it prints once.
+    const streaming = !a.json && process.stdout.isTTY === true;
+    let shown = 0;
+    const show = (text: string) => {
+      if (text.length > shown) process.stdout.write(text.slice(shown));
+      shown = Math.max(shown, text.length);
+    };
     const [result] = await model.generate([{ ...request, seed: a.seed }], {
+      ...(streaming ? { onText: (_index: number, text: string) => show(text) } : {}),
       maxTokens: a.maxTokens,
       temperature: a.temperature,
       topK: a.topK,
@@ -94,7 +102,9 @@ async function handler(a: GenerateArgs) {
       };
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
-      process.stdout.write(r.text.endsWith('\n') ? r.text : `${r.text}\n`);
+      if (streaming) show(r.text);
+      else process.stdout.write(r.text);
+      if (!r.text.endsWith('\n')) process.stdout.write('\n');
       status(a, `${r.tokens} tokens, stopped by ${r.stopReason === 'eos' ? 'the end-of-generation token' : `the limit (--max-tokens ${a.maxTokens})`}`);
     }
   } finally {
