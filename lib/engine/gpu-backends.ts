@@ -16,6 +16,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from './package-root.js';
 
 export type GpuCandidateId = 'prebuilt' | 'fallback' | 'source' | 'custom';
@@ -84,10 +85,29 @@ async function hasLibrary(soname: string): Promise<boolean> {
   return out !== null && out.includes(soname);
 }
 
-/** An installed package of the pinned version, else fetched once with npm pack (scripts/llama-paths.mjs). */
-async function pinnedPackageDir(name: string, log: (line: string) => void): Promise<string> {
-  const paths = (await import(join(packageRoot, 'scripts', 'llama-paths.mjs'))) as { pinnedPackage(name: string, log: (m: string) => void): string };
-  return paths.pinnedPackage(name, (m) => log(m));
+/**
+ * An installed package of the pinned version, else fetched once with npm pack (scripts/llama-paths.mjs),
+ * in a child process so that a download of the CUDA package (143 MB) never blocks the event loop.
+ */
+export function pinnedPackageDir(name: string, log: (line: string) => void): Promise<string> {
+  const paths = join(packageRoot, 'scripts', 'llama-paths.mjs');
+  const script = `import(${JSON.stringify(pathToFileURL(paths).href)}).then((m) => console.log(m.pinnedPackage(${JSON.stringify(name)}, (l) => console.error(l)))).catch((e) => { console.error('error: ' + e.message); process.exitCode = 1; })`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      for (const line of c.toString().split('\n')) if (line.startsWith('fetching ')) log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const dir = stdout.trim().split('\n').pop();
+      if (code === 0 && dir) resolve(dir);
+      else reject(new Error(/^error: (.*)$/m.exec(stderr)?.[1] ?? `could not find ${name} (exit ${code})`));
+    });
+  });
 }
 
 function pluginIn(dir: string, sub: string[]): string | null {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { explainProbeFailure } from '../../lib/engine/gpu-backends.js';
+import { explainProbeFailure, pinnedPackageDir } from '../../lib/engine/gpu-backends.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 import { testModel } from '../helpers/paths.js';
 
@@ -95,4 +95,14 @@ describe('an unusable CUDA backend falls back to the CPU', () => {
     );
     expect(explainProbeFailure(['something else'], null, 'the process was killed by SIGSEGV')).toBe('its test decode failed (the process was killed by SIGSEGV)');
   });
+
+  it('finds a pinned package (installed, or fetched with npm pack in a child process) and names a failure', async () => {
+    const logged: string[] = [];
+    expect(await pinnedPackageDir('@node-llama-cpp/linux-x64', (l) => logged.push(l))).toMatch(/node_modules\/@node-llama-cpp\/linux-x64$/);
+    expect(logged).toEqual([]);
+    await expect(pinnedPackageDir('@moodaxis-test/no-such-package', (l) => logged.push(l))).rejects.toThrow(
+      /could not fetch @moodaxis-test\/no-such-package@3\.21\.1 from the npm registry or npm's cache/,
+    );
+    expect(logged).toEqual(['fetching @moodaxis-test/no-such-package@3.21.1 with npm pack…']);
+  }, 120_000);
 });
