@@ -104,7 +104,7 @@ export type AxisParaphraseSet = z.output<typeof paraphraseSetSchema>;
 // Error formatting
 
 /** `['axes', 0, 'calibration', 2]` -> `axes[0].calibration[2]`. */
-function formatPath(p: ReadonlyArray<string | number>): string {
+export function formatPath(p: ReadonlyArray<string | number>): string {
   let out = '';
   for (const part of p) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -113,7 +113,7 @@ function formatPath(p: ReadonlyArray<string | number>): string {
   return out === '' ? '(top level)' : out;
 }
 
-function formatIssue(issue: z.ZodIssue): string {
+export function formatIssue(issue: z.ZodIssue): string {
   switch (issue.code) {
     case z.ZodIssueCode.invalid_type:
       if (issue.received === 'undefined') return 'required field is missing';
@@ -265,7 +265,7 @@ function jsonErrorOffset(s: string): number | null {
 }
 
 /** JSON.parse's message, cleaned, with "at line L column C" (1-based) of the first syntax error. */
-function describeJsonError(err: unknown, text: string): string {
+export function describeJsonError(err: unknown, text: string): string {
   const raw = err instanceof Error ? err.message : String(err);
   const fromV8 = /in JSON at position (\d+)/.exec(raw);
   let what = raw
@@ -299,7 +299,7 @@ export function parseAxisSetText(text: string, sourceName: string): AxisSet {
   return parseAxisSet(json, sourceName);
 }
 
-function readErrorText(err: unknown): string {
+export function readErrorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return 'file not found';
   if (e?.code === 'EISDIR') return 'is a directory, not a file';
