@@ -9,6 +9,8 @@ import { collectOptions, resolveSettings } from '../../lib/method/settings.js';
 import { drift, type DriftDoc } from '../../lib/protocols/drift.js';
 import { builtinScenariosPath, loadScenarioSet, MAX_SCENARIO_FILE_BYTES, parseScenarioSet } from '../../lib/protocols/drift-scenarios.js';
 import { driftStats, trend } from '../../lib/stats/drift.js';
+import { parseDoc, renderReport } from '../../lib/report/html.js';
+import { cli, ensureBuilt } from '../helpers/cli.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
 const STORIES = testModel('stories260K.gguf');
@@ -171,5 +173,31 @@ describe('drift on stories260K (no chat template)', () => {
     const resumed = await drift(model, options);
     expect(resumed.conversations).toEqual(doc.conversations);
     expect(resumed.timing.restoredResponses).toBeGreaterThan(0);
+
+    // the report reads drift.json: one row per category and axis, a per-turn plot per axis
+    const html = renderReport([parseDoc(await readFile(join(out, 'drift.json'), 'utf8'), 'drift.json')]);
+    expect(html).toContain('data-section="drift"');
+    expect(html).toContain('sarcasm');
+    expect(html).toContain('(controls)');
+    expect(html.match(/Mean score per turn: /g)).toHaveLength(axisIds.length);
+    const bad = JSON.parse(await readFile(join(out, 'drift.json'), 'utf8'));
+    bad.categories[0].axes[0].turnMeans = [1];
+    expect(() => parseDoc(JSON.stringify(bad), 'bad.json')).toThrow(/bad\.json: categories\[0\]\.axes\[0\]\.turnMeans: expected 3 numbers, got 1/);
+
+    // the CLI: the same settings resume from the journal and print the table; --json prints the document
+    await ensureBuilt();
+    const args = ['drift', STORIES, '--scenarios', file, '--axes-file', STORY_MOOD, '--gpu', TEST_GPU, '--out', out, '--max-tokens', '8', '--no-cache', '--resamples', '200'];
+    const table = await cli(args);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/sarcasm \(1\)/);
+    expect(table.stdout).toContain('slope per turn');
+    const json = await cli([...args, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).conversations).toEqual(JSON.parse(JSON.stringify(doc.conversations)));
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, JSON.stringify({ ...scenarios, scenarios: [scenarios.scenarios[0], { ...scenarios.scenarios[0], id: 'mean-2' }] }));
+    const refused = await cli(['drift', STORIES, '--scenarios', broken, '--out', join(dir, 'x')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${broken}: scenarios: no control scenario`);
   }, 240_000);
 });
