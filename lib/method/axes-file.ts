@@ -265,7 +265,7 @@ function jsonErrorOffset(s: string): number | null {
 }
 
 /** JSON.parse's message, cleaned, with "at line L column C" (1-based) of the first syntax error. */
-export function describeJsonError(err: unknown, text: string): string {
+function describeJsonError(err: unknown, text: string): string {
   const raw = err instanceof Error ? err.message : String(err);
   const fromV8 = /in JSON at position (\d+)/.exec(raw);
   let what = raw
@@ -288,15 +288,18 @@ export function describeJsonError(err: unknown, text: string): string {
 
 /** Parses text read from `sourceName`. */
 export function parseAxisSetText(text: string, sourceName: string): AxisSet {
+  return parseAxisSet(parseJsonText(text, sourceName), sourceName);
+}
+
+/** JSON text of a data file (a BOM allowed); an empty file or a syntax error names the file, line and column. */
+export function parseJsonText(text: string, sourceName: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (the file is empty)`]);
-  let json: unknown;
   try {
-    json = JSON.parse(body);
+    return JSON.parse(body);
   } catch (err) {
     throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (${describeJsonError(err, body)})`]);
   }
-  return parseAxisSet(json, sourceName);
 }
 
 export function readErrorText(err: unknown): string {

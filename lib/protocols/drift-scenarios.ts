@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AxesFileError, describeJsonError, formatIssue, formatPath, packageRoot, readErrorText } from '../method/axes-file.js';
+import { AxesFileError, formatIssue, formatPath, packageRoot, parseJsonText, readErrorText } from '../method/axes-file.js';
 
 /** The category of the friendly control conversations. */
 export const NEUTRAL_CATEGORY = 'neutral';
@@ -76,15 +76,7 @@ export function loadScenarioSet(file: string): DriftScenarioSet {
     if (err instanceof AxesFileError) throw err;
     throw new AxesFileError(file, [`${file}: ${readErrorText(err)}`]);
   }
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === '') throw new AxesFileError(file, [`${file}: not valid JSON (the file is empty)`]);
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (err) {
-    throw new AxesFileError(file, [`${file}: not valid JSON (${describeJsonError(err, body)})`]);
-  }
-  return parseScenarioSet(json, file);
+  return parseScenarioSet(parseJsonText(text, file), file);
 }
 
 /** Absolute path of the built-in scenario file. */
