@@ -26,7 +26,7 @@ import { driftStats, type DriftEstimate } from '../stats/drift.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import { builtinScenariosPath, loadScenarioSet, NEUTRAL_CATEGORY, type DriftScenarioSet } from './drift-scenarios.js';
 import type { Manifest } from './types.js';
-import { NO_CHAT_TEMPLATE_WARNING, plural } from './wording.js';
+import { DRIFT_NO_CHAT_TEMPLATE_WARNING, plural } from './wording.js';
 
 export const DEFAULT_DRIFT_RESAMPLES = 2000;
 export const DEFAULT_DRIFT_SEED = 42;
@@ -130,7 +130,7 @@ export async function drift(modelOrPath: Model | string, options: DriftOptions =
   const turns = set.scenarios[0]!.turns.length;
 
   return withModel(modelOrPath, options.gpu, async (model) => {
-    const warnings = model.info.chatTemplate ? [] : [NO_CHAT_TEMPLATE_WARNING];
+    const warnings = model.info.chatTemplate ? [] : [DRIFT_NO_CHAT_TEMPLATE_WARNING];
     for (const w of warnings) status(`warning: ${w}`);
     const source = await findAxes(model, axisSet, settings, options, status);
     let axes = source.axes;

@@ -11,6 +11,7 @@ import { builtinScenariosPath, loadScenarioSet, MAX_SCENARIO_FILE_BYTES, parseSc
 import { driftStats, trend } from '../../lib/stats/drift.js';
 import { parseDoc, renderReport } from '../../lib/report/html.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
+import { DRIFT_NO_CHAT_TEMPLATE_WARNING } from '../../lib/protocols/wording.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
 const STORIES = testModel('stories260K.gguf');
@@ -130,6 +131,7 @@ describe('drift on stories260K (no chat template)', () => {
     const doc: DriftDoc = await drift(model, options);
     expect(doc.kind).toBe('moodaxis.drift');
     expect(doc.turns).toBe(3);
+    expect(doc.warnings).toEqual([DRIFT_NO_CHAT_TEMPLATE_WARNING]);
     expect(doc.conversations.map((c) => c.id)).toEqual(['mean-1', 'kind-1']);
     const axisIds = doc.axes.map((a) => a.id);
     expect(axisIds.length).toBeGreaterThan(0);
