@@ -3,6 +3,7 @@
  * each turn, one line per category (the neutral controls dashed), and one line of numbers per category:
  * slope per turn, last − first turn, and both minus the controls, with bootstrap CIs.
  */
+import { categoryLabel } from '../protocols/wording.js';
 import type { DriftCategory, DriftDoc } from '../protocols/drift.js';
 import { section } from './sections.js';
 import { AXIS_COLORS, esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from './svg.js';
@@ -36,7 +37,7 @@ function turnPlot(doc: DriftDoc, axis: DriftDoc['axes'][number]): string {
   out.push(text(W - m.r, H - 4, 'turn →', 'class="tick axis-title" text-anchor="end"'));
   for (const { cat, means } of series) {
     const pts = means.map((v, t) => `${n(x(t + 1))},${n(y(v))}`).join(' ');
-    out.push(`<polyline points="${pts}" fill="none" stroke="${colorOf(doc, cat)}" stroke-width="${cat.control ? 2.2 : 1.5}"${cat.control ? ' stroke-dasharray="5 3"' : ''}><title>${esc(`${cat.id}: ${means.map((v) => fmt(v, 3)).join(', ')}`)}</title></polyline>`);
+    out.push(`<polyline points="${pts}" fill="none" stroke="${colorOf(doc, cat)}" stroke-width="${cat.control ? 2.2 : 1.5}"${cat.control ? ' stroke-dasharray="5 3"' : ''}><title>${esc(`${categoryLabel(cat.id)}: ${means.map((v) => fmt(v, 3)).join(', ')}`)}</title></polyline>`);
   }
   out.push('</svg>');
   return out.join('');
@@ -49,8 +50,8 @@ function driftBlock(doc: DriftDoc, many: boolean): string {
       cat.axes.map((a, i) => {
         const axis = names.get(a.axis);
         const v = a.vsControl;
-        const cell = (x: number | null, c: [number, number] | null, flag: boolean) => `<td class="num${flag && excludes0(c) ? ' bad' : ''}">${x === null ? '\u2014' : `<b>${fmt(x, 3, { sign: true })}</b>`} <span class="muted">${ci(c)}</span></td>`;
-        return `<tr>${i === 0 ? `<td rowspan="${cat.axes.length}"><span style="color:${colorOf(doc, cat)}">\u25A0</span> ${esc(cat.id)}${cat.control ? ' <span class="muted">(controls)</span>' : ''} <span class="muted">· ${cat.scenarios} ${cat.scenarios === 1 ? 'scenario' : 'scenarios'}</span></td>` : ''}<td>${esc(axis ? `${axis.positive}/${axis.negative}` : a.axis)}</td>${cell(a.slope, a.slopeCI, false)}${cell(a.delta, a.deltaCI, false)}${v ? cell(v.slope, v.slopeCI, true) + cell(v.delta, v.deltaCI, true) : '<td></td><td></td>'}</tr>`;
+        const cell = (x: number | null, c: [number, number] | null, flag: boolean) => `<td class="num${flag && excludes0(c) ? ' bad' : ''}">${x === null ? '\u2014' : `<b>${fmt(x, 3, { sign: true })}</b>`}<br><span class="muted">${ci(c)}</span></td>`;
+        return `<tr>${i === 0 ? `<td rowspan="${cat.axes.length}"><span style="color:${colorOf(doc, cat)}">\u25A0</span> ${esc(categoryLabel(cat.id))}${cat.control ? ' <span class="muted">(controls)</span>' : ''} <span class="muted">· ${cat.scenarios} ${cat.scenarios === 1 ? 'scenario' : 'scenarios'}</span></td>` : ''}<td>${esc(axis ? `${axis.positive}/${axis.negative}` : a.axis)}</td>${cell(a.slope, a.slopeCI, false)}${cell(a.delta, a.deltaCI, false)}${v ? cell(v.slope, v.slopeCI, true) + cell(v.delta, v.deltaCI, true) : '<td></td><td></td>'}</tr>`;
       }),
     )
     .join('');
@@ -60,7 +61,7 @@ function driftBlock(doc: DriftDoc, many: boolean): string {
     ...doc.warnings,
   ];
   return `${many ? `<h3>${esc(doc.manifest.model.name)}</h3>` : `<p class="facts-inline">${esc(doc.manifest.model.name)}</p>`}
-<table class="data compact"><tr><th>Category</th><th>Axis</th><th class="num">slope per turn (95 % CI)</th><th class="num">last − first (95 % CI)</th><th class="num">slope − neutral</th><th class="num">last − first − neutral</th></tr>${rows}</table>
+<div class="table-wrap"><table class="data compact"><tr><th>Category</th><th>Axis</th><th class="num">slope per turn (95 % CI)</th><th class="num">last − first (95 % CI)</th><th class="num">slope − neutral</th><th class="num">last − first − neutral</th></tr>${rows}</table></div>
 <ul class="facts">${facts.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
 <div class="drift-grid" style="display:flex;flex-wrap:wrap;gap:14px;margin-top:12px">${doc.axes.map((a) => `<figure>${turnPlot(doc, a)}</figure>`).join('')}</div>`;
 }

@@ -11,6 +11,7 @@ import { builtinScenariosPath, loadScenarioSet, MAX_SCENARIO_FILE_BYTES, parseSc
 import { driftStats, trend } from '../../lib/stats/drift.js';
 import { parseDoc, renderReport } from '../../lib/report/html.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
+import { measureLayout } from '../report/layout.js';
 import { DRIFT_NO_CHAT_TEMPLATE_WARNING } from '../../lib/protocols/wording.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
@@ -182,6 +183,13 @@ describe('drift on stories260K (no chat template)', () => {
     expect(html).toContain('sarcasm');
     expect(html).toContain('(controls)');
     expect(html.match(/Mean score per turn: /g)).toHaveLength(axisIds.length);
+    // readable in a real browser at phone, tablet and desktop widths (nothing clipped or overlapping)
+    // (a small report: the checks of expectReadable without its minimum amount of text)
+    for (const r of await measureLayout(html, 'layout-drift', [390, 768, 1280])) {
+      expect(r.measured, `${r.width} px`).toBeGreaterThan(20);
+      expect(r.scrollWidth, `${r.width} px: no sideways scrolling`).toBeLessThanOrEqual(r.width);
+      expect([r.smallText, r.cutText, r.overlappingText, r.hiddenCharts], `${r.width} px`).toEqual([[], [], [], []]);
+    }
     const bad = JSON.parse(await readFile(join(out, 'drift.json'), 'utf8'));
     bad.categories[0].axes[0].turnMeans = [1];
     expect(() => parseDoc(JSON.stringify(bad), 'bad.json')).toThrow(/bad\.json: categories\[0\]\.axes\[0\]\.turnMeans: expected 3 numbers, got 1/);

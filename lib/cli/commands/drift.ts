@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { DriftDoc } from '../../protocols/drift.js';
+import { categoryLabel } from '../../protocols/wording.js';
 import { createColors, legend, table } from '../format.js';
 import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
@@ -24,7 +25,7 @@ export function formatDriftTable(doc: DriftDoc, color = false): string {
   const names = new Map(doc.axes.map((a) => [a.id, `${a.positive}/${a.negative}`]));
   const rows = doc.categories.flatMap((cat) =>
     cat.axes.map((a, i) => [
-      i === 0 ? (cat.control ? c.dim(`${cat.id} (${cat.scenarios})`) : `${cat.id} (${cat.scenarios})`) : '',
+      i === 0 ? (cat.control ? c.dim(`${categoryLabel(cat.id)} (${cat.scenarios})`) : `${categoryLabel(cat.id)} (${cat.scenarios})`) : '',
       names.get(a.axis) ?? a.axis,
       withCI(a.slope, a.slopeCI, c.bold),
       withCI(a.delta, a.deltaCI, c.bold),
