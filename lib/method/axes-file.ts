@@ -104,7 +104,7 @@ export type AxisParaphraseSet = z.output<typeof paraphraseSetSchema>;
 // Error formatting
 
 /** `['axes', 0, 'calibration', 2]` -> `axes[0].calibration[2]`. */
-function formatPath(p: ReadonlyArray<string | number>): string {
+export function formatPath(p: ReadonlyArray<string | number>): string {
   let out = '';
   for (const part of p) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -113,7 +113,7 @@ function formatPath(p: ReadonlyArray<string | number>): string {
   return out === '' ? '(top level)' : out;
 }
 
-function formatIssue(issue: z.ZodIssue): string {
+export function formatIssue(issue: z.ZodIssue): string {
   switch (issue.code) {
     case z.ZodIssueCode.invalid_type:
       if (issue.received === 'undefined') return 'required field is missing';
@@ -288,18 +288,21 @@ function describeJsonError(err: unknown, text: string): string {
 
 /** Parses text read from `sourceName`. */
 export function parseAxisSetText(text: string, sourceName: string): AxisSet {
+  return parseAxisSet(parseJsonText(text, sourceName), sourceName);
+}
+
+/** JSON text of a data file (a BOM allowed); an empty file or a syntax error names the file, line and column. */
+export function parseJsonText(text: string, sourceName: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (the file is empty)`]);
-  let json: unknown;
   try {
-    json = JSON.parse(body);
+    return JSON.parse(body);
   } catch (err) {
     throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (${describeJsonError(err, body)})`]);
   }
-  return parseAxisSet(json, sourceName);
 }
 
-function readErrorText(err: unknown): string {
+export function readErrorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return 'file not found';
   if (e?.code === 'EISDIR') return 'is a directory, not a file';

@@ -35,6 +35,8 @@ export interface Response {
   vector: Float32Array;
   /** Mean hidden-state norm at the captured layers. */
   norm: number;
+  /** Generated tokens whose hidden states went into `vector` (absent in journals of older runs). */
+  capturedTokens?: number;
   /** Generated tokens in <think> blocks (excluded from the capture), and whether the think budget ran out. */
   thinkTokens?: number;
   thinkCut?: boolean;
@@ -112,7 +114,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
   let finishedTokens = 0;
   options.onProgress?.(already, jobs.length, 0, { restored: already, finishedTokens });
   if (todo.length === 0) return out;
-  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array; thinkTokens?: number; thinkCut?: boolean }): Response => ({
+  const toResponse = (job: ResponseJob, r: { text: string; tokens: number; stopReason: 'eos' | 'length'; vector: Float32Array; layerNorms: Float32Array; capturedTokens?: number; thinkTokens?: number; thinkCut?: boolean }): Response => ({
     key: job.key,
     questionId: job.question.id,
     question: job.question.text,
@@ -122,6 +124,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
     stopReason: r.stopReason,
     vector: r.vector,
     norm: r.layerNorms.length ? r.layerNorms.reduce((a, b) => a + b, 0) / r.layerNorms.length : 0,
+    ...(r.capturedTokens !== undefined ? { capturedTokens: r.capturedTokens } : {}),
     ...(r.thinkTokens ? { thinkTokens: r.thinkTokens, thinkCut: r.thinkCut ?? false } : {}),
   });
   const results = await model.generate(

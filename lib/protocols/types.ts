@@ -177,4 +177,7 @@ export interface SteerDoc {
 export type { ValidationDoc } from './validation-doc.js';
 import type { ValidationDoc } from './validation-doc.js';
 
-export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc | ValidationDoc;
+export type { DriftDoc } from './drift.js';
+import type { DriftDoc } from './drift.js';
+
+export type ProtocolDoc = FingerprintDoc | StabilityDoc | SteerDoc | ValidationDoc | DriftDoc;

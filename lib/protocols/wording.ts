@@ -79,6 +79,15 @@ export function sampleSizeVerdict(ss: StabilityDoc['sampleSize'], axisName: (id:
 export const NO_CHAT_TEMPLATE_WARNING =
   'this model has no chat template: the "system prompt" scenarios put the instruction as plain text before the question, which the model reads as text to continue rather than as a system instruction, and the follow-up turns are joined as plain text; the pass rate says little about instruction following';
 
+/** A drift category as a person reads it: "passive_aggression" → "passive aggression". */
+export function categoryLabel(id: string): string {
+  return id.replace(/[_-]+/g, ' ');
+}
+
+/** The drift protocol's warning for a model without a chat template: its conversations are plain text. */
+export const DRIFT_NO_CHAT_TEMPLATE_WARNING =
+  'this model has no chat template: the user turns and its own answers are joined as plain text, which it reads as text to continue rather than as a conversation; the drift says little about how it answers a hostile user';
+
 // How counts, axes and layers are written: plurals that agree with the count, an axis as
 // "positive/negative", layers as "layer 3", "layers 2, 5" or "layers 4–9" (never a one-value range).
 

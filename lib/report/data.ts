@@ -57,7 +57,7 @@ export function groupByModel(docs: ProtocolDoc[]): ModelSeries[] {
   for (const d of docs) {
     if (d.kind === 'moodaxis.stability') find(d.manifest).stability.push(d);
     else if (d.kind === 'moodaxis.steer') find(d.manifest).steer.push(d);
-    else if (d.kind === 'moodaxis.validation') find(d.manifest); // its model appears in the header
+    else if (d.kind === 'moodaxis.validation' || d.kind === 'moodaxis.drift') find(d.manifest); // its model appears in the header
   }
   return series;
 }

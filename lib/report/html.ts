@@ -21,6 +21,7 @@ import {
 import { esc, fmt } from './svg.js';
 import { truncationWarning } from '../protocols/wording.js';
 import { validationSection } from './section-validation.js';
+import { driftSection } from './section-drift.js';
 
 export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
 
@@ -30,7 +31,7 @@ export interface ReportOptions {
 }
 
 /** Section ids in page order (each rendered as `<section data-section="id">`). */
-export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer', 'validation'] as const;
+export const SECTION_IDS = ['profile', 'strips', 'compare', 'quality', 'deadzones', 'icc', 'pca', 'length', 'steer', 'validation', 'drift'] as const;
 
 const SECTION_TITLES: Record<string, string> = {
   profile: 'Profile',
@@ -43,6 +44,7 @@ const SECTION_TITLES: Record<string, string> = {
   length: 'Length',
   steer: 'Steering',
   validation: 'Validation',
+  drift: 'Drift',
 };
 
 function duration(seconds: number): string {
@@ -340,6 +342,7 @@ export function renderReport(docs: ProtocolDoc[], options: ReportOptions = {}): 
     lengthSection(fps, axes),
     steerSection(all, axes),
     validationSection(docs.filter((d) => d.kind === 'moodaxis.validation')),
+    driftSection(docs.filter((d) => d.kind === 'moodaxis.drift')),
   ].filter(Boolean);
   const present = SECTION_IDS.filter((id) => sections.some((s) => s.includes(`data-section="${id}"`)));
   const demo = all.filter((s) => s.manifest.model.demo);

@@ -12,9 +12,10 @@ import type {
   Structure,
 } from '../protocols/types.js';
 import { MoodaxisError } from '../engine/errors.js';
+import { checkDrift } from './drift-check.js';
 import { checkValidation } from './validation-check.js';
 
-export const DOC_KINDS = ['moodaxis.fingerprint', 'moodaxis.stability', 'moodaxis.steer', 'moodaxis.validation'] as const;
+export const DOC_KINDS = ['moodaxis.fingerprint', 'moodaxis.stability', 'moodaxis.steer', 'moodaxis.validation', 'moodaxis.drift'] as const;
 export const SCHEMA_VERSION = 1;
 
 /** An input document that cannot be used: a MoodaxisError whose `code` is always 'BAD_INPUT'. */
@@ -357,6 +358,8 @@ export function validateDoc(json: unknown, source: string): ProtocolDoc {
       return checkSteer(c, d);
     case 'moodaxis.validation':
       return checkValidation(c, d);
+    case 'moodaxis.drift':
+      return checkDrift(c, d);
   }
 }
 

@@ -10,3 +10,4 @@ export * from './deadzone.js';
 export * from './calibration.js';
 export * from './sample-size.js';
 export * from './npy.js';
+export * from './drift.js';

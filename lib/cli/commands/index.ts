@@ -5,6 +5,7 @@ import { buildCommand } from './build.js';
 import { calibrateCommand } from './calibrate.js';
 import { compareCommand } from './compare.js';
 import { doctorCommand } from './doctor.js';
+import { driftCommand } from './drift.js';
 import { fingerprintCommand } from './fingerprint.js';
 import { generateCommand } from './generate.js';
 import { reportCommand } from './report.js';
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   stabilityCommand,
   benchmarkCommand,
   steerCommand,
+  driftCommand,
   generateCommand,
   compareCommand,
   validateCommand,
