@@ -75,9 +75,19 @@ function run(cmd, cmdArgs, env = {}) {
   });
 }
 
+/** Whether a command is on PATH. */
+const have = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+
+/** llama.cpp's source: MOODAXIS_LLAMA_CPP_SOURCE, else the pinned bundle checked out into build-deps/. */
+function llamaSource() {
+  if (process.env.MOODAXIS_LLAMA_CPP_SOURCE) return process.env.MOODAXIS_LLAMA_CPP_SOURCE;
+  const source = checkoutFromBundle(join(depsDir, 'llama.cpp'), [], log);
+  dropFetchedPackages();
+  return source;
+}
+
 /** Refuses early, with what to install, when the compiler toolchain node-gyp needs is missing. */
 function checkToolchain() {
-  const have = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
   const missing = [];
   if (!have(process.env.CXX || 'c++') && !have('g++') && !have('clang++')) missing.push('a C++ compiler');
   if (!have('make')) missing.push('make');
@@ -119,8 +129,7 @@ async function buildPrebuilt() {
 
 async function buildFromSource() {
   const gpu = option('--gpu', process.env.MOODAXIS_GPU || 'cpu');
-  const source = process.env.MOODAXIS_LLAMA_CPP_SOURCE || checkoutFromBundle(join(depsDir, 'llama.cpp'), [], log);
-  dropFetchedPackages();
+  const source = llamaSource();
   const cmakeJs = join(packageDir('cmake-js'), 'bin', 'cmake-js');
   const defs = [`--CDLLAMA_CPP_SOURCE=${source}`, `--CDMOODAXIS_GPU=${gpu}`];
   if (gpu === 'cuda') defs.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.MOODAXIS_CUDA_ARCHITECTURES || 'native'}`);
@@ -143,19 +152,17 @@ function gpuArchitecture() {
 }
 
 async function buildCudaBackend() {
-  const have = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
   if (!have('cmake')) throw new Error('cmake not found: building the CUDA backend needs cmake ≥ 3.18 and the CUDA toolkit (nvcc)');
   const nvcc = have('nvcc') ? 'nvcc' : existsSync('/usr/local/cuda/bin/nvcc') ? '/usr/local/cuda/bin/nvcc' : null;
   if (!nvcc) throw new Error('nvcc not found: building the CUDA backend needs the CUDA toolkit (nvcc on PATH or /usr/local/cuda)');
-  const source = process.env.MOODAXIS_LLAMA_CPP_SOURCE || checkoutFromBundle(join(depsDir, 'llama.cpp'), [], log);
-  dropFetchedPackages();
+  const source = llamaSource();
   const archs = process.env.MOODAXIS_CUDA_ARCHITECTURES || gpuArchitecture() || 'native';
   const tree = join(packageRoot, 'build-cuda', 'cmake');
   const jobs = String(Math.max(1, cpus().length));
   log(`building llama.cpp's CUDA backend for architecture ${archs} from ${source} (${jobs} jobs; about 4 min on 16 cores)…`);
   const started = Date.now();
   await run('cmake', [
-    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', `-DCMAKE_CUDA_COMPILER=${nvcc === 'nvcc' ? 'nvcc' : nvcc}`,
+    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', `-DCMAKE_CUDA_COMPILER=${nvcc}`,
     '-DGGML_CUDA=ON', '-DGGML_BACKEND_DL=ON', '-DBUILD_SHARED_LIBS=ON', '-DGGML_NATIVE=OFF', `-DCMAKE_CUDA_ARCHITECTURES=${archs}`,
     '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_CURL=OFF',
   ]);

@@ -4,8 +4,8 @@
 // moodaxis does not depend on node-llama-cpp at run time: that package pulls ~680 MB of prebuilt binaries
 // for every platform and GPU API. Only @node-llama-cpp/<platform> (the CPU libraries our addon links) is
 // an optional dependency. The source bundle (headers for the addon, or a whole build from source) and the
-// CUDA package are taken from an installed node-llama-cpp when there is one (a development checkout),
-// otherwise fetched once with `npm pack` (from npm's cache when it holds them) into build-deps/.
+// CUDA packages are taken from node_modules when a pinned copy is installed there, otherwise fetched
+// once with `npm pack` (from npm's cache when it holds them) into build-deps/.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';

@@ -3,10 +3,10 @@
  * build), builds it on first use when npm held back our install script, initialises the CPU backends and,
  * when asked, the CUDA backend plugin.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { buildFailure, runBuildScript } from './build-script.js';
 import { MoodaxisError } from './errors.js';
 import { selectCudaBackend, type GpuSelection } from './gpu-backends.js';
 import { packageRoot } from './package-root.js';
@@ -96,24 +96,10 @@ function chooseBuild(): BuildKind | null {
  * Runs the build script without blocking the event loop. Its progress and errors go to stderr (never
  * stdout, which may carry --json output); a failure's message repeats the compiler's error lines.
  */
-function buildAddon(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stderr.write('moodaxis: the native addon is not built yet (npm may have held back its install script); building it now…\n');
-    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs')], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const relay = (chunk: Buffer) => {
-      output += chunk.toString();
-      process.stderr.write(chunk);
-    };
-    child.stdout.on('data', relay);
-    child.stderr.on('data', relay);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) return resolve();
-      const why = output.split('build failed: ')[1]?.trim() ?? `exit ${code}`;
-      reject(new MoodaxisError('NATIVE', `building the native addon failed: ${why}\nAfter fixing it: cd ${packageRoot} && npm run build:addon`));
-    });
-  });
+async function buildAddon(): Promise<void> {
+  process.stderr.write('moodaxis: the native addon is not built yet (npm may have held back its install script); building it now…\n');
+  const run = await runBuildScript([], (chunk) => process.stderr.write(chunk));
+  if (run.code !== 0) throw new MoodaxisError('NATIVE', `building the native addon failed: ${buildFailure(run)}\nAfter fixing it: cd ${packageRoot} && npm run build:addon`);
 }
 
 let building: Promise<void> | null = null;

@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { buildFailure, runBuildScript } from './build-script.js';
 import { packageRoot } from './package-root.js';
 
 export type GpuCandidateId = 'prebuilt' | 'fallback' | 'source' | 'custom';
@@ -79,10 +80,10 @@ export async function nvidiaDriver(): Promise<NvidiaDriver | null> {
   return { version, cuda: smi ? /CUDA Version:\s*([\d.]+)/.exec(smi)?.[1] ?? null : null };
 }
 
-/** Whether the dynamic loader knows a library (ldconfig's cache). */
-async function hasLibrary(soname: string): Promise<boolean> {
+/** Whether the dynamic loader knows every one of these libraries (ldconfig's cache, read once). */
+async function hasLibraries(...sonames: string[]): Promise<boolean> {
   const out = (await run('ldconfig', ['-p'])) ?? (await run('/sbin/ldconfig', ['-p']));
-  return out !== null && out.includes(soname);
+  return out !== null && sonames.every((soname) => out.includes(soname));
 }
 
 /**
@@ -218,19 +219,11 @@ function nvccPath(): string | null {
   return null;
 }
 
-function buildSourceBackend(log: (line: string) => void): Promise<string | null> {
-  return new Promise((resolve) => {
-    // the build script writes only to stderr; keep our stdout clean for --json output
-    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs'), '--cuda-backend'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let last = '';
-    const relay = (c: Buffer) => {
-      for (const line of c.toString().split('\n')) if (line.trim()) log((last = line.replace(/^moodaxis: /, '')));
-    };
-    child.stdout.on('data', relay);
-    child.stderr.on('data', relay);
-    child.on('error', (error) => resolve(`the build could not start: ${error.message}`));
-    child.on('close', (code) => resolve(code === 0 ? null : `the build failed: ${last}`));
-  });
+async function buildSourceBackend(log: (line: string) => void): Promise<string | null> {
+  const run = await runBuildScript(['--cuda-backend'], (chunk) => {
+    for (const line of chunk.split('\n')) if (line.trim()) log(line.replace(/^moodaxis: /, ''));
+  }).catch((error: Error) => ({ code: null, output: `build failed: the build could not start: ${error.message}` }));
+  return run.code === 0 ? null : `the build failed: ${buildFailure(run)}`;
 }
 
 /** Tries the candidates in order and returns what each one said. */
@@ -273,7 +266,7 @@ export async function selectCudaBackend(options: SelectOptions): Promise<GpuSele
     if (prebuilt) return { driver, candidates, chosen: prebuilt, message: null };
 
     const fallback = await tryNext('fallback', `node-llama-cpp's fallback CUDA backend (${pin.cudaFallback})`, async (label) => {
-      if (!(await hasLibrary('libcudart.so.12')) || !(await hasLibrary('libcublas.so.12')))
+      if (!(await hasLibraries('libcudart.so.12', 'libcublas.so.12')))
         return skip('fallback', label, 'it needs the CUDA 12 runtime (libcudart.so.12, libcublas.so.12), which this machine does not have');
       const file = pluginIn(await pinnedPackageDir(pin.cudaFallback, options.log), ['fallback']);
       return file ? check('fallback', label, file) : skip('fallback', label, 'the package holds no fallback/libggml-cuda.so');

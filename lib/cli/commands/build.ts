@@ -1,19 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { ensureCuda } from '../../engine/binding.js';
+import { runBuildScript } from '../../engine/build-script.js';
 import { MoodaxisError } from '../../engine/errors.js';
 import { forgetVerdicts } from '../../engine/gpu-backends.js';
-import { packageRoot } from '../../engine/package-root.js';
 import { doctorReport, formatDoctor } from '../../protocols/doctor.js';
 import type { Command } from './shared.js';
 
 /** Runs scripts/build-addon.mjs; everything it prints goes to stderr. */
-function buildScript(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageRoot, 'scripts', 'build-addon.mjs'), ...args], { cwd: packageRoot, stdio: ['ignore', process.stderr, process.stderr] });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new MoodaxisError('NATIVE', `the build failed (exit ${code}); its error lines are above`))));
-  });
+async function buildScript(args: string[]): Promise<void> {
+  const run = await runBuildScript(args, (chunk) => process.stderr.write(chunk));
+  if (run.code !== 0) throw new MoodaxisError('NATIVE', `the build failed (exit ${run.code}); its error lines are above`);
 }
 
 async function handler(a: { gpu: 'cpu' | 'cuda'; fromSource: boolean; verbose: boolean; json: boolean }) {
