@@ -5,7 +5,7 @@
  */
 import { categoryLabel } from '../protocols/wording.js';
 import type { DriftCategory, DriftDoc } from '../protocols/drift.js';
-import { section } from './sections.js';
+import { modelBlock, section } from './sections.js';
 import { AXIS_COLORS, esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from './svg.js';
 
 const ci = (c: [number, number] | null) => (c ? `[${fmt(c[0], 3, { sign: true })}, ${fmt(c[1], 3, { sign: true })}]` : '\u2014');
@@ -60,10 +60,14 @@ function driftBlock(doc: DriftDoc, many: boolean): string {
     `bootstrap: ${doc.bootstrap.resamples.toLocaleString('en-US')} resamples of the scenarios within each category, seed ${doc.bootstrap.seed}`,
     ...doc.warnings,
   ];
-  return `${many ? `<h3>${esc(doc.manifest.model.name)}</h3>` : `<p class="facts-inline">${esc(doc.manifest.model.name)}</p>`}
-<div class="table-wrap"><table class="data compact"><tr><th>Category</th><th>Axis</th><th class="num">slope per turn (95 % CI)</th><th class="num">last − first (95 % CI)</th><th class="num">slope − neutral</th><th class="num">last − first − neutral</th></tr>${rows}</table></div>
-<ul class="facts">${facts.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
-<div class="drift-grid" style="display:flex;flex-wrap:wrap;gap:14px;margin-top:12px">${doc.axes.map((a) => `<figure>${turnPlot(doc, a)}</figure>`).join('')}</div>`;
+  return modelBlock({
+    title: doc.manifest.model.name,
+    many,
+    table: `<div class="table-wrap"><table class="data compact"><tr><th>Category</th><th>Axis</th><th class="num">slope per turn (95 % CI)</th><th class="num">last − first (95 % CI)</th><th class="num">slope − neutral</th><th class="num">last − first − neutral</th></tr>${rows}</table></div>`,
+    facts,
+    figures: doc.axes.map((a) => turnPlot(doc, a)),
+    gridClass: 'drift-grid',
+  });
 }
 
 export function driftSection(docs: DriftDoc[]): string {

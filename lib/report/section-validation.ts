@@ -4,7 +4,7 @@
  * table with the pooled ρ and the flagged axes.
  */
 import type { ValidationAxis, ValidationDoc } from '../protocols/validation-doc.js';
-import { section } from './sections.js';
+import { modelBlock, section } from './sections.js';
 import { esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from './svg.js';
 
 const FLAG_TEXT: Record<ValidationAxis['flags'][number], string> = {
@@ -65,10 +65,14 @@ function validationBlock(doc: ValidationDoc, many: boolean): string {
     `bootstrap: ${doc.bootstrap.resamples.toLocaleString('en-US')} resamples of the responses, seed ${doc.bootstrap.seed}`,
     ...doc.notes,
   ];
-  return `${many ? `<h3>${esc(doc.manifest.model.name)} · ${esc(validationSourceLabel(doc))}</h3>` : `<p class="facts-inline">${esc(doc.manifest.model.name)} · ${esc(validationSourceLabel(doc))}</p>`}
-<table class="data compact"><tr><th>Axis</th><th class="num">n</th><th class="num">Spearman ρ</th><th class="num">95 % CI</th><th>flag</th></tr>${rows}${pooled}</table>
-<ul class="facts">${facts.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
-<div class="validation-grid" style="display:flex;flex-wrap:wrap;gap:14px;margin-top:12px">${doc.axes.filter((a) => a.points.length > 0).map((a) => `<figure>${scatterSvg(a)}</figure>`).join('')}</div>`;
+  return modelBlock({
+    title: `${doc.manifest.model.name} · ${validationSourceLabel(doc)}`,
+    many,
+    table: `<table class="data compact"><tr><th>Axis</th><th class="num">n</th><th class="num">Spearman ρ</th><th class="num">95 % CI</th><th>flag</th></tr>${rows}${pooled}</table>`,
+    facts,
+    figures: doc.axes.filter((a) => a.points.length > 0).map((a) => scatterSvg(a)),
+    gridClass: 'validation-grid',
+  });
 }
 
 export function validationSection(docs: ValidationDoc[]): string {

@@ -53,6 +53,17 @@ ${body}
 </section>`;
 }
 
+/**
+ * One model's block in a per-model section: a heading (an h3 when several models share the section, a
+ * line otherwise), its table, a list of facts and a grid of figures.
+ */
+export function modelBlock(o: { title: string; many: boolean; table: string; facts: string[]; figures: string[]; gridClass: string }): string {
+  return `${o.many ? `<h3>${esc(o.title)}</h3>` : `<p class="facts-inline">${esc(o.title)}</p>`}
+${o.table}
+<ul class="facts">${o.facts.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
+<div class="${o.gridClass}" style="display:flex;flex-wrap:wrap;gap:14px;margin-top:12px">${o.figures.map((f) => `<figure>${f}</figure>`).join('')}</div>`;
+}
+
 function note(html: string): string {
   return `<p class="note">${html}</p>`;
 }
