@@ -218,6 +218,7 @@ void Context::shutdown() {
 void Context::freeContext() {
   if (ctx_) llama_free(ctx_);
   ctx_ = nullptr;
+  deviceTopK_.reset();  // its chains outlive the context that ran them
   for (auto* chain : backendChains_) llama_sampler_free(chain);
   backendChains_.clear();
   ctxSeq_ = ctxPerSeq_ = 0;
@@ -225,7 +226,8 @@ void Context::freeContext() {
 
 std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
-      ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty())
+      ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
+      (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0))
     return {};
   freeContext();
   llama_context_params cp = llama_context_default_params();
@@ -256,6 +258,11 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
       backendChains_.push_back(chain);
       seqSamplers.push_back({s, chain});
     }
+    cp.samplers = seqSamplers.data();
+    cp.n_samplers = seqSamplers.size();
+  } else if (opts.deviceTopK) {
+    deviceTopK_ = std::make_unique<DeviceTopK>(opts.topK);
+    seqSamplers = deviceTopK_->chains(nSeq);
     cp.samplers = seqSamplers.data();
     cp.n_samplers = seqSamplers.size();
   }
@@ -482,13 +489,21 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
         chosen[k] = opts.thinkClose;
         sl.closeThink = false;
       } else if (opts.backendSampling) chosen[k] = llama_sampler_sample(backendChains_[s], ctx_, idx);
+      else if (deviceTopK_) {
+        const llama_token* ids = llama_get_sampled_candidates_ith(ctx_, idx);
+        const float* logits = llama_get_sampled_logits_ith(ctx_, idx);
+        const uint32_t n = llama_get_sampled_logits_count_ith(ctx_, idx);
+        chosen[k] = ids && logits && n > 0 && llama_get_sampled_candidates_count_ith(ctx_, idx) == n
+                        ? sl.sampler.sampleCandidates(logits, ids, static_cast<int32_t>(n))
+                        : LLAMA_TOKEN_NULL;
+      }
       else if (const float* row = llama_get_logits_ith(ctx_, idx)) chosen[k] = sl.sampler.sample(row, nVocab);
       else chosen[k] = LLAMA_TOKEN_NULL;
     };
     const auto t0 = Clock::now();
     llama_synchronize(ctx_);  // the decode's outputs are ready (before threads read the logits)
     const auto t1 = Clock::now();
-    if (!opts.backendSampling && pool_ && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab >= (1 << 20)) {
+    if (!opts.backendSampling && !deviceTopK_ && pool_ && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab >= (1 << 20)) {
       pool_->run(static_cast<int>(picks.size()), pick);
     } else {
       for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));
@@ -784,6 +799,9 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   opts.flashAttn = boolOpt(o, "flashAttn", false);
   opts.f32Cache = boolOpt(o, "f32Cache", false);
   opts.backendSampling = boolOpt(o, "backendSampling", false);
+  opts.deviceTopK = boolOpt(o, "deviceTopK", false);
+  // The device keeps k candidates per row: only for a plain top-k draw over the whole vocabulary.
+  if (opts.topK <= 0 || !opts.allowedTokens.empty() || opts.backendSampling) opts.deviceTopK = false;
   opts.solo = boolOpt(o, "solo", false);
   opts.stream = boolOpt(o, "stream", false);
   opts.capture = parseCapture(o);

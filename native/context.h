@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "model.h"
 #include "sampler.h"
+#include "topk.h"
 
 namespace moodaxis {
 
@@ -48,6 +49,7 @@ struct GenOptions {
   bool flashAttn = false;
   bool f32Cache = false;  // deterministic mode: F32 KV cache
   bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
+  bool deviceTopK = false;  // top-k of every row in the graph, the rest of the draw on the host (DeviceTopK)
   bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
   bool stream = false;  // progress reports carry the text so far of every request in flight
 };
@@ -108,6 +110,7 @@ class Context : public Napi::ObjectWrap<Context> {
   llama_context* ctx_ = nullptr;
   int ctxSeq_ = 0, ctxPerSeq_ = 0;
   bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false, ctxCapture_ = false;
+  std::unique_ptr<DeviceTopK> deviceTopK_;  // set while the context samples its top-k on the device
   std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
   std::unique_ptr<WorkerPool> pool_;  // samples a step's rows and folds its captured columns in parallel (GPU backends)

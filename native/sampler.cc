@@ -49,6 +49,16 @@ llama_token SequenceSampler::sample(const float* logits, int32_t nVocab) {
   return draw();
 }
 
+llama_token SequenceSampler::sampleCandidates(const float* logits, const llama_token* ids, int32_t n) {
+  cand_.clear();
+  for (int32_t i = 0; i < n; i++) cand_.push_back({logits[i], ids[i]});
+  auto first = [](const Candidate& a, const Candidate& b) { return better(a.logit, a.id, b.logit, b.id); };
+  if (params_.temperature <= 0.0f) return std::min_element(cand_.begin(), cand_.end(), first)->id;
+  std::sort(cand_.begin(), cand_.end(), first);  // descending logit, ties by id as over the full row
+  if (params_.topK > 0 && static_cast<size_t>(params_.topK) < cand_.size()) cand_.resize(params_.topK);
+  return draw();
+}
+
 llama_token SequenceSampler::draw() {
   // temperature
   for (auto& c : cand_) c.logit /= params_.temperature;

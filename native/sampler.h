@@ -32,6 +32,8 @@ class SequenceSampler {
   SequenceSampler() = default;
   SequenceSampler(const SamplerParams& params, uint32_t seed) : params_(params), rng_(seed) {}
   llama_token sample(const float* logits, int32_t nVocab);
+  // The same draw over candidates chosen elsewhere (the device's top-k): ids[i] has logit logits[i].
+  llama_token sampleCandidates(const float* logits, const llama_token* ids, int32_t n);
 
  private:
   llama_token sampleAllowed(const float* logits);

@@ -40,7 +40,7 @@ export interface NativeRequest {
 export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
 export interface NativeGenerateOptions {
   temperature: number; topK: number; topP: number; ignoreEos?: boolean; allowedTokens?: Int32Array; thinkBudget?: number; thinkClose?: number; parallel: number; contextLimit?: number;
-  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean; stream?: boolean;
+  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; deviceTopK?: boolean; solo?: boolean; stream?: boolean;
   capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }

@@ -112,6 +112,13 @@ export interface GenerateOptions {
    * measured slower here: one small op chain per sequence). Default off.
    */
   backendSampling?: boolean;
+  /**
+   * Choose each row's top-k candidates inside the decode graph (one batched op over the logits matrix)
+   * so that only rows x k logits cross to the host, which then draws as over the full row. Default: on
+   * with CUDA, off on the CPU (there the logits are already in host memory). Needs topK > 0; not with
+   * allowedTokens or backendSampling.
+   */
+  deviceTopK?: boolean;
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
   /** Called as each request finishes (before generate resolves), e.g. to journal it. */
   onResult?: (index: number, result: GenerateResult) => void;
@@ -542,6 +549,7 @@ class LoadedModel implements Model {
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
           backendSampling: options.backendSampling ?? false,
+          deviceTopK: options.deviceTopK ?? this.info.backend === 'cuda',
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
           stream: onText !== undefined,

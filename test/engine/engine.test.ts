@@ -110,6 +110,21 @@ describe('engine on real trained models', () => {
     }
   });
 
+  it('the device top-k (one batched op in the graph, k candidates per row to the host) draws what the host top-k draws', async () => {
+    const reqs = Array.from({ length: 10 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
+    for (const s of [{ temperature: 0.7, topK: 50, topP: 0.9 }, { temperature: 1, topK: 5, topP: 0.99 }, { temperature: 0, topK: 50, topP: 1 }]) {
+      const host = await stories.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: false });
+      const device = await stories.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: true });
+      expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
+      expect(device.map((r) => Array.from(r.vector))).toEqual(host.map((r) => Array.from(r.vector)));
+      if (s.temperature > 0) expect(new Set(host.map((r) => r.text)).size).toBe(reqs.length);
+    }
+    // with allowedTokens the host needs the full row: the option is set aside, not an error
+    const allowed = stories.tokenize(' the a', { addSpecial: false });
+    const [judged] = await stories.generate([{ prompt: 'Once' }], { maxTokens: 3, allowedTokens: allowed, deviceTopK: true });
+    for (const id of judged.tokenIds) expect(allowed).toContain(id);
+  });
+
   it('captured vector equals a teacher-forced recomputation read per layer', async () => {
     const [out] = await stories.generate([{ prompt: 'The little dog' }], { temperature: 0, maxTokens: 20, deterministic: true });
     const prompt = stories.tokenize('The little dog', { addSpecial: true });

@@ -1,0 +1,119 @@
+#include "topk.h"
+
+#include <algorithm>
+
+#include "ggml-backend.h"
+#include "ggml.h"
+
+namespace moodaxis {
+
+namespace {
+
+struct SeqTopK {
+  DeviceTopK* owner;
+};
+
+DeviceTopK* ownerOf(const llama_sampler* smpl) { return static_cast<SeqTopK*>(smpl->ctx)->owner; }
+
+const char* topkName(const llama_sampler*) { return "moodaxis-device-top-k"; }
+
+// Host path, only used if llama.cpp runs the chain on the host (it does not once backend_init said yes):
+// keep the k largest logits.
+void topkApply(llama_sampler* smpl, llama_token_data_array* cur) {
+  const size_t k = std::min<size_t>(static_cast<size_t>(ownerOf(smpl)->k()), cur->size);
+  std::partial_sort(cur->data, cur->data + k, cur->data + cur->size,
+                    [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; });
+  cur->size = k;
+  cur->sorted = true;
+}
+
+bool topkBackendInit(llama_sampler* smpl, ggml_backend_buffer_type_t buft, uint32_t) {
+  return ownerOf(smpl)->supported(buft);
+}
+
+void topkBackendApply(llama_sampler* smpl, ggml_context* ctx, ggml_cgraph*, llama_sampler_data* data) {
+  ggml_tensor* values = nullptr;
+  data->candidates = ownerOf(smpl)->rowIds(ctx, data->logits, &values);
+  data->logits = values;
+}
+
+void topkBackendReset(llama_sampler* smpl) { ownerOf(smpl)->reset(); }
+
+void topkFree(llama_sampler* smpl) { delete static_cast<SeqTopK*>(smpl->ctx); }
+
+llama_sampler_i topkInterface = {
+    /* .name              = */ topkName,
+    /* .accept            = */ nullptr,
+    /* .apply             = */ topkApply,
+    /* .reset             = */ nullptr,
+    /* .clone             = */ nullptr,
+    /* .free              = */ topkFree,
+    /* .backend_init      = */ topkBackendInit,
+    /* .backend_accept    = */ nullptr,
+    /* .backend_apply     = */ topkBackendApply,
+    /* .backend_set_input = */ nullptr,
+    /* .backend_reset     = */ topkBackendReset,
+    /* .copy_state        = */ nullptr,
+};
+
+}  // namespace
+
+DeviceTopK::DeviceTopK(int32_t k) : k_(k) {}
+
+std::vector<llama_sampler_seq_config> DeviceTopK::chains(int nSeq) {
+  std::vector<llama_sampler_seq_config> configs;
+  chains_.clear();
+  for (int s = 0; s < nSeq; s++) {
+    llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    llama_sampler_chain_add(chain, llama_sampler_init(&topkInterface, new SeqTopK{this}));
+    chains_.emplace_back(chain);
+    configs.push_back({s, chain});
+  }
+  return configs;
+}
+
+bool DeviceTopK::supported(ggml_backend_buffer_type_t buft) {
+  if (supported_ >= 0) return supported_ == 1;
+  supported_ = 0;
+  const ggml_backend_dev_t dev = buft ? ggml_backend_buft_get_device(buft) : nullptr;
+  if (!dev) return (supported_ = 1) == 1;  // a host buffer type without a device: the CPU runs every op
+  ggml_init_params params = {16 * ggml_tensor_overhead(), nullptr, true};
+  ggml_context* ctx = ggml_init(params);
+  if (!ctx) return false;
+  ggml_tensor* logits = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1024, 4);
+  ggml_tensor* values = nullptr;
+  reset();
+  ggml_tensor* row = ggml_view_1d(ctx, logits, logits->ne[0], logits->nb[1]);
+  ggml_tensor* ids = rowIds(ctx, row, &values);
+  const bool ok = ggml_backend_dev_supports_op(dev, matrix_ == logits ? ids_ : ids) &&
+                  ggml_backend_dev_supports_op(dev, values_ ? values_ : values);
+  reset();
+  ggml_free(ctx);
+  supported_ = ok ? 1 : 0;
+  return ok;
+}
+
+ggml_tensor* DeviceTopK::rowIds(ggml_context* ctx, ggml_tensor* row, ggml_tensor** values) {
+  ggml_tensor* matrix = row->view_src;
+  const int64_t k = std::min<int64_t>(k_, row->ne[0]);
+  const bool batched = matrix && ggml_n_dims(matrix) == 2 && matrix->type == GGML_TYPE_F32 &&
+                       matrix->ne[0] == ggml_nelements(row) && ggml_is_contiguous(matrix) && row->view_offs % matrix->nb[1] == 0;
+  if (!batched) {  // a lone row (llama.cpp's probe graph, or a layout this code does not know)
+    ggml_tensor* flat = ggml_reshape_1d(ctx, row, ggml_nelements(row));
+    ggml_tensor* ids = ggml_top_k(ctx, flat, static_cast<int>(k));
+    *values = ggml_get_rows(ctx, ggml_reshape_2d(ctx, flat, 1, flat->ne[0]), ids);
+    return ids;
+  }
+  if (matrix != matrix_) {  // the first row of this graph: one top-k over every row at once
+    matrix_ = matrix;
+    ids_ = ggml_top_k(ctx, matrix, static_cast<int>(k));                                        // [k, rows]
+    values_ = ggml_get_rows(ctx, ggml_reshape_3d(ctx, matrix, 1, matrix->ne[0], matrix->ne[1]), ids_);  // [1, k, rows]
+    ggml_set_name(ids_, "moodaxis_top_k");
+    ggml_set_name(values_, "moodaxis_top_k_logits");
+  }
+  const size_t r = row->view_offs / matrix->nb[1];
+  *values = ggml_view_1d(ctx, values_, k, r * values_->nb[2]);
+  return ggml_view_1d(ctx, ids_, k, r * ids_->nb[1]);
+}
+
+}  // namespace moodaxis
