@@ -6,9 +6,11 @@ const model = await loadModel(path, { gpu: 'cuda' });
 const reqs = Array.from({ length: Number(parallel) }, (_, i) => ({ prompt: `${i} ${'word '.repeat(120)}` }));
 await model.generate(reqs.slice(0, 2), { maxTokens: 4 });
 for (const [label, o] of [
-  ['host sampling, capture', {}],
-  ['host sampling, no capture', { capture: false }],
-  ['host greedy, no capture', { capture: false, temperature: 0 }],
+  ['device top-k, capture', { deviceTopK: true }],
+  ['device top-k, no capture', { capture: false, deviceTopK: true }],
+  ['host sampling, capture', { deviceTopK: false }],
+  ['host sampling, no capture', { capture: false, deviceTopK: false }],
+  ['host greedy, no capture', { capture: false, temperature: 0, deviceTopK: false }],
   ['backend sampling, capture', { backendSampling: true }],
   ['backend sampling, no capture', { capture: false, backendSampling: true }],
 ]) {

@@ -3,7 +3,9 @@
 // llama-batched-bench (same build, same model, same parallelism) and the reference study's pipeline
 // (HF transformers, GPU mode). Prints a table last and writes bench-results.json.
 //
-//   node bench/run.mjs --mode gpu [--parallel 64,128] [--phases build,model,reference,run]
+//   node bench/run.mjs --mode gpu [--parallel default,256,256:host-topk,128] [--phases build,model,reference,run]
+//     (a variant is a parallelism, or `default` for what `moodaxis fingerprint` picks; `:host-topk` turns the
+//     device top-k off for that row: the lever measured side by side)
 //   node bench/run.mjs --mode cpu            (this machine: stories260K and a 1B-ish synthetic shape)
 //
 // GPU mode needs MOODAXIS_LLAMA_CPP_SOURCE (the pinned llama.cpp tree) and CUDA; see BENCHMARKS.md.
@@ -21,7 +23,10 @@ const opt = (name, fallback) => {
 };
 const mode = opt('mode', 'cpu');
 const phases = new Set(opt('phases', 'build,model,reference,run').split(','));
-const parallels = opt('parallel', mode === 'gpu' ? '64,128' : '16').split(',').map(Number);
+const variants = opt('parallel', mode === 'gpu' ? 'default,256,256:host-topk,128' : '16').split(',').map((v) => {
+  const [p, flag] = v.split(':');
+  return { label: v, parallel: p === 'default' ? undefined : Number(p), hostTopK: flag === 'host-topk' };
+});
 const cacheDir = join(root, '.bench-cache');
 const outDir = process.env.OUT || join(root, 'bench-results');
 mkdirSync(cacheDir, { recursive: true });
@@ -137,7 +142,9 @@ function batchedBench(modelPath, parallel, gen, promptTokens = 128) {
   return { tgTokS: Number(cells[7]), ppTokS: Number(cells[5]), raw: row };
 }
 
-async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTokens }) {
+async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTokens, hostTopK = false }) {
+  if (hostTopK) process.env.MOODAXIS_DEVICE_TOP_K = '0';
+  else delete process.env.MOODAXIS_DEVICE_TOP_K;
   const { loadModel } = await import('../dist/lib/engine/index.js');
   const { fingerprint } = await import('../dist/lib/protocols/fingerprint.js');
   const { builtinAxisSet } = await import('../dist/lib/method/axes-file.js');
@@ -148,6 +155,7 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     const doc = await fingerprint(model, { axisSet: builtinAxisSet(), parallel, maxTokens, baselineMaxTokens, ignoreEos: true, cache: false });
     const stats = model.lastGenerateStats();
     await model.dispose();
+    delete process.env.MOODAXIS_DEVICE_TOP_K;
     return { doc, stats, loadSeconds };
   });
   const wall = (performance.now() - t0) / 1000;
@@ -155,6 +163,7 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
   return {
     wallSeconds: wall,
     loadSeconds,
+    parallelUsed: stats ? stats.parallel : null,
     responses: doc.responses.length,
     tokens: doc.timing.generatedTokens,
     tokS: doc.timing.generatedTokens / wall,
@@ -192,19 +201,23 @@ async function main() {
   if (mode === 'gpu') {
     process.env.MOODAXIS_BUILD = 'source';
     const model = join(cacheDir, 'llama3-8b-shape-Q4_K_M.gguf');
-    for (const p of parallels) {
-      log(`our fingerprint workload at parallel ${p}…`);
-      const ours = await ourWorkload(model, p, { gpu: 'cuda', maxTokens: 200, baselineMaxTokens: 384 });
-      log(`generate alone at parallel ${p}: no capture / capture…`);
-      const genNoCapture = await generateThroughput(model, p, 200, false, 'cuda');
-      const genCapture = await generateThroughput(model, p, 200, true, 'cuda');
-      log(`llama-batched-bench at ${p}…`);
-      const bb = batchedBench(model, p, 200);
-      results.rows.push({ parallel: p, ours, genNoCapture, genCapture, batchedBench: bb });
+    const perParallel = new Map();  // generate alone and batched-bench, once per parallelism
+    for (const v of variants) {
+      log(`our fingerprint workload, ${v.label}…`);
+      const ours = await ourWorkload(model, v.parallel, { gpu: 'cuda', maxTokens: 200, baselineMaxTokens: 384, hostTopK: v.hostTopK });
+      const p = ours.parallelUsed ?? v.parallel;
+      if (!perParallel.has(p)) {
+        log(`generate alone at parallel ${p}: no capture / capture…`);
+        const genNoCapture = await generateThroughput(model, p, 200, false, 'cuda');
+        const genCapture = await generateThroughput(model, p, 200, true, 'cuda');
+        log(`llama-batched-bench at ${p}…`);
+        perParallel.set(p, { genNoCapture, genCapture, batchedBench: batchedBench(model, p, 200) });
+      }
+      results.rows.push({ variant: v.label, parallel: p, ours, ...perParallel.get(p) });
     }
   } else {
     const stories = resolve(root, 'test', 'models', 'stories260K.gguf');
-    for (const p of parallels) {
+    for (const { parallel: p } of variants) {
       log(`stories260K fingerprint workload at parallel ${p}…`);
       const ours = await ourWorkload(stories, p, { gpu: 'cpu', maxTokens: 200, baselineMaxTokens: 384 });
       const genCapture = await generateThroughput(stories, p, 64, true, 'cpu');
@@ -230,6 +243,20 @@ function finish() {
   const lines = [`moodaxis bench (${mode}) ${results.date} commit ${results.commit}`];
   const ref = results.reference;
   if (ref) lines.push(`reference (HF bf16, ${ref.device}): one response ${f(ref.per_response_s, 1)} s (${f(ref.per_response_tok_s, 1)} tok/s incl. hidden-state pass); batched ${ref.batched}: ${f(ref.batched_tok_s)} tok/s`);
+  // The ideal on llama.cpp's kernels: load + prompt tokens prefilled ÷ batched-bench PP + generated tokens ÷ the best TG.
+  const bestTg = Math.max(0, ...results.rows.map((r) => r.batchedBench?.tgTokS ?? 0));
+  const bestPp = Math.max(0, ...results.rows.map((r) => r.batchedBench?.ppTokS ?? 0));
+  const idealOf = (o) => (bestTg && bestPp && o.prefillTokens != null ? o.loadSeconds + o.prefillTokens / bestPp + o.tokens / bestTg : null);
+  if (results.rows.some((r) => r.ours)) {
+    lines.push('| variant | parallel used | wall s | ideal s | wall / ideal | step tok/s ÷ batched-bench TG at that parallel | prefill s ÷ (prompt tokens ÷ PP) |');
+    for (const r of results.rows) {
+      if (!r.ours) continue;
+      const ideal = idealOf(r.ours);
+      const bb = r.batchedBench;
+      const prefillIdeal = bestPp && r.ours.prefillTokens ? r.ours.prefillTokens / bestPp : null;
+      lines.push(`| ${r.variant ?? r.parallel} | ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(ideal, 1)} | ${ideal ? f(r.ours.wallSeconds / ideal, 2) + '×' : '–'} | ${bb?.tgTokS && r.ours.stepTokS ? f((100 * r.ours.stepTokS) / bb.tgTokS, 1) + ' %' : '–'} (gen alone: ${bb?.tgTokS ? f((100 * r.genCapture) / bb.tgTokS, 1) + ' %' : '–'}) | ${prefillIdeal && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / prefillIdeal, 2) + '×' : '–'} |`);
+    }
+  }
   lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
   for (const r of results.rows) {
     const bb = r.batchedBench?.tgTokS;
@@ -239,7 +266,7 @@ function finish() {
       lines.push(`| ${r.model} ${r.parallel} (generate only) | – | – | – | – | – | – | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | – | – | – | – |`);
       continue;
     }
-    lines.push(`| ${r.model ? `${r.model} ` : ''}${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${f(r.ours.prefillSeconds, 1)} (${r.ours.sharedPrefixTokens ?? '–'}/${r.ours.prefillTokens ?? '–'}) | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
+    lines.push(`| ${r.model ? `${r.model} ` : ''}${r.variant ?? r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(r.ours.loadSeconds, 1)} | ${f(r.ours.prefillSeconds, 1)} (${r.ours.sharedPrefixTokens ?? '–'}/${r.ours.prefillTokens ?? '–'}) | ${r.ours.tokens} | ${f(r.ours.tokS)} | ${f(r.ours.stepTokS)} | ${f(r.genNoCapture)} | ${f(r.genCapture)} | ${f(bb)} | ${bb ? f((100 * r.genCapture) / bb, 1) + ' %' : '–'} | ${f(r.ours.peakRssMiB)} | ${f(r.ours.peakGpuMiB)} | ${refSerial ? f(refSerial, 0) + '×' : '–'} | ${refBatched ? f(refBatched, 1) + '×' : '–'} |`);
   }
   console.log(lines.join('\n'));
 }

@@ -181,6 +181,12 @@ export function defaultParallel(backend: ModelInfo['backend']): number {
   return backend === 'cuda' ? 128 : 16;
 }
 
+/** Top-k on the device unless the caller says: with CUDA; MOODAXIS_DEVICE_TOP_K=0|1 overrides (benchmarks). */
+function deviceTopKDefault(backend: ModelInfo['backend']): boolean {
+  const env = process.env.MOODAXIS_DEVICE_TOP_K;
+  return env === '0' || env === '1' ? env === '1' : backend === 'cuda';
+}
+
 /** Default capture layers and weights for a model with `layers` blocks. */
 export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
   const weights = [0.1, 0.2, 0.3, 0.4];
@@ -549,7 +555,7 @@ class LoadedModel implements Model {
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
           backendSampling: options.backendSampling ?? false,
-          deviceTopK: options.deviceTopK ?? this.info.backend === 'cuda',
+          deviceTopK: options.deviceTopK ?? deviceTopKDefault(this.info.backend),
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
           stream: onText !== undefined,
