@@ -80,12 +80,27 @@ describe('drift scenario files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the built-in file: 10 hostile categories and neutral controls, 12 turns each', () => {
+  it('the built-in file: 10 hostile categories x 5 scenarios and 10 neutral controls, 12 turns each, every turn distinct within its scenario', () => {
     const set = loadScenarioSet(builtinScenariosPath());
-    const categories = new Set(set.scenarios.map((s) => s.category));
-    expect(categories.size).toBe(11);
-    expect(categories.has('neutral')).toBe(true);
-    for (const s of set.scenarios) expect(s.turns).toHaveLength(12);
+    const perCategory = new Map<string, number>();
+    for (const s of set.scenarios) perCategory.set(s.category, (perCategory.get(s.category) ?? 0) + 1);
+    expect(Object.fromEntries(perCategory)).toEqual({
+      sarcasm: 5,
+      threats: 5,
+      accusations: 5,
+      passive_aggression: 5,
+      repeated_rejection: 5,
+      gaslighting: 5,
+      impatience: 5,
+      condescension: 5,
+      guilt_tripping: 5,
+      topic_hijacking: 5,
+      neutral: 10,
+    });
+    for (const s of set.scenarios) {
+      expect(s.turns).toHaveLength(12);
+      expect(new Set(s.turns).size).toBe(12);
+    }
   });
 
   it('errors name the file and the field', async () => {
