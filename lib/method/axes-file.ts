@@ -97,8 +97,6 @@ const axisSetSchema = z
 
 export type AxisSet = z.output<typeof axisSetSchema>;
 export type AxisDef = AxisSet['axes'][number];
-/** A paraphrased calibration set (B or C) of one axis. */
-export type AxisParaphraseSet = z.output<typeof paraphraseSetSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // Error formatting
