@@ -1,5 +1,5 @@
 /**
- * Control vectors (METHOD §7): steering directions added to the residual stream while generating.
+ * Control vectors (docs/method.md §7): steering directions added to the residual stream while generating.
  *
  * - Built from a calibrated axis: block l of the steered window gets α · u · h̄_l · v / k, with v the
  *   axis's unit direction, h̄_l the mean hidden-state norm at block l, k the number of steered blocks
