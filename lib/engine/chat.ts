@@ -1,5 +1,5 @@
 /**
- * Turning messages into the prompt text a model expects (METHOD §1): the model's own Jinja chat
+ * Turning messages into the prompt text a model expects (docs/method.md §1): the model's own Jinja chat
  * template when it has one; contents joined by blank lines when it has none; the system text moved into
  * the user turn when the template rejects a system role. Also decides whether the tokenizer may add a
  * BOS (never a second one) and whether the prompt leaves a <think> block open. The template is code from

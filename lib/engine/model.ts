@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
 import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
-import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
+import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf/index.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
 export type GpuChoice = 'auto' | 'cuda' | 'cpu';

@@ -1,5 +1,5 @@
 /**
- * Axis-set files (METHOD §0, §2, §3): the built-in `axes/builtin.json` and users' custom files.
+ * Axis-set files (docs/method.md §0): the built-in `axes/builtin.json` and users' custom files.
  *
  * A file holds a name, a version, a list of bipolar axes (each with its pole instructions, calibration
  * and evaluation questions, optionally paraphrased calibration sets B and C, and optionally a plain
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-/** Used when an axis gives no `promptTemplate` (METHOD §1: contents joined by blank lines). */
+/** Used when an axis gives no `promptTemplate` (docs/method.md §1: contents joined by blank lines). */
 export const DEFAULT_PROMPT_TEMPLATE = '{instruction}\n\n{question}';
 
 /** Minimum number of questions per list in any axis-set file. */
@@ -97,8 +97,6 @@ const axisSetSchema = z
 
 export type AxisSet = z.output<typeof axisSetSchema>;
 export type AxisDef = AxisSet['axes'][number];
-/** A paraphrased calibration set (B or C) of one axis. */
-export type AxisParaphraseSet = z.output<typeof paraphraseSetSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // Error formatting
@@ -382,7 +380,7 @@ export function builtinAxisSet(): AxisSet {
  *   the blank lines after it, so the default template yields just the question; elsewhere
  *   `{instruction}` becomes empty.
  * - With an instruction and a template lacking `{instruction}`, the instruction is put before the
- *   question, separated by a blank line (as a template that rejects the system role, METHOD §1).
+ *   question, separated by a blank line (as a template that rejects the system role, docs/method.md §1).
  */
 export function renderPlainPrompt(template: string, instruction: string | null | undefined, question: string): string {
   const instr = instruction?.trim() ?? '';

@@ -1,5 +1,5 @@
 /**
- * Axis calibration (METHOD §2): for each axis, responses to its calibration questions under each pole
+ * Axis calibration (docs/method.md §2): for each axis, responses to its calibration questions under each pole
  * give the direction (trimmed-mean difference, unit length), the centre (median projection) and the
  * scale (IQR); its evaluation questions, never used for fitting, give held-out AUC and d′.
  */

@@ -1,5 +1,5 @@
 /**
- * Control vectors (METHOD §7): steering directions added to the residual stream while generating.
+ * Control vectors (docs/method.md §7): steering directions added to the residual stream while generating.
  *
  * - Built from a calibrated axis: block l of the steered window gets α · u · h̄_l · v / k, with v the
  *   axis's unit direction, h̄_l the mean hidden-state norm at block l, k the number of steered blocks
@@ -20,9 +20,8 @@
  */
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { GgufWriter } from '../../fixtures/gguf-writer.js';
 import { badInput } from '../engine/errors.js';
-import { GgmlType, GgufError, GgufValueType, readGgufHeader, type GgufInfo, type GgufValue } from '../engine/gguf.js';
+import { GgmlType, GgufError, GgufValueType, GgufWriter, readGgufHeader, type GgufInfo, type GgufValue } from '../engine/gguf/index.js';
 import type { ControlVectorInput, ModelInfo } from '../engine/model.js';
 import type { CalibratedAxis } from './axes-doc.js';
 
@@ -141,16 +140,6 @@ export function toEngineControlVector(cv: ControlVector, model: ControlVectorTar
     layerEnd = Math.max(layerEnd, layer);
   }
   return Number.isFinite(layerStart) ? { data, layerStart, layerEnd } : null;
-}
-
-/** The engine's input back as a control vector (the blocks of its window, zero blocks left out). */
-export function fromEngineControlVector(input: ControlVectorInput, hiddenSize: number, modelHint: string | null = null): ControlVector {
-  const directions = new Map<number, Float32Array>();
-  for (let layer = input.layerStart; layer <= input.layerEnd; layer++) {
-    const dir = input.data.slice((layer - 1) * hiddenSize, layer * hiddenSize);
-    if (dir.some((x) => x !== 0)) directions.set(layer, dir);
-  }
-  return { hiddenSize, directions, modelHint };
 }
 
 // ------------------------------------------------------------------------------------------ files

@@ -1,5 +1,5 @@
 /**
- * Run settings shared by calibration, scoring and the protocols (METHOD defaults), and the manifest
+ * Run settings shared by calibration, scoring and the protocols (defaults: docs/method.md §0), and the manifest
  * that records them with the model's identity in every output.
  */
 import { createHash } from 'node:crypto';

@@ -39,7 +39,6 @@ const scenarioSetSchema = z
   .strict();
 
 export type DriftScenarioSet = z.output<typeof scenarioSetSchema>;
-export type DriftScenario = DriftScenarioSet['scenarios'][number];
 
 function crossChecks(set: DriftScenarioSet): string[] {
   const problems: string[] = [];

@@ -11,7 +11,7 @@ export interface Manifest {
   model: {
     path: string;
     name: string;
-    /** Content hash of the GGUF (sha256 over header + tensor data sample, see lib/engine/gguf.ts modelIdentity). */
+    /** Content hash of the GGUF (sha256 over header + tensor data sample, see lib/engine/gguf/identity.ts modelIdentity). */
     identity: string;
     architecture: string;
     layers: number;

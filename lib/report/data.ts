@@ -110,11 +110,3 @@ export function deadZonesFor(s: ModelSeries): { rows: DeadZone[]; source: 'stabi
   if (s.fingerprint && s.fingerprint.deadZones.length > 0) return { rows: s.fingerprint.deadZones, source: 'fingerprint' };
   return null;
 }
-
-/** Participation ratio (Σλ)²/Σλ² over the positive eigenvalues. */
-export function participationRatio(eigenvalues: number[]): number {
-  const pos = eigenvalues.filter((l) => l > 0);
-  const s = pos.reduce((a, b) => a + b, 0);
-  const s2 = pos.reduce((a, b) => a + b * b, 0);
-  return s2 > 0 ? (s * s) / s2 : NaN;
-}

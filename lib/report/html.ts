@@ -9,6 +9,7 @@ import {
   collectAxes,
   compareSection,
   deadZonesSection,
+  driftSection,
   iccSection,
   lengthSection,
   pcaSection,
@@ -16,12 +17,11 @@ import {
   qualitySection,
   steerSection,
   stripsSection,
+  validationSection,
   type AxisInfo,
-} from './sections.js';
+} from './sections/index.js';
 import { esc, fmt } from './svg.js';
 import { truncationWarning } from '../protocols/wording.js';
-import { validationSection } from './section-validation.js';
-import { driftSection } from './section-drift.js';
 
 export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
 

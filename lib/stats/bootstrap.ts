@@ -2,7 +2,7 @@
 import { mean, quantile, type Numeric } from './descriptive.js';
 import { randomInt, seededRandom, type Rng } from './random.js';
 
-/** Default number of bootstrap resamples (METHOD §4). */
+/** Default number of bootstrap resamples (docs/method.md §4, §10). */
 export const DEFAULT_BOOTSTRAP_RESAMPLES = 1000;
 
 /**

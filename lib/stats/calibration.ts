@@ -1,4 +1,4 @@
-/** Axis calibration math (METHOD §2). */
+/** Axis calibration math (docs/method.md §2). */
 import { quantile, median, trimmedMean, type Numeric } from './descriptive.js';
 import { dot } from './correlation.js';
 

@@ -1,4 +1,4 @@
-/** Dead-zone severity and kind of an axis (METHOD §5). */
+/** Dead-zone severity and kind of an axis (docs/method.md §5). */
 import { mean, std, type Numeric } from './descriptive.js';
 
 export type DeadZoneLevel = 'healthy' | 'weak' | 'dead';
@@ -103,7 +103,7 @@ export function poleFollowRate(scores: Numeric, baselineMedian: number, pole: 'p
 }
 
 /**
- * Kind(s) of a weak or dead axis (METHOD §5), in the order hard, soft, asymmetric:
+ * Kind(s) of a weak or dead axis (docs/method.md §5), in the order hard, soft, asymmetric:
  *   hard        D ≥ 0.5 (states barely separate)
  *   soft        S ≥ 0.3 (direction moves between calibration sets; never when S is unknown)
  *   asymmetric  |followRate+ − followRate−| ≥ 0.4 (only when both follow rates are given)

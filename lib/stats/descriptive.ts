@@ -67,7 +67,7 @@ export function median(values: Numeric): number {
 }
 
 /**
- * Coordinate-wise trimmed mean of N rows of length d (METHOD §2): for every coordinate sort the N
+ * Coordinate-wise trimmed mean of N rows of length d (docs/method.md §2): for every coordinate sort the N
  * values, drop g = ⌊proportion · N⌋ at each end, average the remaining N − 2g (as scipy's trim_mean).
  */
 export function trimmedMean(rows: ReadonlyArray<Numeric>, proportion = 0.1): Float64Array {

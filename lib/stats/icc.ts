@@ -1,6 +1,6 @@
 /**
  * Intraclass correlation (Shrout & Fleiss 1979) from a two-way ANOVA of an n × k matrix
- * Y (rows = subjects/targets, columns = raters/runs/judges), METHOD §4.
+ * Y (rows = subjects/targets, columns = raters/runs/judges), docs/method.md §4.
  */
 import { percentileInterval, bootstrapReplicates } from './bootstrap.js';
 
@@ -77,7 +77,7 @@ export function iccFromMeanSquares(ms: MeanSquares, model: IccModel): number {
  * With `bootstrap: B` (> 0) also a 95 % percentile CI: B resamples of the rows (subjects) with
  * replacement drawn from seededRandom(seed) [seed 0], the ICC of each resample, [Q2.5, Q97.5]
  * (resamples whose ICC is undefined, e.g. all rows identical, are ignored).
- * METHOD §4 asks for B = DEFAULT_BOOTSTRAP_RESAMPLES = 1000; without `bootstrap` no CI is computed.
+ * The protocols use B = DEFAULT_BOOTSTRAP_RESAMPLES = 1000 (docs/method.md §4); without `bootstrap` no CI is computed.
  * Without `model` the form is ICC(2,1), the CLI's default.
  */
 export function icc(

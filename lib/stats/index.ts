@@ -1,4 +1,4 @@
-/** Pure statistics of the moodaxis method (METHOD §2, §4–§6): no I/O, numbers in, numbers out. */
+/** Pure statistics of the moodaxis method (docs/method.md §2, §4, §5, §8–§10): no I/O, numbers in, numbers out. */
 export * from './random.js';
 export * from './descriptive.js';
 export * from './correlation.js';

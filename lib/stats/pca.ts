@@ -1,4 +1,4 @@
-/** Structure of a profile matrix (METHOD §4, "PCA of the profile"). */
+/** Structure of a profile matrix (docs/method.md §4, "Structure of the profile"). */
 import { PCA } from 'ml-pca';
 
 /**

@@ -1,9 +1,9 @@
-/** Held-out separation of the two poles' projections (METHOD §2). */
+/** Held-out separation of the two poles' projections (docs/method.md §2). */
 import { mean, variance, type Numeric } from './descriptive.js';
 
 /**
  * AUC = fraction of (pos, neg) pairs with pos > neg; a tie counts 0.5
- * (the Mann–Whitney U / (n+ n−) convention; without ties it equals METHOD's "fraction of pairs x+ > x−").
+ * (the Mann–Whitney U / (n+ n−) convention; without ties it equals the study's "fraction of pairs x+ > x−").
  * 1 = perfect separation towards the positive pole, 0.5 = chance, 0 = reversed.
  */
 export function auc(pos: Numeric, neg: Numeric): number {

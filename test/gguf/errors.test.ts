@@ -2,14 +2,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { nodeHonouringPermissions } from '../helpers/privileges.js';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GgufWriter } from '../../fixtures/gguf-writer.js';
 import { ensureFixtureModel } from '../../fixtures/models.js';
-import { builtinTokenizer } from '../../fixtures/tokenizer.js';
-import { GgmlType, GgufError, GgufValueType as T, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf.js';
+import { builtinTokenizer } from '../../lib/engine/synthetic/tokenizer.js';
+import { GgmlType, GgufError, GgufValueType as T, GgufWriter, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf/index.js';
 import { expectGgufError, findGgufString, tempDir } from './helpers.js';
 
 let dir: string;
@@ -93,15 +92,19 @@ describe('file system problems', () => {
       await expectGgufError(readGgufHeader(p), 'EACCES', 'locked.gguf', 'permission denied');
       return;
     }
-    // Root reads any file, so run the reader (transpiled as is) in a child process without the capabilities that let it.
+    // Root reads any file, so run the reader (its modules transpiled as they are) in a child process without the capabilities that let it.
     const probeDir = join(dir, 'probe');
     await mkdir(probeDir);
-    const src = await readFile(new URL('../../lib/engine/gguf.ts', import.meta.url), 'utf8');
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    await writeFile(join(probeDir, 'gguf.mjs'), js);
+    const ggufDir = new URL('../../lib/engine/gguf/', import.meta.url);
+    for (const name of (await readdir(ggufDir)).filter((f) => f.endsWith('.ts'))) {
+      const src = await readFile(new URL(name, ggufDir), 'utf8');
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+      await writeFile(join(probeDir, name.replace(/\.ts$/, '.js')), js);
+    }
+    await writeFile(join(probeDir, 'package.json'), JSON.stringify({ type: 'module' }));
     await writeFile(
       join(probeDir, 'probe.mjs'),
-      `import { readGgufHeader } from './gguf.mjs';
+      `import { readGgufHeader } from './index.js';
        try { await readGgufHeader(process.argv[2]); console.log(JSON.stringify({ ok: true })); }
        catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isGgufError: e.name === 'GgufError' })); }`,
     );

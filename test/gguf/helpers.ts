@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { GgufError, type GgufErrorCode } from '../../lib/engine/gguf.js';
+import { GgufError, type GgufErrorCode } from '../../lib/engine/gguf/index.js';
 import { testModel } from '../helpers/paths.js';
 
 /** The real tiny models kept in test/models. */

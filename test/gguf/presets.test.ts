@@ -3,17 +3,17 @@ import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { planLlamaTensors, writeLlamaModel, type LlamaModelOptions } from '../../fixtures/llama-model.js';
+import { planLlamaTensors, writeLlamaModel, type LlamaModelOptions } from '../../lib/engine/synthetic/llama-model.js';
 import {
   CHATML_NO_SYSTEM_TEMPLATE,
-  CHATML_TEMPLATE,
   ensureFixtureModel,
   FIXTURE_PRESETS,
   LLAMA3_TEMPLATE,
   type FixturePresetName,
 } from '../../fixtures/models.js';
-import { builtinTokenizer, TokenType } from '../../fixtures/tokenizer.js';
-import { GgmlType, GgufValueType as T, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf.js';
+import { CHATML_TEMPLATE } from '../../lib/engine/synthetic/models.js';
+import { builtinTokenizer, TokenType } from '../../lib/engine/synthetic/tokenizer.js';
+import { GgmlType, GgufValueType as T, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf/index.js';
 import { STORIES, tempDir } from './helpers.js';
 
 const TINY_PRESETS: FixturePresetName[] = ['tiny', 'tinyChat', 'tinyChatNoSystem'];

@@ -1,7 +1,7 @@
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDENTITY_CHUNK, modelIdentity, readGgufHeader, validateForLlama } from '../../lib/engine/gguf.js';
+import { IDENTITY_CHUNK, modelIdentity, readGgufHeader, validateForLlama } from '../../lib/engine/gguf/index.js';
 import { AIDREAMS, STORIES, tempDir } from './helpers.js';
 
 describe('real tiny models (test/models)', () => {

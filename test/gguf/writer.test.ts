@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GgufWriter } from '../../fixtures/gguf-writer.js';
-import { f16Bits, f16Value, makeRandom, normalQuantiles, normalWeights } from '../../fixtures/weights.js';
-import { GGML_TYPES, GgmlType, GgufValueType as T, ggmlTensorBytes, readGgufHeader } from '../../lib/engine/gguf.js';
+import { f16Bits, f16Value, makeRandom, normalQuantiles, normalWeights } from '../../lib/engine/synthetic/weights.js';
+import { GGML_TYPES, GgmlType, GgufValueType as T, GgufWriter, ggmlTensorBytes, readGgufHeader } from '../../lib/engine/gguf/index.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;

@@ -9,8 +9,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readGgufHeader, validateForLlama } from '../../lib/engine/gguf/index.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { repoPath, testModel } from '../helpers/paths.js';
 
@@ -45,8 +47,22 @@ describe('npm pack → install into a new project', () => {
   it('the tarball holds the license and what the README cites, and no test data', async () => {
     const { stdout } = await run('tar', ['tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/moodaxis.js', 'dist/lib/index.js', 'axes/builtin.json', 'scripts/build-addon.mjs', 'scripts/gpu-probe.mjs', 'binding.gyp']) expect(files).toContain(f);
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/moodaxis.js', 'dist/lib/index.js', 'axes/builtin.json', 'scripts/build-addon.mjs', 'scripts/gpu-probe.mjs', 'binding.gyp', 'docs/method.md', 'docs/native.md']) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith('test/') || f.endsWith('.gguf'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('fixtures/') || f.startsWith('dist/fixtures/'))).toEqual([]);
+  });
+
+  it('the demo model is written by the installed library alone (the test fixtures are not shipped)', async () => {
+    const demo = pathToFileURL(join(project, 'node_modules', 'moodaxis', 'dist', 'lib', 'protocols', 'demo.js')).href;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const { demoModelPath } = await import(${JSON.stringify(demo)}); console.log(await demoModelPath());`], {
+      cwd: project,
+      env: { ...process.env, MOODAXIS_CACHE_DIR: join(dir, 'cache') },
+    });
+    const path = stdout.trim();
+    expect(path.startsWith(join(dir, 'cache', 'models', 'moodaxis-tiny-chat-'))).toBe(true);
+    const info = await readGgufHeader(path);
+    validateForLlama(info);
+    expect(info.chatTemplate).toContain('<|im_start|>');
   });
 
   it('installs lean: no node-llama-cpp, no GPU or other-platform binaries, ≤ 150 MB', async () => {

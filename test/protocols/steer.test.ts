@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GgufWriter } from '../../fixtures/gguf-writer.js';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import {
   calibrate,
@@ -22,7 +21,7 @@ import {
   type ControlVectorInput,
   type Model,
 } from '../../lib/index.js';
-import { GgmlType, GgufValueType } from '../../lib/engine/gguf.js';
+import { GgmlType, GgufValueType, GgufWriter } from '../../lib/engine/gguf/index.js';
 import { parseControlVectorSpec } from '../../lib/method/control-vector.js';
 import { effectiveRange, parseAlphas, parseLayers, repetitionRate, sweepWindows } from '../../lib/protocols/steer.js';
 import { validateDoc } from '../../lib/report/validate.js';

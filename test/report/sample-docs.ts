@@ -1,7 +1,7 @@
 /**
  * Synthetic but plausible protocol documents for report tests: seeded pseudo-random numbers,
  * the seven built-in axes, 30 baseline questions. Statistics (mean, std, PCA, correlations, length
- * confound, dead-zone terms) are computed from the synthetic scores with the METHOD formulas, so
+ * confound, dead-zone terms) are computed from the synthetic scores with the formulas of docs/method.md, so
  * the documents are internally consistent.
  */
 import type {

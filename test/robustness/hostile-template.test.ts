@@ -10,13 +10,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GgufValueType } from '../../lib/engine/gguf.js';
+import { GgufValueType } from '../../lib/engine/gguf/index.js';
 import { renderChats, type ChatMessage } from '../../lib/engine/chat.js';
 import { loadModel, type GenerateResult, type Model } from '../../lib/engine/index.js';
 import { TEMPLATE_BUDGET_ENV, templateBudget, type TemplateBudget } from '../../lib/engine/template-sandbox.js';
-import { buildLlamaModel } from '../../fixtures/llama-model.js';
-import { builtinVocabulary } from '../../fixtures/tokenizer.js';
-import { CHATML_NO_SYSTEM_TEMPLATE, CHATML_TEMPLATE, FIXTURE_PRESETS, LLAMA3_TEMPLATE } from '../../fixtures/models.js';
+import { buildLlamaModel } from '../../lib/engine/synthetic/llama-model.js';
+import { builtinVocabulary } from '../../lib/engine/synthetic/tokenizer.js';
+import { CHATML_NO_SYSTEM_TEMPLATE, FIXTURE_PRESETS, LLAMA3_TEMPLATE } from '../../fixtures/models.js';
+import { CHATML_TEMPLATE } from '../../lib/engine/synthetic/models.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { runCli } from './helpers.js';
 

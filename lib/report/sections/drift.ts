@@ -3,10 +3,10 @@
  * each turn, one line per category (the neutral controls dashed), and one line of numbers per category:
  * slope per turn, last − first turn, and both minus the controls, with bootstrap CIs.
  */
-import { categoryLabel } from '../protocols/wording.js';
-import type { DriftCategory, DriftDoc } from '../protocols/drift.js';
-import { modelBlock, section } from './sections.js';
-import { AXIS_COLORS, esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from './svg.js';
+import { categoryLabel } from '../../protocols/wording.js';
+import type { DriftCategory, DriftDoc } from '../../protocols/drift.js';
+import { modelBlock, section } from './common.js';
+import { AXIS_COLORS, esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from '../svg.js';
 
 const ci = (c: [number, number] | null) => (c ? `[${fmt(c[0], 3, { sign: true })}, ${fmt(c[1], 3, { sign: true })}]` : '\u2014');
 const excludes0 = (c: [number, number] | null) => !!c && (c[0] > 0 || c[1] < 0);
