@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { MoodaxisError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Format constants
@@ -161,8 +162,8 @@ const HEADER_BYTES = 4 + 4 + 8 + 8;
 // Public types
 // ---------------------------------------------------------------------------------------------------
 
-/** Error codes of {@link GgufError}. */
-export type GgufErrorCode =
+/** What is wrong with a GGUF file: the `reason` of its error (code BAD_INPUT), see {@link ggufError}. */
+export type GgufErrorReason =
   | 'ENOENT'
   | 'EISDIR'
   | 'EACCES'
@@ -176,24 +177,17 @@ export type GgufErrorCode =
   | 'BAD_TENSOR'
   | 'UNSUPPORTED_ARCH';
 
-/** A file that must not be handed to llama.cpp. `message` starts with the file's name. */
-export class GgufError extends Error {
-  override readonly name = 'GgufError';
-  /** The path as given by the caller. */
-  readonly path: string;
-  /** What is wrong, without the file name. */
-  readonly detail: string;
+/** A GGUF file's error: its `reason`, `file` (the path as given) and `detail` (what is wrong, without the file name). */
+export type GgufError = MoodaxisError & { reason: GgufErrorReason; file: string; detail: string };
 
-  constructor(
-    readonly code: GgufErrorCode,
-    path: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${basename(path) || path}: ${detail}`, options);
-    this.path = path;
-    this.detail = detail;
-  }
+/** A file that must not be handed to llama.cpp: BAD_INPUT, `message` starts with the file's name. */
+export function ggufError(reason: GgufErrorReason, path: string, detail: string, options?: { cause?: unknown }): GgufError {
+  return new MoodaxisError('BAD_INPUT', `${basename(path) || path}: ${detail}`, { file: path, detail, reason, cause: options?.cause }) as GgufError;
+}
+
+/** Whether `error` came from {@link ggufError}. */
+export function isGgufError(error: unknown): error is GgufError {
+  return error instanceof MoodaxisError && error.file !== undefined && error.detail !== undefined && error.reason !== undefined;
 }
 
 /** A metadata value. 64-bit integers are numbers when exactly representable, bigints otherwise. */
@@ -280,7 +274,7 @@ class Cursor {
   async fill(n: number, what: () => string): Promise<void> {
     if (this.has(n)) return;
     if (n > this.remaining) {
-      throw new GgufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.size} bytes`);
+      throw ggufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.size} bytes`);
     }
     const len = Math.min(Math.max(n, READ_CHUNK), this.remaining);
     if (this.buf.length < len || this.buf.length > 4 * Math.max(len, READ_CHUNK)) this.buf = Buffer.allocUnsafe(Math.max(len, Math.min(READ_CHUNK, this.size)));
@@ -293,7 +287,7 @@ class Cursor {
     this.bufStart = this.pos;
     this.bufLen = got;
     if (got < n) {
-      throw new GgufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but only ${this.pos + got} could be read (did the file shrink while being read?)`);
+      throw ggufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but only ${this.pos + got} could be read (did the file shrink while being read?)`);
     }
   }
 
@@ -336,14 +330,14 @@ function fsError(err: unknown, path: string): GgufError {
   switch (e?.code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new GgufError('ENOENT', path, 'no such file', { cause: err });
+      return ggufError('ENOENT', path, 'no such file', { cause: err });
     case 'EISDIR':
-      return new GgufError('EISDIR', path, 'is a directory, not a GGUF file', { cause: err });
+      return ggufError('EISDIR', path, 'is a directory, not a GGUF file', { cause: err });
     case 'EACCES':
     case 'EPERM':
-      return new GgufError('EACCES', path, 'permission denied: the file cannot be read', { cause: err });
+      return ggufError('EACCES', path, 'permission denied: the file cannot be read', { cause: err });
     default:
-      return new GgufError('EIO', path, `cannot read the file (${e?.code ?? String(err)})`, { cause: err });
+      return ggufError('EIO', path, `cannot read the file (${e?.code ?? String(err)})`, { cause: err });
   }
 }
 
@@ -355,8 +349,8 @@ async function openModelFile(path: string): Promise<{ fh: FileHandle; size: numb
   } catch (err) {
     throw fsError(err, path);
   }
-  if (st.isDirectory()) throw new GgufError('EISDIR', path, 'is a directory, not a GGUF file');
-  if (!st.isFile()) throw new GgufError('NOT_FILE', path, 'is not a regular file (device, pipe or socket)');
+  if (st.isDirectory()) throw ggufError('EISDIR', path, 'is a directory, not a GGUF file');
+  if (!st.isFile()) throw ggufError('NOT_FILE', path, 'is not a regular file (device, pipe or socket)');
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -366,7 +360,7 @@ async function openModelFile(path: string): Promise<{ fh: FileHandle; size: numb
   const size = st.size;
   if (size === 0) {
     await fh.close();
-    throw new GgufError('EMPTY', path, 'the file is empty (0 bytes)');
+    throw ggufError('EMPTY', path, 'the file is empty (0 bytes)');
   }
   return { fh, size };
 }
@@ -396,7 +390,7 @@ const LEGACY_MAGIC: Record<string, string> = {
  * order, each at the previous end padded to the alignment, hence non-overlapping); every tensor's
  * data inside the file.
  *
- * @throws GgufError with code ENOENT, EISDIR, EACCES, NOT_FILE, EIO, EMPTY, BAD_MAGIC, BAD_VERSION,
+ * @throws a GgufError (see ggufError) with reason ENOENT, EISDIR, EACCES, NOT_FILE, EIO, EMPTY, BAD_MAGIC, BAD_VERSION,
  *   TRUNCATED, BAD_METADATA or BAD_TENSOR.
  */
 export async function readGgufHeader(path: string): Promise<GgufInfo> {
@@ -404,7 +398,7 @@ export async function readGgufHeader(path: string): Promise<GgufInfo> {
   try {
     return await parse(new Cursor(fh, size, path), path);
   } catch (err) {
-    if (err instanceof GgufError) throw err;
+    if (isGgufError(err)) throw err;
     throw fsError(err, path);
   } finally {
     await fh.close();
@@ -412,8 +406,8 @@ export async function readGgufHeader(path: string): Promise<GgufInfo> {
 }
 
 async function parse(c: Cursor, path: string): Promise<GgufInfo> {
-  const fail = (code: GgufErrorCode, detail: string): never => {
-    throw new GgufError(code, path, detail);
+  const fail = (code: GgufErrorReason, detail: string): never => {
+    throw ggufError(code, path, detail);
   };
 
   // Magic
@@ -460,7 +454,7 @@ async function parse(c: Cursor, path: string): Promise<GgufInfo> {
   };
 
   /** Reads a length-prefixed string, checking the length before reading the bytes. */
-  const readString = async (what: () => string, maxBytes: number, code: GgufErrorCode): Promise<string> => {
+  const readString = async (what: () => string, maxBytes: number, code: GgufErrorReason): Promise<string> => {
     if (!c.has(8)) await c.fill(8, () => `the length of ${what()}`);
     const lenBig = c.u64();
     if (lenBig > BigInt(maxBytes)) {
@@ -706,13 +700,13 @@ export interface ValidateOptions {
  * Also the caps on sizes the file claims: token texts and merges ({@link MAX_TOKEN_BYTES}), the chat
  * template ({@link MAX_CHAT_TEMPLATE_BYTES}) and the context length ({@link MAX_CONTEXT_LENGTH}).
  *
- * @throws GgufError with code UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
+ * @throws a GgufError (see ggufError) with reason UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
  */
 export function validateForLlama(info: GgufInfo, path: string = info.path, options: ValidateOptions = {}): void {
   const m = info.metadata;
   const types = info.metadataTypes;
-  const fail = (code: GgufErrorCode, detail: string): never => {
-    throw new GgufError(code, path, detail);
+  const fail = (code: GgufErrorReason, detail: string): never => {
+    throw ggufError(code, path, detail);
   };
   const describeType = (k: string) => {
     const t = types.get(k)!;
@@ -832,7 +826,7 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
   }
 }
 
-function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorCode, detail: string) => never, describeType: (k: string) => string): void {
+function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorReason, detail: string) => never, describeType: (k: string) => string): void {
   const m = info.metadata;
   const model = m.get('tokenizer.ggml.model');
   if (model === undefined) fail('BAD_METADATA', `missing required metadata key 'tokenizer.ggml.model' (the file has no tokenizer)`);
@@ -902,13 +896,13 @@ export const IDENTITY_SAMPLES = 16;
  *
  * Two files with the same identity have the same metadata, tensor layout, size and sampled weights;
  * edits to weights between the samples go unnoticed (use a full sha256 for that). The file is validated
- * with {@link readGgufHeader} first, so the function throws GgufError for anything that is not a GGUF.
+ * with {@link readGgufHeader} first, so the function throws a GgufError for anything that is not a GGUF.
  */
 export async function modelIdentity(path: string, info?: GgufInfo): Promise<string> {
   const meta = info ?? (await readGgufHeader(path));
   const { fh, size } = await openModelFile(path);
   try {
-    if (size !== meta.fileSize) throw new GgufError('EIO', path, `the file changed size while being read (${meta.fileSize} → ${size} bytes)`);
+    if (size !== meta.fileSize) throw ggufError('EIO', path, `the file changed size while being read (${meta.fileSize} → ${size} bytes)`);
     const hash = createHash('sha256');
     hash.update('moodaxis-gguf-identity-v1\0');
     const readRange = async (start: number, len: number) => {
@@ -916,7 +910,7 @@ export async function modelIdentity(path: string, info?: GgufInfo): Promise<stri
       for (let done = 0; done < len; ) {
         const want = Math.min(buf.length, len - done);
         const { bytesRead } = await fh.read(buf, 0, want, start + done);
-        if (bytesRead === 0) throw new GgufError('TRUNCATED', path, `truncated: could not read bytes ${start + done}..${start + len}`);
+        if (bytesRead === 0) throw ggufError('TRUNCATED', path, `truncated: could not read bytes ${start + done}..${start + len}`);
         hash.update(buf.subarray(0, bytesRead));
         done += bytesRead;
       }
@@ -936,7 +930,7 @@ export async function modelIdentity(path: string, info?: GgufInfo): Promise<stri
     hash.update(sizeBuf);
     return `sha256:${hash.digest('hex')}`;
   } catch (err) {
-    if (err instanceof GgufError) throw err;
+    if (isGgufError(err)) throw err;
     throw fsError(err, path);
   } finally {
     await fh.close();

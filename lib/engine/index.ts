@@ -5,4 +5,5 @@ export { DEFAULT_TEMPLATE_BUDGET } from './template-sandbox.js';
 export type { TemplateBudget } from './template-sandbox.js';
 export { MoodaxisError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { GgufError, readGgufHeader, modelIdentity } from './gguf.js';
+export { isGgufError, readGgufHeader, modelIdentity } from './gguf.js';
+export type { GgufError, GgufErrorReason } from './gguf.js';

@@ -271,7 +271,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     identity = await modelIdentity(path, gguf);
   } catch (error) {
     native.dispose();
-    if (error instanceof MoodaxisError || (error as Error).name === 'GgufError') throw error;
+    if (error instanceof MoodaxisError) throw error;
     throw new MoodaxisError('BAD_INPUT', `${path}: ${(error as Error).message}`, { cause: error });
   }
   const info: ModelInfo = {

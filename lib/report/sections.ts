@@ -2,7 +2,7 @@
  * The report's sections. Each returns one `<section data-section="…">` (or '' when it has nothing to
  * show) holding hand-written SVG charts and HTML tables. Inputs are protocol documents only.
  */
-import type { AxisSummary, DeadZone, FingerprintDoc, StabilityDoc, SteerDoc } from '../protocols/types.js';
+import type { AxisSummary, DeadZone, FingerprintDoc, StabilityDoc, SteerDoc } from '../docs/types.js';
 import { iccAgreement, iccText, lengthRText, sampleSizeVerdict, truncationWarning } from '../protocols/wording.js';
 import { accuracyTerm, separationTerm } from '../stats/deadzone.js';
 import {

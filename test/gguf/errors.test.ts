@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GgufWriter } from '../../fixtures/gguf-writer.js';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { builtinTokenizer } from '../../fixtures/tokenizer.js';
-import { GgmlType, GgufError, GgufValueType as T, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf.js';
+import { MoodaxisError } from '../../lib/engine/errors.js';
+import { GgmlType, GgufValueType as T, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf.js';
 import { expectGgufError, findGgufString, tempDir } from './helpers.js';
 
 let dir: string;
@@ -96,14 +97,17 @@ describe('file system problems', () => {
     // Root reads any file, so run the reader (transpiled as is) in a child process without the capabilities that let it.
     const probeDir = join(dir, 'probe');
     await mkdir(probeDir);
-    const src = await readFile(new URL('../../lib/engine/gguf.ts', import.meta.url), 'utf8');
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    await writeFile(join(probeDir, 'gguf.mjs'), js);
+    for (const name of ['gguf', 'errors']) {
+      const src = await readFile(new URL(`../../lib/engine/${name}.ts`, import.meta.url), 'utf8');
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+      await writeFile(join(probeDir, `${name}.js`), js);
+    }
+    await writeFile(join(probeDir, 'package.json'), '{"type": "module"}');
     await writeFile(
       join(probeDir, 'probe.mjs'),
-      `import { readGgufHeader } from './gguf.mjs';
+      `import { readGgufHeader } from './gguf.js';
        try { await readGgufHeader(process.argv[2]); console.log(JSON.stringify({ ok: true })); }
-       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isGgufError: e.name === 'GgufError' })); }`,
+       catch (e) { console.log(JSON.stringify({ code: e.code, reason: e.reason, message: e.message })); }`,
     );
     for (const d of [dir, probeDir]) await chmod(d, 0o755);
     const probe = (file: string) => {
@@ -112,7 +116,7 @@ describe('file system problems', () => {
     };
     const r = await probe(p);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ code: 'EACCES', message: 'locked.gguf: permission denied: the file cannot be read', isGgufError: true });
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'BAD_INPUT', reason: 'EACCES', message: 'locked.gguf: permission denied: the file cannot be read' });
     // and the same reader, readable file, same user: no error (the probe itself works)
     await chmod(p, 0o644);
     const ok = await probe(p);
@@ -325,12 +329,12 @@ describe('validateForLlama', () => {
     await expectGgufError(() => validateForLlama(info, p), 'BAD_METADATA', 'vocab.gguf', "'llama.block_count'");
   });
 
-  it('errors are GgufErrors carrying path and detail', async () => {
+  it('errors are MoodaxisErrors (BAD_INPUT) carrying file, reason and detail', async () => {
     const g = await expectGgufError(check(clone((i) => i.metadata.set('general.architecture', 'gpt5'))), 'UNSUPPORTED_ARCH', 'tiny.gguf');
+    expect(g).toBeInstanceOf(MoodaxisError);
     expect(g).toBeInstanceOf(Error);
-    expect(g.name).toBe('GgufError');
-    expect(g.path).toBe(FILE);
+    expect(g.code).toBe('BAD_INPUT');
+    expect(g.file).toBe(FILE);
     expect(g.detail).toBe("unsupported architecture 'gpt5': the llama.cpp in this build does not know it");
-    expect(GgufError.prototype).toBeInstanceOf(Error);
   });
 });

@@ -97,7 +97,7 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
     expect(Array.from(forced.tokenIds)).toEqual(Array.from(gen.tokenIds));
     for (let i = 0; i < gen.vector.length; i++) expect(forced.vector[i]).toBeCloseTo(gen.vector[i], 5);
     // score() tokenizes the text and scores it the same way
-    const scored = await score(model, axes, [{ question: 'One day, a little girl went to the store with her mom.', response: gen.text }]);
+    const scored = await score(model, [{ question: 'One day, a little girl went to the store with her mom.', response: gen.text }], { axes });
     expect(scored.items[0].tokens).toBe(model.tokenize(gen.text, { addSpecial: false }).length);
     expect(Math.abs(scored.items[0].scores.happy_sad)).toBeLessThanOrEqual(1);
   });
