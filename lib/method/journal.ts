@@ -78,8 +78,8 @@ export interface JournalKeyParts {
   settings: object;
   /** The axis set (its whole content counts), or null. */
   axisSet: object | null;
-  /** Anything else that changes the responses (given axes, a control vector, the calibration set). */
-  extra?: unknown;
+  /** Anything else that changes the responses (given axes, a control vector, the calibration set, the scenarios). */
+  extra?: Record<string, unknown>;
 }
 
 /** The journal key of a run: the same parts give the same key, whichever protocol runs. */
@@ -89,7 +89,7 @@ export function journalKey(parts: JournalKeyParts): string {
     identity: parts.identity,
     settings: { ...parts.settings, parallel: undefined },
     set: parts.axisSet ? runKey(parts.axisSet) : null,
-    ...(parts.extra !== undefined ? { extra: parts.extra } : {}),
+    ...parts.extra,
   });
 }
 

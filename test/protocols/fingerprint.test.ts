@@ -81,7 +81,7 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
       },
     });
     await expect(interrupted).rejects.toThrow(/cancelled/);
-    const journal = (await readFile(join(out, 'journal.jsonl'), 'utf8')).trim().split('\n');
+    const journal = (await readFile(join(out, 'fingerprint.journal.jsonl'), 'utf8')).trim().split('\n');
     expect(journal.length - 1).toBeGreaterThanOrEqual(40);
     expect(journal.length - 1).toBeLessThan(whole.responses.length);
     const resumed = await fingerprint(model, { ...SMALL, axesFile: STORY_MOOD, out });
