@@ -7,7 +7,7 @@ import { badInput } from '../engine/errors.js';
 import { readInputText } from '../engine/input.js';
 import type { ModelInfo } from '../engine/model.js';
 import { z } from 'zod';
-import { formatIssue, formatPath } from './json.js';
+import { formatIssue, formatPath, parseJsonText } from './json.js';
 import { arr, describeValue, num, obj, oneOf, text } from './schemas.js';
 import type { AxesDoc, Manifest } from './types.js';
 import { decodeVector, encodeVector } from './vectors.js';
@@ -75,14 +75,7 @@ export function parseAxesDoc(json: unknown, source: string): AxesDoc {
 }
 
 export async function readAxesFile(path: string): Promise<AxesDoc> {
-  const text = await readInputText(path);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw badInput(`${path}: not valid JSON (${(error as Error).message})`, { file: path, field: '' });
-  }
-  return parseAxesDoc(json, path);
+  return parseAxesDoc(parseJsonText(await readInputText(path), path), path);
 }
 
 export function writeAxesFile(path: string, doc: AxesDoc): void {

@@ -6,7 +6,7 @@
  */
 import { badInput } from '../engine/errors.js';
 import { readInputText } from '../engine/input.js';
-import { formatPath } from './json.js';
+import { formatPath, parseJsonText } from './json.js';
 import { DOC_SCHEMAS, describeValue } from './schemas.js';
 import type { ProtocolDoc } from './types.js';
 
@@ -42,15 +42,9 @@ export function validateDoc(json: unknown, source: string): ProtocolDoc {
   return json as ProtocolDoc;
 }
 
-/** Parse JSON text and validate it; a syntax error is a BAD_INPUT error naming the file too. */
+/** Parse JSON text and validate it; a syntax error is a BAD_INPUT error naming the file, line and column. */
 export function parseDoc(text: string, source: string): ProtocolDoc {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw badInput(`${source}: not valid JSON (${(err as Error).message})`, { file: source, field: '' });
-  }
-  return validateDoc(json, source);
+  return validateDoc(parseJsonText(text, source), source);
 }
 
 /** Reads a protocol document file (any kind the report reads). */

@@ -1,8 +1,8 @@
 /**
- * Comparing two fingerprints ("base vs instruct"): per axis the mean score of each, the
- * delta B − A, the std ratio B / A ("suppressed" below PROTOCOL_DEFAULTS.compare.suppressedRatio: B's style varies far less on that axis),
- * and whether the axis moved more than a threshold, so that a CI job can catch a model update that
- * changed the model's style (the CLI exits 1 then).
+ * Comparing two fingerprints ("base vs instruct"): per axis the mean score of each, the delta B − A,
+ * the std ratio B / A ("suppressed" below PROTOCOL_DEFAULTS.compare.suppressedRatio: B's style varies
+ * far less on that axis), and whether the axis moved more than a threshold, so that a CI job can catch
+ * a model update that changed the model's style (the CLI exits 1 then).
  */
 import { PROTOCOL_DEFAULTS } from '../defaults.js';
 import { readDocFile } from '../docs/read.js';
