@@ -3,7 +3,7 @@
  * aligned tables, centred score bars, a stderr progress bar, and the fingerprint summary table.
  * No dependencies.
  */
-import type { FingerprintDoc } from '../protocols/types.js';
+import type { FingerprintDoc } from '../docs/types.js';
 import { lengthRText, truncationWarning } from '../protocols/wording.js';
 
 // ------------------------------------------------------------------ colour

@@ -6,9 +6,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ENGINE_DEFAULTS, PROTOCOL_DEFAULTS } from '../defaults.js';
 import { badInput, errorCode } from '../engine/errors.js';
 import type { GpuChoice, Model } from '../engine/model.js';
-import type { ProgressDetail } from '../method/collect.js';
+import type { ProgressDetail } from '../method/response.js';
 import { createProgress, useColor } from './format.js';
 
 export interface CommonArgs {
@@ -100,7 +101,7 @@ export async function openModel(path: string, args: CommonArgs): Promise<Model> 
   const { loadModel } = await import('../engine/model.js');
   // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) and a chat
   // template's absence are said on stderr.
-  const model = await loadModel(path, { gpu: args.gpu ?? 'auto', onWarning: (m) => warn(args, m) });
+  const model = await loadModel(path, { gpu: args.gpu ?? ENGINE_DEFAULTS.gpu, onWarning: (m) => warn(args, m) });
   onInterrupt(() => model.dispose());
   return model;
 }
@@ -110,10 +111,13 @@ export async function openModel(path: string, args: CommonArgs): Promise<Model> 
 /** `--out` for every command that writes files: a folder, written into under fixed file names. */
 export const OUT_RULE = 'output folder (created when missing; its parent must exist)';
 
-/** The model's default output folder: ./moodaxis-out/<model name>. */
+/** The model's default output folder: ./<PROTOCOL_DEFAULTS.outDir>/<model name>. */
 export function defaultOutDir(modelName: string): string {
-  return resolve(join('moodaxis-out', modelName.replace(/[^\w.-]+/g, '_')));
+  return resolve(join(PROTOCOL_DEFAULTS.outDir, modelName.replace(/[^\w.-]+/g, '_')));
 }
+
+/** The default output folder as the help says it: "./moodaxis-out/<model>". */
+export const DEFAULT_OUT = `./${PROTOCOL_DEFAULTS.outDir}/<model>`;
 
 /**
  * The folder a command writes into: `--out` when given, else `fallback`. `--out` is always a folder:

@@ -7,10 +7,9 @@
  */
 import { readInputText } from '../engine/input.js';
 import { badInput } from '../engine/errors.js';
-import { anovaMeanSquares, effectiveDimensionality, icc, iccFromMeanSquares, type IccModel } from '../stats/index.js';
-import { ICC_FORMS } from './commands/stats.js';
+import { anovaMeanSquares, effectiveDimensionality, icc, iccFromMeanSquares, ICC_FORMS, type IccModel } from '../stats/index.js';
 
-export const ICC_MODELS: IccModel[] = ICC_FORMS;
+export const ICC_MODELS: readonly IccModel[] = ICC_FORMS;
 
 export interface ParsedMatrix {
   matrix: number[][];

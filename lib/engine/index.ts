@@ -5,4 +5,5 @@ export { DEFAULT_TEMPLATE_BUDGET } from './template-sandbox.js';
 export type { TemplateBudget } from './template-sandbox.js';
 export { MoodaxisError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { GgufError, readGgufHeader, modelIdentity } from './gguf/index.js';
+export { isGgufError, readGgufHeader, modelIdentity } from './gguf/index.js';
+export type { GgufError, GgufErrorReason } from './gguf/index.js';

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
 import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
+import { CAPTURE_WEIGHTS, ENGINE_DEFAULTS, PARALLEL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf/index.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
@@ -178,7 +179,7 @@ export interface Model {
  * tokens/s than at 64 on an H100, BENCHMARKS.md; it steps down while its KV cache does not fit), 16 on CPU.
  */
 export function defaultParallel(backend: ModelInfo['backend']): number {
-  return backend === 'cuda' ? 128 : 16;
+  return backend === 'cuda' ? PARALLEL_DEFAULTS.cuda : PARALLEL_DEFAULTS.cpu;
 }
 
 /** Top-k on the device unless the caller says: with CUDA; MOODAXIS_DEVICE_TOP_K=0|1 overrides (benchmarks). */
@@ -189,11 +190,10 @@ function deviceTopKDefault(backend: ModelInfo['backend']): boolean {
 
 /** Default capture layers and weights for a model with `layers` blocks. */
 export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
-  const weights = [0.1, 0.2, 0.3, 0.4];
-  const n = Math.min(4, layers);
+  const n = Math.min(CAPTURE_WEIGHTS.length, layers);
   return {
     layers: Array.from({ length: n }, (_, i) => layers - n + i),
-    layerWeights: weights.slice(4 - n),
+    layerWeights: CAPTURE_WEIGHTS.slice(CAPTURE_WEIGHTS.length - n),
   };
 }
 
@@ -243,7 +243,7 @@ async function validateFile(path: string): Promise<GgufInfo> {
 }
 
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
-  const gpu = options.gpu ?? 'auto';
+  const gpu = options.gpu ?? ENGINE_DEFAULTS.gpu;
   if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
   if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
@@ -284,7 +284,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     identity = await modelIdentity(path, gguf);
   } catch (error) {
     native.dispose();
-    if (error instanceof MoodaxisError || (error as Error).name === 'GgufError') throw error;
+    if (error instanceof MoodaxisError) throw error;
     throw new MoodaxisError('BAD_INPUT', `${path}: ${(error as Error).message}`, { cause: error });
   }
   const info: ModelInfo = {
@@ -305,7 +305,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, budget, options.onWarning);
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, ENGINE_DEFAULTS.minContextSize), threads, budget, options.onWarning);
 }
 
 class LoadedModel implements Model {
@@ -441,11 +441,11 @@ class LoadedModel implements Model {
 
   async generate(requests: GenerateRequest[], options: GenerateOptions = {}): Promise<GenerateResult[]> {
     if (!Array.isArray(requests)) throw badInput('generate(requests): requests must be an array');
-    const temperature = options.temperature ?? 0.7;
-    const topK = options.topK ?? 50;
-    const topP = options.topP ?? 0.9;
-    const maxTokens = options.maxTokens ?? 200;
-    const seed = options.seed ?? 42;
+    const temperature = options.temperature ?? RUN_DEFAULTS.temperature;
+    const topK = options.topK ?? RUN_DEFAULTS.topK;
+    const topP = options.topP ?? RUN_DEFAULTS.topP;
+    const maxTokens = options.maxTokens ?? RUN_DEFAULTS.maxTokens;
+    const seed = options.seed ?? RUN_DEFAULTS.seed;
     checkNumber('temperature', temperature, 0, 100);
     checkNumber('topK', topK, 0, 1 << 20, true);
     checkNumber('topP', topP, 0, 1);
@@ -481,7 +481,7 @@ class LoadedModel implements Model {
       const weights = c.layerWeights ?? (c.layers ? defaultCapture(layers.length).layerWeights : defaults.layerWeights);
       if (layers.length !== weights.length) throw badInput(`capture.layerWeights has ${weights.length} weights for ${layers.length} layers`);
       for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= this.info.layers) throw badInput(`capture layer ${l} does not exist: the model has layers 0..${this.info.layers - 1}`);
-      const tokenDecay = c.tokenDecay ?? 0.9;
+      const tokenDecay = c.tokenDecay ?? RUN_DEFAULTS.tokenDecay;
       checkNumber('capture.tokenDecay', tokenDecay, 0, 1);
       const compat = c.compat === 'mood-axis';
       const deepest = Math.max(...layers);

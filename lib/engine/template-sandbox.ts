@@ -17,6 +17,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ENGINE_DEFAULTS } from '../defaults.js';
 import { MoodaxisError, badInput } from './errors.js';
 
 export interface TemplateBudget {
@@ -30,7 +31,7 @@ export interface TemplateBudget {
 }
 
 /** Generous: real templates (Llama 3, Qwen, Gemma, Mistral, DeepSeek) render in well under a millisecond. */
-export const DEFAULT_TEMPLATE_BUDGET: Readonly<TemplateBudget> = { ms: 5000, msPerPrompt: 5, heapMb: 256, extraCharacters: 65_536 };
+export const DEFAULT_TEMPLATE_BUDGET: Readonly<TemplateBudget> = ENGINE_DEFAULTS.templateBudget;
 
 /** Environment variable that sets the default `ms` of the budget (a service or a test may lower it). */
 export const TEMPLATE_BUDGET_ENV = 'MOODAXIS_TEMPLATE_BUDGET_MS';

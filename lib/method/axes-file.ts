@@ -5,7 +5,7 @@
  * and evaluation questions, optionally paraphrased calibration sets B and C, and optionally a plain
  * prompt template for models without a chat template) and the baseline questions.
  *
- * Every problem is reported as an `AxesFileError` (code `BAD_INPUT`) whose message names the file and
+ * Every problem is reported as a `MoodaxisError` (code `BAD_INPUT`, `issues`) whose message names the file and
  * the field, e.g. `story-mood.json: axes[0].calibration: expected at least 4 questions, got 1`.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -13,27 +13,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-
-/** Used when an axis gives no `promptTemplate` (docs/method.md §1: contents joined by blank lines). */
-export const DEFAULT_PROMPT_TEMPLATE = '{instruction}\n\n{question}';
+import { PROMPT_TEMPLATE } from '../defaults.js';
+import { fileIssuesError, issueLines, parseJsonText, readErrorText } from '../docs/json.js';
 
 /** Minimum number of questions per list in any axis-set file. */
 export const MIN_QUESTIONS = { calibration: 4, evaluation: 2, baseline: 2 } as const;
-
-export class AxesFileError extends Error {
-  readonly code = 'BAD_INPUT' as const;
-  /** The file (or source name) the problem is in. */
-  readonly file: string;
-  /** One line per problem, each `file: field: message`. */
-  readonly issues: string[];
-
-  constructor(file: string, issues: string[]) {
-    super(issues.join('\n'));
-    this.name = 'AxesFileError';
-    this.file = file;
-    this.issues = issues;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Schema
@@ -74,7 +58,7 @@ const axisSchema = z
     promptTemplate: z
       .string()
       .refine((t) => t.includes('{question}'), { message: 'must contain the placeholder {question}' })
-      .default(DEFAULT_PROMPT_TEMPLATE),
+      .default(PROMPT_TEMPLATE),
     calibration: questionList(MIN_QUESTIONS.calibration),
     evaluation: questionList(MIN_QUESTIONS.evaluation),
     sets: z
@@ -100,28 +84,6 @@ export type AxisDef = AxisSet['axes'][number];
 
 // ---------------------------------------------------------------------------------------------------
 // Error formatting
-
-/** `['axes', 0, 'calibration', 2]` -> `axes[0].calibration[2]`. */
-export function formatPath(p: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const part of p) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? part : `.${part}`;
-  }
-  return out === '' ? '(top level)' : out;
-}
-
-export function formatIssue(issue: z.ZodIssue): string {
-  switch (issue.code) {
-    case z.ZodIssueCode.invalid_type:
-      if (issue.received === 'undefined') return 'required field is missing';
-      return `expected ${issue.expected === 'object' ? 'an object' : issue.expected}, got ${issue.received}`;
-    case z.ZodIssueCode.unrecognized_keys:
-      return `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    default:
-      return issue.message;
-  }
-}
 
 /** Lower-cased, NFKC, punctuation and spacing folded: two questions are the same when this is equal. */
 export function normaliseQuestion(text: string): string {
@@ -170,142 +132,21 @@ function crossChecks(set: AxisSet): string[] {
 
 /**
  * Validates an already-parsed JSON value. `sourceName` prefixes every error message (usually the
- * file name). Fills defaults: `version` "custom", `promptTemplate` DEFAULT_PROMPT_TEMPLATE, `sets` {}.
+ * file name). Fills defaults: `version` "custom", `promptTemplate` PROMPT_TEMPLATE, `sets` {}.
  */
 export function parseAxisSet(json: unknown, sourceName: string): AxisSet {
   const result = axisSetSchema.safeParse(json);
   if (!result.success) {
-    const issues = result.error.issues.map((iss) => `${sourceName}: ${formatPath(iss.path)}: ${formatIssue(iss)}`);
-    throw new AxesFileError(sourceName, issues);
+    throw fileIssuesError(sourceName, issueLines(sourceName, result.error));
   }
   const problems = crossChecks(result.data);
-  if (problems.length > 0) throw new AxesFileError(sourceName, problems.map((p) => `${sourceName}: ${p}`));
+  if (problems.length > 0) throw fileIssuesError(sourceName, problems.map((p) => `${sourceName}: ${p}`));
   return result.data;
-}
-
-/**
- * Offset of the first JSON syntax error in `s` (strict JSON, as JSON.parse), or null if none found.
- * Used only after JSON.parse failed, because some Node versions report no position.
- */
-function jsonErrorOffset(s: string): number | null {
-  let i = 0;
-  const ws = () => {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n' || s[i] === '\r')) i++;
-  };
-  const expect = (ch: string) => {
-    if (s[i] !== ch) throw i;
-    i++;
-  };
-  const str = () => {
-    expect('"');
-    for (;;) {
-      if (i >= s.length) throw i;
-      const c = s.charCodeAt(i);
-      if (c === 0x22) return void i++;
-      if (c < 0x20) throw i;
-      if (c === 0x5c) {
-        i++;
-        const e = s[i];
-        if (e === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(s[i + k] ?? '')) throw i + k;
-          i += 5;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-        else throw i;
-      } else i++;
-    }
-  };
-  const value = (): void => {
-    ws();
-    const c = s[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (s[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        str();
-        ws();
-        expect(':');
-        value();
-        ws();
-        if (s[i] === ',') i++;
-        else return expect('}');
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (s[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (s[i] === ',') i++;
-        else return expect(']');
-      }
-    }
-    if (c === '"') return str();
-    for (const lit of ['true', 'false', 'null']) {
-      if (s.startsWith(lit, i)) return void (i += lit.length);
-    }
-    const num = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-    num.lastIndex = i;
-    const m = num.exec(s);
-    if (!m || m[0] === '' || m[0] === '-') throw m ? i + m[0].length : i;
-    i += m[0].length;
-  };
-  try {
-    value();
-    ws();
-    return i < s.length ? i : null;
-  } catch (pos) {
-    return typeof pos === 'number' ? pos : null;
-  }
-}
-
-/** JSON.parse's message, cleaned, with "at line L column C" (1-based) of the first syntax error. */
-function describeJsonError(err: unknown, text: string): string {
-  const raw = err instanceof Error ? err.message : String(err);
-  const fromV8 = /in JSON at position (\d+)/.exec(raw);
-  let what = raw
-    .replace(/,\s*(?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '')
-    .replace(/\s*\(line \d+ column \d+\)/, '')
-    .replace(/\s+in JSON at position \d+/, '')
-    .replace(/\s+at position \d+$/, '')
-    .replace(/[\u0000-\u001f]/g, (ch) => JSON.stringify(ch).slice(1, -1))
-    .trim();
-  if (what === '') what = 'syntax error';
-  let pos = jsonErrorOffset(text);
-  if (pos === null && fromV8) pos = Number(fromV8[1]);
-  if (pos === null) return what;
-  if (pos >= text.length) return /end/i.test(what) ? what : `${what} at end of file`;
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `${what} at line ${line} column ${column}`;
 }
 
 /** Parses text read from `sourceName`. */
 export function parseAxisSetText(text: string, sourceName: string): AxisSet {
   return parseAxisSet(parseJsonText(text, sourceName), sourceName);
-}
-
-/** JSON text of a data file (a BOM allowed); an empty file or a syntax error names the file, line and column. */
-export function parseJsonText(text: string, sourceName: string): unknown {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === '') throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (the file is empty)`]);
-  try {
-    return JSON.parse(body);
-  } catch (err) {
-    throw new AxesFileError(sourceName, [`${sourceName}: not valid JSON (${describeJsonError(err, body)})`]);
-  }
-}
-
-export function readErrorText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return 'file not found';
-  if (e?.code === 'EISDIR') return 'is a directory, not a file';
-  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
-  return `cannot read file (${e instanceof Error ? e.message : String(err)})`;
 }
 
 /** Reads and validates an axis-set file. Error messages start with the path as given. */
@@ -314,7 +155,7 @@ export async function loadAxisSet(file: string): Promise<AxisSet> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new AxesFileError(file, [`${file}: ${readErrorText(err)}`]);
+    throw fileIssuesError(file, [`${file}: ${readErrorText(err)}`]);
   }
   return parseAxisSetText(text, file);
 }
@@ -342,7 +183,7 @@ export function packageRoot(): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new AxesFileError('axes/builtin.json', [
+  throw fileIssuesError('axes/builtin.json', [
     `axes/builtin.json: not found in any directory above ${start}` +
       (firstWithPackageJson ? ` (nearest package.json: ${firstWithPackageJson})` : ''),
   ]);
@@ -363,7 +204,7 @@ export function builtinAxisSet(): AxisSet {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new AxesFileError(file, [`${file}: ${readErrorText(err)}`]);
+      throw fileIssuesError(file, [`${file}: ${readErrorText(err)}`]);
     }
     builtinCache = parseAxisSetText(text, 'axes/builtin.json');
   }

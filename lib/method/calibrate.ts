@@ -1,29 +1,32 @@
 /**
  * Axis calibration (docs/method.md §2): for each axis, responses to its calibration questions under each pole
  * give the direction (trimmed-mean difference, unit length), the centre (median projection) and the
- * scale (IQR); its evaluation questions, never used for fitting, give held-out AUC and d′.
+ * scale (IQR); its evaluation questions, never used for fitting, give held-out AUC and d′. With `out`,
+ * the axes file is written there (`axes.json`; set B `axes-B.json`, C `axes-C.json`) with its journal
+ * beside it, so an interrupted calibration resumes.
  */
-import type { Model, GpuChoice } from '../engine/model.js';
+import { join } from 'node:path';
+import { writeAxesFile } from '../docs/axes.js';
+import type { AxesDoc, CalibratedAxis } from '../docs/types.js';
+import { badInput } from '../engine/errors.js';
+import type { Model } from '../engine/model.js';
 import { auc, axisDirection, axisScale, dprime, project, scoreProjection, mean } from '../stats/index.js';
 import { builtinAxisSet, loadAxisSet, poleInstructions, questionsOf, type AxisDef, type AxisSet } from './axes-file.js';
-import type { AxesDoc, CalibratedAxis } from './axes-doc.js';
-import { collectResponses, jobKey, type Pole, type Response, type ResponseJob } from './collect.js';
-import type { Journal } from './journal.js';
+import { collectResponses, jobKey } from './collect.js';
+import { openJournal } from './journal.js';
+import { type Pole, type Response, type ResponseJob } from './response.js';
 import { withModel } from './model-ref.js';
-import { buildManifest, collectOptions, resolveSettings, type RunSettings } from './settings.js';
+import { buildManifest, collectOptions, resolveSettings, type OutputOptions, type RunOptions, type RunSettings } from './settings.js';
 
 export type CalibrationSet = 'A' | 'B' | 'C';
 
-export interface CalibrateOptions extends Partial<RunSettings> {
-  /** A custom axis-set file; default: the built-in axes. */
-  axesFile?: string;
-  axisSet?: AxisSet;
+export interface CalibrateOptions extends RunOptions, OutputOptions {
   /** Calibration set: A (default), or the paraphrased sets B / C (stability). */
   set?: CalibrationSet;
-  gpu?: GpuChoice;
-  journal?: Journal;
-  onProgress?: (done: number, total: number, tokens: number) => void;
 }
+
+/** The axes file of a calibration set, without `.json`: axes for set A, axes-B, axes-C. */
+export const axesDocName = (set: CalibrationSet) => (set === 'A' ? 'axes' : `axes-${set}`);
 
 export async function resolveAxisSet(options: { axesFile?: string; axisSet?: AxisSet }): Promise<AxisSet> {
   if (options.axisSet) return options.axisSet;
@@ -33,7 +36,7 @@ export async function resolveAxisSet(options: { axesFile?: string; axisSet?: Axi
 function axesWithSet(axisSet: AxisSet, set: CalibrationSet): AxisDef[] {
   if (set === 'A') return axisSet.axes;
   const missing = axisSet.axes.filter((a) => !a.sets[set]).map((a) => a.id);
-  if (missing.length) throw Object.assign(new Error(`${axisSet.name}: axes ${missing.join(', ')} have no calibration set ${set}`), { code: 'BAD_INPUT' });
+  if (missing.length) throw badInput(`${axisSet.name}: axes ${missing.join(', ')} have no calibration set ${set}`);
   return axisSet.axes;
 }
 
@@ -101,19 +104,32 @@ export function scoreVector(axis: CalibratedAxis, vector: Float32Array): number 
   return scoreProjection(project(vector, axis.vector), axis.center, axis.scale);
 }
 
+/** The baseline jobs of an axis set (no pole, no instruction); `tag` marks a repeated run's keys. */
+export function baselineJobs(axisSet: AxisSet, s: RunSettings, tag?: string): ResponseJob[] {
+  return questionsOf(axisSet, null, 'baseline').map((q) => ({ key: jobKey(q, 'none', tag), question: q, pole: 'none' as const, instruction: null, maxTokens: s.baselineMaxTokens }));
+}
+
 export async function calibrate(modelOrPath: Model | string, options: CalibrateOptions = {}): Promise<AxesDoc> {
   const axisSet = await resolveAxisSet(options);
   const set = options.set ?? 'A';
   const settings = resolveSettings(options);
   return withModel(modelOrPath, options.gpu, async (model) => {
     const jobs = calibrationJobs(axisSet, set, settings);
-    const responses = await collectResponses(model, jobs, collectOptions(model, settings, { journal: options.journal, onProgress: options.onProgress }));
-    return {
+    const journal = openJournal(options.out, axesDocName(set), { kind: 'calibrate', identity: model.info.identity, settings, axisSet, extra: { set } });
+    let responses: Map<string, Response>;
+    try {
+      responses = await collectResponses(model, jobs, collectOptions(model, settings, { journal, onProgress: options.onProgress }));
+    } finally {
+      journal?.close();
+    }
+    const doc: AxesDoc = {
       kind: 'moodaxis.axes',
       schemaVersion: 1,
       set,
       axes: fitAxes(axisSet, set, responses, settings),
       manifest: buildManifest(model, settings, axisSet, { calibrationSet: set }),
     };
+    if (options.out) writeAxesFile(join(options.out, `${axesDocName(set)}.json`), doc);
+    return doc;
   });
 }

@@ -20,10 +20,11 @@
  */
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
 import { badInput } from '../engine/errors.js';
-import { GgmlType, GgufError, GgufValueType, GgufWriter, readGgufHeader, type GgufInfo, type GgufValue } from '../engine/gguf/index.js';
+import { GgmlType, GgufValueType, GgufWriter, isGgufError, readGgufHeader, type GgufInfo, type GgufValue } from '../engine/gguf/index.js';
 import type { ControlVectorInput, ModelInfo } from '../engine/model.js';
-import type { CalibratedAxis } from './axes-doc.js';
+import type { CalibratedAxis } from '../docs/types.js';
 
 export const CONTROL_VECTOR_ARCH = 'controlvector';
 
@@ -48,13 +49,10 @@ export interface ControlVectorFile extends ControlVector {
 /** The model facts a control vector must fit. */
 export type ControlVectorTarget = Pick<ModelInfo, 'layers' | 'hiddenSize' | 'architecture'>;
 
-/** Default α unit: α = 1 pushes the state by 10 % of h̄. */
-export const DEFAULT_ALPHA_UNIT = 0.1;
-
 export interface BuildControlVectorOptions {
   /** Steering strength, in units of `unit` × h̄ (the total push along v by the end of the window). */
   alpha: number;
-  /** Fraction of h̄ that α = 1 stands for (default {@link DEFAULT_ALPHA_UNIT}). */
+  /** Fraction of h̄ that α = 1 stands for (default PROTOCOL_DEFAULTS.steer.alphaUnit). */
   unit?: number;
   /** Blocks to steer (each 1 … L−1). */
   layers: number[];
@@ -72,7 +70,7 @@ export interface BuildControlVectorOptions {
 export function buildControlVector(axis: Pick<CalibratedAxis, 'id' | 'vector' | 'meanNorm'>, options: BuildControlVectorOptions): ControlVector {
   const { alpha, layers } = options;
   if (!Number.isFinite(alpha)) throw badInput(`alpha must be a finite number, got ${alpha}`);
-  const unit = options.unit ?? DEFAULT_ALPHA_UNIT;
+  const unit = options.unit ?? PROTOCOL_DEFAULTS.steer.alphaUnit;
   if (!(Number.isFinite(unit) && unit > 0)) throw badInput(`the α unit must be a positive number, got ${unit}`);
   if (layers.length === 0) throw badInput('a control vector needs at least one layer');
   const norms = options.norms ?? axis.meanNorm;
@@ -184,7 +182,7 @@ export async function readControlVectorFile(path: string): Promise<ControlVector
   try {
     info = await readGgufHeader(path);
   } catch (error) {
-    if (error instanceof GgufError) throw badInput(`${path}: not a readable control-vector file: ${error.detail}`, error);
+    if (isGgufError(error)) throw badInput(`${path}: not a readable control-vector file: ${error.detail}`, { cause: error });
     throw error;
   }
   const fail = (field: string, why: string): never => {

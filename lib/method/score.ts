@@ -2,30 +2,27 @@
  * Scoring given texts (teacher-forced): each response is fed as the assistant turn after its question,
  * read at the same positions with the same weights as a generated one, and projected on every axis.
  */
+import { assertAxesFit, resolveAxes } from '../docs/axes.js';
+import type { AxesDoc, ScoreDoc } from '../docs/types.js';
 import { badInput } from '../engine/errors.js';
-import type { GpuChoice, Model } from '../engine/model.js';
-import type { Manifest } from '../protocols/types.js';
-import { assertAxesFit, readAxesFile, type AxesDoc } from './axes-doc.js';
+import type { Model } from '../engine/model.js';
 import { scoreVector } from './calibrate.js';
-import { collectResponses, type ResponseJob } from './collect.js';
+import { collectResponses } from './collect.js';
+import { type ResponseJob } from './response.js';
 import { withModel } from './model-ref.js';
-import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from './settings.js';
+import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunOptions } from './settings.js';
 
 export interface ScoreItem { question: string; response: string }
 
-export interface ScoreDoc {
-  kind: 'moodaxis.scores';
-  schemaVersion: 1;
-  manifest: Manifest;
-  items: Array<{ question: string; response: string; tokens: number; scores: Record<string, number> }>;
+/** The texts are read with the axes' own capture settings; nothing is sampled, so only the batching and prompt settings count. */
+export interface ScoreOptions extends Omit<RunOptions, 'axesFile' | 'axisSet' | 'onStatus'> {
+  /** Calibrated axes of this model: an axes file (`calibrate`) or the document. */
+  axes: string | AxesDoc;
 }
 
-export interface ScoreOptions extends Partial<RunSettings> {
-  gpu?: GpuChoice;
-}
-
-export async function score(modelOrPath: Model | string, axes: AxesDoc | string, items: ScoreItem[], options: ScoreOptions = {}): Promise<ScoreDoc> {
-  const doc = typeof axes === 'string' ? await readAxesFile(axes) : axes;
+export async function score(modelOrPath: Model | string, items: ScoreItem[], options: ScoreOptions): Promise<ScoreDoc> {
+  if (!options?.axes) throw badInput('score: options.axes (an axes file or document) is required');
+  const { doc, source } = await resolveAxes(options.axes);
   items.forEach((item, i) => {
     if (typeof item?.question !== 'string' || typeof item?.response !== 'string' || item.response.trim() === '')
       throw badInput(`items[${i}]: expected { question: string, response: non-empty string }`);
@@ -39,7 +36,7 @@ export async function score(modelOrPath: Model | string, axes: AxesDoc | string,
     compat: doc.manifest.capture.compat,
   });
   return withModel(modelOrPath, options.gpu, async (model) => {
-    assertAxesFit(doc, model.info, typeof axes === 'string' ? axes : 'axes');
+    assertAxesFit(doc, model.info, source);
     const jobs: ResponseJob[] = items.map((item, i) => ({
       key: `item/${i}`,
       question: { id: `item/${String(i).padStart(2, '0')}`, axis: null, set: 'baseline', index: i, text: item.question },
@@ -48,7 +45,7 @@ export async function score(modelOrPath: Model | string, axes: AxesDoc | string,
       maxTokens: 1,
       response: item.response,
     }));
-    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: isDeterministic(model, settings), capture: captureOptions(model, settings), system: settings.system, templateKwargs: settings.templateKwargs });
+    const responses = await collectResponses(model, jobs, { seed: settings.seed, parallel: settings.parallel, deterministic: isDeterministic(model, settings), capture: captureOptions(model, settings), system: settings.system, templateKwargs: settings.templateKwargs, onProgress: options.onProgress });
     return {
       kind: 'moodaxis.scores',
       schemaVersion: 1,

@@ -1,16 +1,19 @@
 /**
- * Run settings shared by calibration, scoring and the protocols (defaults: docs/method.md §0), and the manifest
- * that records them with the model's identity in every output.
+ * Run settings shared by calibration, scoring and the protocols (defaults: lib/defaults.ts; the method:
+ * docs/method.md §0), the options every model-running call of the library takes, and the manifest that
+ * records the settings with the model's identity in every output.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUN_DEFAULTS } from '../defaults.js';
 import type { TemplateKwargs } from '../engine/chat.js';
-import { defaultCapture, defaultParallel, type Model } from '../engine/model.js';
+import { defaultCapture, defaultParallel, type GpuChoice, type Model } from '../engine/model.js';
 import { packageRoot } from '../engine/package-root.js';
-import type { Manifest } from '../protocols/types.js';
+import type { Manifest } from '../docs/types.js';
 import type { AxisSet } from './axes-file.js';
 import type { CollectOptions } from './collect.js';
+import type { ProgressCallback } from './response.js';
 
 export interface RunSettings {
   seed: number;
@@ -38,23 +41,44 @@ export interface RunSettings {
   system?: string | null;
   /** Extra chat-template variables (`--template-kwarg`, `--thinking` = enable_thinking), for every prompt. */
   templateKwargs?: TemplateKwargs;
-  /** Tokens allowed in a <think> block before it is closed (`--think-budget`, default DEFAULT_THINK_BUDGET). */
+  /** Tokens allowed in a <think> block before it is closed (`--think-budget`, default RUN_DEFAULTS.thinkBudget). */
   thinkBudget?: number;
 }
 
-/** The default cap of an answer's hidden <think> part; maxTokens counts the visible answer. */
-export const DEFAULT_THINK_BUDGET = 1024;
-
 export const DEFAULT_SETTINGS: RunSettings = {
-  seed: 42,
-  temperature: 0.7,
-  topK: 50,
-  topP: 0.9,
-  maxTokens: 200,
-  baselineMaxTokens: 384,
-  tokenDecay: 0.9,
+  seed: RUN_DEFAULTS.seed,
+  temperature: RUN_DEFAULTS.temperature,
+  topK: RUN_DEFAULTS.topK,
+  topP: RUN_DEFAULTS.topP,
+  maxTokens: RUN_DEFAULTS.maxTokens,
+  baselineMaxTokens: RUN_DEFAULTS.baselineMaxTokens,
+  tokenDecay: RUN_DEFAULTS.tokenDecay,
   compat: null,
 };
+
+/**
+ * The options every model-running call of the library takes (calibrate, fingerprint, stability,
+ * benchmark, steer, score, drift): the run settings, where the model runs, the axis set, and the
+ * progress and status callbacks, each with the same arguments everywhere.
+ */
+export interface RunOptions extends Partial<RunSettings> {
+  /** Where the model runs when a path is given (a loaded model stays where it is). */
+  gpu?: GpuChoice;
+  /** Custom axis-set file (questions and instructions); default the built-in set. */
+  axesFile?: string;
+  /** The axis set itself (instead of `axesFile`). */
+  axisSet?: AxisSet;
+  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
+  onProgress?: ProgressCallback;
+  /** Status lines (cache hits, calibration, notes). */
+  onStatus?: (message: string) => void;
+}
+
+/** The options of calls that write their document: into `out`, with its journal beside it. */
+export interface OutputOptions {
+  /** Output folder: the document (`<doc>.json`, written atomically) and its journal (`<doc>.journal.jsonl`); nothing is written without it. */
+  out?: string;
+}
 
 export const SAMPLER_ORDER = 'top-k → temperature → top-p → dist (same distribution as temperature → top-k → top-p)';
 
@@ -102,7 +126,7 @@ export function collectOptions(model: Model, s: RunSettings, extra: Pick<Collect
     ignoreEos: s.ignoreEos,
     system: s.system ?? null,
     templateKwargs: s.templateKwargs,
-    thinkBudget: s.thinkBudget ?? DEFAULT_THINK_BUDGET,
+    thinkBudget: s.thinkBudget ?? RUN_DEFAULTS.thinkBudget,
     ...extra,
   };
 }

@@ -2,25 +2,22 @@
  * What a fingerprint reports beyond the per-axis scores: profile structure (PCA, cross-axis
  * correlation, length confound), dead zones, and how many answers stopped at the token cap.
  */
-import type { CalibratedAxis } from '../method/axes-doc.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import type { CalibratedAxis, DeadZone, Structure, Truncation } from '../docs/types.js';
 import {
   baselineSnr, deadZoneKind, deadZoneSeverity, effectiveDimensionality, mean, median, pearson, poleFollowRate, residualize,
 } from '../stats/index.js';
-import type { DeadZone, Structure, Truncation } from './types.js';
 
 const finiteOr0 = (x: number) => (Number.isFinite(x) ? x : 0);
 /** A correlation that is undefined (a constant variable) is null in the documents, never 0. */
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** "Many" truncated answers: at least this share of the answers stopped at the token cap. */
-export const TRUNCATION_WARN_SHARE = 0.2;
-
-/** How many answers stopped at the token cap (`stopReason: 'length'`); warn at ≥ TRUNCATION_WARN_SHARE of them. */
+/** How many answers stopped at the token cap (`stopReason: 'length'`); warn at ≥ PROTOCOL_DEFAULTS.truncationWarnShare of them. */
 export function truncation(stopReasons: ReadonlyArray<'eos' | 'length'>, maxTokens: number): Truncation {
   const capped = stopReasons.filter((r) => r === 'length').length;
   const total = stopReasons.length;
   const share = total ? capped / total : 0;
-  return { capped, total, share, maxTokens, warn: total > 0 && share >= TRUNCATION_WARN_SHARE };
+  return { capped, total, share, maxTokens, warn: total > 0 && share >= PROTOCOL_DEFAULTS.truncationWarnShare };
 }
 /** A constant baseline has no noise: infinite SNR counts as perfect, undefined (0/0) as none. */
 const safeSnr = (x: number) => (Number.isNaN(x) ? 0 : Math.min(x, 1e9));

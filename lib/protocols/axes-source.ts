@@ -5,24 +5,20 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GpuChoice, Model } from '../engine/model.js';
-import { assertAxesFit, readAxesFile, writeAxesFile, type AxesDoc } from '../method/axes-doc.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import { assertAxesFit, readAxesFile, resolveAxes, writeAxesFile } from '../docs/axes.js';
+import { runKey } from '../docs/run-key.js';
+import type { AxesDoc } from '../docs/types.js';
+import type { Model } from '../engine/model.js';
 import type { AxisSet } from '../method/axes-file.js';
-import { runKey } from '../method/journal.js';
-import type { RunSettings } from '../method/settings.js';
+import type { OutputOptions, RunOptions, RunSettings } from '../method/settings.js';
 import { cacheDir } from './cache.js';
 
-/** The options of protocols that score on calibrated axes (fingerprint, benchmark). */
-export interface AxesRunOptions extends Partial<RunSettings> {
-  /** Calibrated axes (a file from `calibrate`, or the document). */
+/** The options of protocols that score on calibrated axes (fingerprint, benchmark, drift). */
+export interface AxesRunOptions extends RunOptions, OutputOptions {
+  /** Calibrated axes (a file from `calibrate`, or the document); default: cached for this model, else calibrated first. */
   axes?: string | AxesDoc;
-  /** Custom axis-set file (questions and instructions); default built-in. */
-  axesFile?: string;
-  axisSet?: AxisSet;
-  gpu?: GpuChoice;
-  /** Output folder for the protocol's JSON and journal. */
-  out?: string;
-  /** Reuse / store calibrated axes in the user's cache (default true). */
+  /** Reuse / store calibrated axes in the user's cache (default PROTOCOL_DEFAULTS.cache: true). */
   cache?: boolean;
 }
 
@@ -81,12 +77,11 @@ export async function findAxes(
   status: (message: string) => void,
 ): Promise<AxesSource> {
   if (options.axes) {
-    const source = typeof options.axes === 'string' ? options.axes : 'axes';
-    const axes = typeof options.axes === 'string' ? await readAxesFile(options.axes) : options.axes;
+    const { doc: axes, source } = await resolveAxes(options.axes);
     assertAxesFit(axes, model.info, source);
     return { axes, cachePath: null, from: 'file' };
   }
-  if (options.cache === false) return { axes: null, cachePath: null, from: 'calibrated', reason: 'the axes cache is off' };
+  if (!(options.cache ?? PROTOCOL_DEFAULTS.cache)) return { axes: null, cachePath: null, from: 'calibrated', reason: 'the axes cache is off' };
   const cachePath = axesCachePath(model, axisSet, settings);
   if (existsSync(cachePath)) {
     try {

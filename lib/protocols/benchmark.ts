@@ -21,83 +21,31 @@
  * `<out>/benchmark.journal.jsonl`; the document is written to `<out>/benchmark.json` atomically.
  */
 import { join } from 'node:path';
-import { badInput } from '../engine/errors.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import type { BenchmarkCheck, BenchmarkDoc, BenchmarkScenario, BenchmarkTurn, CalibratedAxis } from '../docs/types.js';
+import { writeDocFile } from '../docs/write.js';
 import type { ChatMessage } from '../engine/chat.js';
+import { badInput } from '../engine/errors.js';
 import type { Model } from '../engine/model.js';
-import type { CalibratedAxis } from '../method/axes-doc.js';
 import type { AxisDef, QuestionRef } from '../method/axes-file.js';
 import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, runTiming, writeFileAtomic, type RunTiming } from '../method/journal.js';
+import { collectResponses, jobKey, phasedProgress } from '../method/collect.js';
+import { openJournal, runTiming } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
+import type { Response, ResponseJob } from '../method/response.js';
 import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
-import type { Manifest } from './types.js';
 import { NO_CHAT_TEMPLATE_WARNING, plural } from './wording.js';
 
 /** The benchmark's axes, in scenario order. */
 export const BENCHMARK_AXES = ['warm_cold', 'confident_cautious', 'verbose_concise'] as const;
-export const DEFAULT_BENCHMARK_THRESHOLD = 0.1;
 /** Put before the pole instruction in the follow-up request to a chat model. */
 export const FOLLOW_UP_PREFIX = 'Please answer that again. ';
 
-export type ScenarioKind = 'system' | 'increase' | 'decrease';
-
-export interface BenchmarkTurn {
-  system: string | null;
-  user: string;
-  text: string;
-  tokens: number;
-  stopReason: 'eos' | 'length';
-  /** Score of this answer on each benchmark axis. */
-  scores: Record<string, number>;
-}
-
-export interface BenchmarkCheck {
-  axis: string;
-  /** above: score > threshold; up / down: score rose / fell from the previous turn. */
-  expectation: 'above' | 'up' | 'down';
-  value: number;
-  previous: number | null;
-  delta: number | null;
-  threshold: number | null;
-  passed: boolean;
-  explanation: string;
-}
-
-export interface BenchmarkScenario {
-  id: string;
-  name: string;
-  axis: string;
-  kind: ScenarioKind;
-  passed: boolean;
-  turns: BenchmarkTurn[];
-  checks: BenchmarkCheck[];
-}
-
-export interface BenchmarkDoc {
-  kind: 'moodaxis.benchmark';
-  schemaVersion: 1;
-  manifest: Manifest;
-  /** The axes used, with their held-out quality (d′ null when infinite: both poles constant). */
-  axes: Array<{ id: string; positive: string; negative: string; auc: number; dprime: number | null }>;
-  threshold: number;
-  passed: number;
-  total: number;
-  passRate: number;
-  scenarios: BenchmarkScenario[];
-  /** What a reader must know before trusting the pass rate (e.g. no chat template); empty when nothing. */
-  warnings: string[];
-  timing: RunTiming;
-}
-
 /** Output folder (`out`): benchmark.json and benchmark.journal.jsonl. */
 export interface BenchmarkOptions extends AxesRunOptions {
-  /** Score a system-prompt scenario must exceed [0.1]. */
+  /** Score a system-prompt scenario must exceed [PROTOCOL_DEFAULTS.benchmark.threshold]. */
   threshold?: number;
-  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
-  onProgress?: ProgressCallback;
-  onStatus?: (message: string) => void;
 }
 
 function missingAxes(ids: string[], what: string): void {
@@ -123,7 +71,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
   const started = performance.now();
   const axisSet = await resolveAxisSet(options);
   const settings = resolveSettings(options);
-  const threshold = options.threshold ?? DEFAULT_BENCHMARK_THRESHOLD;
+  const threshold = options.threshold ?? PROTOCOL_DEFAULTS.benchmark.threshold;
   if (!Number.isFinite(threshold)) throw badInput(`threshold must be a number, got ${threshold}`);
   const status = options.onStatus ?? (() => {});
   missingAxes(axisSet.axes.map((a) => a.id), `the axis set ${axisSet.name}`);
@@ -150,9 +98,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
     const firstJobs = [...calJobs, ...plans.flatMap((p) => [p.system, p.neutral])];
     const total = firstJobs.length + 2 * plans.length;
     if (!axes) status(`calibrating ${plural(axisSet.axes.length, 'axis', 'axes')} (${calJobs.length} responses; ${source.reason}) before the benchmark (${total - calJobs.length})`);
-    const journal = options.out
-      ? new Journal(join(options.out, 'benchmark.journal.jsonl'), runKey({ kind: 'benchmark', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet) }))
-      : undefined;
+    const journal = openJournal(options.out, 'benchmark', { kind: 'benchmark', identity: model.info.identity, settings, axisSet });
     const phase = phasedProgress(options.onProgress, total);
     const collect = (jobs: ResponseJob[], offset: number): Promise<Map<string, Response>> => {
       const opts = collectOptions(model, settings, { journal, onProgress: phase(offset) });
@@ -260,7 +206,7 @@ export async function benchmark(modelOrPath: Model | string, options: BenchmarkO
       warnings,
       timing: runTiming(started, [...first.values(), ...second.values()], journal),
     };
-    if (options.out) writeFileAtomic(join(options.out, 'benchmark.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    if (options.out) writeDocFile(join(options.out, 'benchmark.json'), doc);
     return doc;
   });
 }

@@ -1,65 +1,15 @@
 /**
- * Comparing two fingerprints ("base vs instruct"): per axis the mean score of each, the
- * delta B − A, the std ratio B / A ("suppressed" below 0.5: B's style varies far less on that axis),
- * and whether the axis moved more than a threshold, so that a CI job can catch a model update that
- * changed the model's style (the CLI exits 1 then).
+ * Comparing two fingerprints ("base vs instruct"): per axis the mean score of each, the delta B − A,
+ * the std ratio B / A ("suppressed" below PROTOCOL_DEFAULTS.compare.suppressedRatio: B's style varies
+ * far less on that axis), and whether the axis moved more than a threshold, so that a CI job can catch
+ * a model update that changed the model's style (the CLI exits 1 then).
  */
-import { readInputText } from '../engine/input.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import { readDocFile } from '../docs/read.js';
+import type { CompareAxis, CompareDoc, CompareSide, FingerprintDoc } from '../docs/types.js';
 import { badInput } from '../engine/errors.js';
-import { BadInputError, parseDoc } from '../report/validate.js';
-import type { FingerprintDoc, ProtocolDoc } from './types.js';
 
-export const DEFAULT_COMPARE_THRESHOLD = 0.2;
-/** std_B / std_A below this: B suppresses the axis. */
-export const SUPPRESSED_RATIO = 0.5;
-
-export interface CompareAxis {
-  id: string;
-  positive: string;
-  negative: string;
-  a: { mean: number; std: number };
-  b: { mean: number; std: number };
-  /** mean_B − mean_A. */
-  delta: number;
-  /** std_B / std_A; null when std_A is 0. */
-  stdRatio: number | null;
-  suppressed: boolean;
-  /** |delta| > threshold. */
-  moved: boolean;
-}
-
-export interface CompareSide {
-  file: string;
-  model: string;
-  identity: string;
-  questions: string;
-  baselineQuestions: number;
-}
-
-export interface CompareDoc {
-  kind: 'moodaxis.compare';
-  schemaVersion: 1;
-  a: CompareSide;
-  b: CompareSide;
-  threshold: number;
-  axes: CompareAxis[];
-  /** Axis ids present in only one of the two fingerprints (not compared). */
-  onlyInA: string[];
-  onlyInB: string[];
-  /** Ids of the axes whose |delta| exceeds the threshold. */
-  moved: string[];
-  suppressed: string[];
-  /** Differences a reader should know about (another model, other questions, other settings). */
-  notes: string[];
-}
-
-/** Reads a protocol document and checks it is of `kind`; every problem is BAD_INPUT naming file and field. */
-export async function readDocFile<K extends ProtocolDoc['kind']>(path: string, kind: K): Promise<Extract<ProtocolDoc, { kind: K }>> {
-  const text = await readInputText(path);
-  const doc = parseDoc(text, path);
-  if (doc.kind !== kind) throw new BadInputError(`${path}: kind: expected "${kind}", got "${doc.kind}"`, path, 'kind');
-  return doc as Extract<ProtocolDoc, { kind: K }>;
-}
+const DEFAULTS = PROTOCOL_DEFAULTS.compare;
 
 function side(doc: FingerprintDoc, file: string): CompareSide {
   const m = doc.manifest;
@@ -67,7 +17,7 @@ function side(doc: FingerprintDoc, file: string): CompareSide {
 }
 
 export function compareFingerprints(a: FingerprintDoc, b: FingerprintDoc, options: { threshold?: number; files?: [string, string] } = {}): CompareDoc {
-  const threshold = options.threshold ?? DEFAULT_COMPARE_THRESHOLD;
+  const threshold = options.threshold ?? DEFAULTS.threshold;
   if (!(Number.isFinite(threshold) && threshold >= 0)) throw badInput(`threshold must be a number ≥ 0, got ${threshold}`);
   const [fa, fb] = options.files ?? ['A', 'B'];
   const byId = new Map(b.axes.map((x) => [x.id, x]));
@@ -85,7 +35,7 @@ export function compareFingerprints(a: FingerprintDoc, b: FingerprintDoc, option
       b: { mean: y.mean, std: y.std },
       delta,
       stdRatio,
-      suppressed: stdRatio !== null && stdRatio < SUPPRESSED_RATIO,
+      suppressed: stdRatio !== null && stdRatio < DEFAULTS.suppressedRatio,
       moved: Math.abs(delta) > threshold,
     });
   }
@@ -124,7 +74,7 @@ export function compareFingerprints(a: FingerprintDoc, b: FingerprintDoc, option
 
 /** Reads two fingerprint files and compares them. */
 export async function compareFiles(fileA: string, fileB: string, options: { threshold?: number } = {}): Promise<CompareDoc> {
-  const threshold = options.threshold ?? DEFAULT_COMPARE_THRESHOLD;
+  const threshold = options.threshold ?? DEFAULTS.threshold;
   if (!(Number.isFinite(threshold) && threshold >= 0)) throw badInput(`--threshold must be a number ≥ 0, got ${threshold}`);
   const a = await readDocFile(fileA, 'moodaxis.fingerprint');
   const b = await readDocFile(fileB, 'moodaxis.fingerprint');

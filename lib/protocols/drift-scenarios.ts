@@ -6,7 +6,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AxesFileError, formatIssue, formatPath, packageRoot, parseJsonText, readErrorText } from '../method/axes-file.js';
+import { MoodaxisError } from '../engine/errors.js';
+import { fileIssuesError, issueLines, parseJsonText, readErrorText } from '../docs/json.js';
+import { packageRoot } from '../method/axes-file.js';
 
 /** The category of the friendly control conversations. */
 export const NEUTRAL_CATEGORY = 'neutral';
@@ -58,9 +60,9 @@ function crossChecks(set: DriftScenarioSet): string[] {
 /** Validates parsed JSON; `source` prefixes every message. */
 export function parseScenarioSet(json: unknown, source: string): DriftScenarioSet {
   const result = scenarioSetSchema.safeParse(json);
-  if (!result.success) throw new AxesFileError(source, result.error.issues.map((iss) => `${source}: ${formatPath(iss.path)}: ${formatIssue(iss)}`));
+  if (!result.success) throw fileIssuesError(source, issueLines(source, result.error));
   const problems = crossChecks(result.data);
-  if (problems.length) throw new AxesFileError(source, problems.map((p) => `${source}: ${p}`));
+  if (problems.length) throw fileIssuesError(source, problems.map((p) => `${source}: ${p}`));
   return result.data;
 }
 
@@ -69,11 +71,11 @@ export function loadScenarioSet(file: string): DriftScenarioSet {
   let text: string;
   try {
     const size = statSync(file).size;
-    if (size > MAX_SCENARIO_FILE_BYTES) throw new AxesFileError(file, [`${file}: ${(size / 1048576).toFixed(1)} MiB, more than the ${MAX_SCENARIO_FILE_BYTES / 1048576} MiB a scenario file may have`]);
+    if (size > MAX_SCENARIO_FILE_BYTES) throw fileIssuesError(file, [`${file}: ${(size / 1048576).toFixed(1)} MiB, more than the ${MAX_SCENARIO_FILE_BYTES / 1048576} MiB a scenario file may have`]);
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if (err instanceof AxesFileError) throw err;
-    throw new AxesFileError(file, [`${file}: ${readErrorText(err)}`]);
+    if (err instanceof MoodaxisError) throw err;
+    throw fileIssuesError(file, [`${file}: ${readErrorText(err)}`]);
   }
   return parseScenarioSet(parseJsonText(text, file), file);
 }

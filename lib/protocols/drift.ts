@@ -13,82 +13,36 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { badInput } from '../engine/errors.js';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
+import { runKey } from '../docs/run-key.js';
+import type { DriftCategory, DriftConversation, DriftDoc } from '../docs/types.js';
+import { writeDocFile } from '../docs/write.js';
 import type { ChatMessage } from '../engine/chat.js';
+import { badInput } from '../engine/errors.js';
 import type { Model } from '../engine/model.js';
-import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
 import type { QuestionRef } from '../method/axes-file.js';
-import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, runTiming, writeFileAtomic, type RunTiming } from '../method/journal.js';
+import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses, jobKey, phasedProgress } from '../method/collect.js';
+import { openJournal, runTiming } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
+import type { Response, ResponseJob } from '../method/response.js';
 import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
-import { driftStats, type DriftEstimate } from '../stats/drift.js';
+import { driftStats } from '../stats/drift.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
 import { builtinScenariosPath, loadScenarioSet, NEUTRAL_CATEGORY, type DriftScenarioSet } from './drift-scenarios.js';
-import type { Manifest } from './types.js';
 import { DRIFT_NO_CHAT_TEMPLATE_WARNING, plural } from './wording.js';
-
-export const DEFAULT_DRIFT_RESAMPLES = 2000;
-export const DEFAULT_DRIFT_SEED = 42;
-
-export interface DriftTurn {
-  user: string;
-  text: string;
-  tokens: number;
-  /** Generated tokens captured for the scores (this turn's answer only). */
-  capturedTokens: number | null;
-  stopReason: 'eos' | 'length';
-  scores: Record<string, number>;
-}
-
-export interface DriftConversation {
-  id: string;
-  category: string;
-  turns: DriftTurn[];
-}
-
-export interface DriftAxisStats extends DriftEstimate {
-  axis: string;
-  turnMeans: number[];
-  /** This category minus the neutral controls; null for the controls themselves. */
-  vsControl: DriftEstimate | null;
-}
-
-export interface DriftCategory {
-  id: string;
-  control: boolean;
-  scenarios: number;
-  axes: DriftAxisStats[];
-}
-
-export interface DriftDoc {
-  kind: 'moodaxis.drift';
-  schemaVersion: 1;
-  manifest: Manifest;
-  scenarioSet: { name: string; version: string; file: string; sha256: string };
-  axes: Array<{ id: string; positive: string; negative: string }>;
-  turns: number;
-  bootstrap: { resamples: number; seed: number; level: number };
-  categories: DriftCategory[];
-  conversations: DriftConversation[];
-  /** Per turn (1-based): prompt tokens prefilled and prompt tokens shared from another sequence's cache. */
-  generation: Array<{ turn: number; prefillTokens: number; sharedTokens: number }>;
-  warnings: string[];
-  timing: RunTiming;
-}
 
 export interface DriftOptions extends AxesRunOptions {
   /** Scenario file (default: the built-in axes/drift-scenarios.json) or an already validated set. */
   scenarios?: string | DriftScenarioSet;
+  /** Bootstrap resamples of each category's scenarios [PROTOCOL_DEFAULTS.drift.resamples] and their seed [RUN_DEFAULTS.seed]. */
   resamples?: number;
   bootstrapSeed?: number;
-  onProgress?: ProgressCallback;
-  onStatus?: (message: string) => void;
 }
 
 function checkBootstrap(o: DriftOptions): { resamples: number; seed: number } {
-  const resamples = o.resamples ?? DEFAULT_DRIFT_RESAMPLES;
-  const seed = o.bootstrapSeed ?? DEFAULT_DRIFT_SEED;
+  const resamples = o.resamples ?? PROTOCOL_DEFAULTS.drift.resamples;
+  const seed = o.bootstrapSeed ?? RUN_DEFAULTS.seed;
   if (!Number.isInteger(resamples) || resamples < 1 || resamples > 1_000_000) throw badInput(`bootstrap resamples must be an integer 1–1,000,000, got ${resamples}`);
   if (!Number.isInteger(seed)) throw badInput(`bootstrap seed must be an integer, got ${seed}`);
   return { resamples, seed };
@@ -138,9 +92,7 @@ export async function drift(modelOrPath: Model | string, options: DriftOptions =
     const total = calJobs.length + set.scenarios.length * turns;
     if (!axes) status(`calibrating ${plural(axisSet.axes.length, 'axis', 'axes')} (${calJobs.length} responses; ${source.reason}) before the conversations`);
     status(`${plural(set.scenarios.length, 'conversation', 'conversations')} × ${plural(turns, 'turn', 'turns')}`);
-    const journal = options.out
-      ? new Journal(join(options.out, 'drift.journal.jsonl'), runKey({ kind: 'drift', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet), scenarios: runKey(set) }))
-      : undefined;
+    const journal = openJournal(options.out, 'drift', { kind: 'drift', identity: model.info.identity, settings, axisSet, extra: { scenarios: runKey(set) } });
     const phase = phasedProgress(options.onProgress, total);
     const opts = (offset: number) => collectOptions(model, settings, { journal, onProgress: phase(offset) });
     const template = axisSet.axes[0]?.promptTemplate;
@@ -183,7 +135,7 @@ export async function drift(modelOrPath: Model | string, options: DriftOptions =
         scores: Object.fromEntries(calibrated.map((a) => [a.id, scoreVector(a, r.vector)])),
       })),
     }));
-    const bootstrap = { resamples, seed, level: 0.95 };
+    const bootstrap = { resamples, seed, level: PROTOCOL_DEFAULTS.ciLevel };
     const doc: DriftDoc = {
       kind: 'moodaxis.drift',
       schemaVersion: 1,
@@ -198,7 +150,7 @@ export async function drift(modelOrPath: Model | string, options: DriftOptions =
       warnings,
       timing: runTiming(started, all, journal),
     };
-    if (options.out) writeFileAtomic(join(options.out, 'drift.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    if (options.out) writeDocFile(join(options.out, 'drift.json'), doc);
     return doc;
   });
 }

@@ -4,41 +4,35 @@
  * Writes fingerprint.json into `out` (atomically) with a journal beside it for resuming.
  */
 import { join } from 'node:path';
+import { RUN_DEFAULTS } from '../defaults.js';
+import type { AxesDoc, FingerprintDoc, ResponseRecord } from '../docs/types.js';
+import { encodeVector } from '../docs/vectors.js';
+import { writeDocFile } from '../docs/write.js';
 import { badInput } from '../engine/errors.js';
 import type { ControlVectorInput, Model } from '../engine/model.js';
-import { type AxesDoc } from '../method/axes-doc.js';
-import { questionsOf, type AxisSet } from '../method/axes-file.js';
-import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, jobKey, phasedProgress, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, encodeVector, runKey, runTiming, writeFileAtomic } from '../method/journal.js';
+import { baselineJobs, calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses, phasedProgress } from '../method/collect.js';
+import { openJournal, runTiming } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, DEFAULT_THINK_BUDGET, resolveSettings, type RunSettings } from '../method/settings.js';
+import type { Response } from '../method/response.js';
+import { buildManifest, collectOptions, resolveSettings } from '../method/settings.js';
 import { mean, std } from '../stats/index.js';
 import { deadZones, profileStructure, truncation } from './analysis.js';
 import { findAxes, storeCachedAxes, type AxesRunOptions } from './axes-source.js';
-import type { FingerprintDoc, ResponseRecord } from './types.js';
 import { plural } from './wording.js';
 
-/** Output folder (`out`): fingerprint.json and journal.jsonl. */
+/** Output folder (`out`): fingerprint.json and fingerprint.journal.jsonl. */
 export interface FingerprintOptions extends AxesRunOptions {
   /** Mark the output as the demo model's. */
   demo?: boolean;
   /** Stability cosines per axis (from a stability run) for full dead-zone severity. */
   stabilityCosine?: Record<string, number>;
-  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
-  onProgress?: ProgressCallback;
-  /** Status lines (cache hits, calibration). */
-  onStatus?: (message: string) => void;
   /**
    * Steer the baseline answers with this control vector (lib/method/control-vector.ts). Calibration, when
    * needed, stays unsteered, and the steered answers are scored as the unsteered model reads them
    * (teacher-forced), as `steer` does: the scores say what the text carries, not the added vector.
    */
   controlVector?: ControlVectorInput | null;
-}
-
-export function baselineJobs(axisSet: AxisSet, s: RunSettings, tag?: string): ResponseJob[] {
-  return questionsOf(axisSet, null, 'baseline').map((q) => ({ key: jobKey(q, 'none', tag), question: q, pole: 'none' as const, instruction: null, maxTokens: s.baselineMaxTokens }));
 }
 
 /** Scores of each baseline response on each axis: [axis][question]. */
@@ -58,9 +52,13 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
     const calJobs = axes ? [] : calibrationJobs(axisSet, 'A', settings);
     const baseJobs = baselineJobs(axisSet, settings);
     if (!axes) status(`calibrating ${plural(axisSet.axes.length, 'axis', 'axes')} (${calJobs.length} responses; ${source.reason}) and the baseline (${baseJobs.length})`);
-    const journal = options.out
-      ? new Journal(join(options.out, 'journal.jsonl'), runKey({ kind: 'fingerprint', identity: model.info.identity, settings, set: [axisSet.name, axisSet.version], axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate', cv: cv ? [encodeVector(cv.data), cv.layerStart, cv.layerEnd] : undefined }))
-      : undefined;
+    const journal = openJournal(options.out, 'fingerprint', {
+      kind: 'fingerprint',
+      identity: model.info.identity,
+      settings,
+      axisSet,
+      extra: { axes: axes ? axes.manifest.createdAt + axes.axes.map((a) => a.center).join() : 'calibrate', cv: cv ? [encodeVector(cv.data), cv.layerStart, cv.layerEnd] : undefined },
+    });
     let responses: Map<string, Response>;
     try {
       if (!cv) responses = await collectResponses(model, [...calJobs, ...baseJobs], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
@@ -109,9 +107,9 @@ export async function fingerprint(modelOrPath: Model | string, options: Fingerpr
       timing: runTiming(started, responses.values(), journal),
     };
     const thought = [...responses.values()].filter((r) => r.thinkTokens);
-    if (thought.length) doc.thinking = { answersWithThink: thought.length, outOfBudget: thought.filter((r) => r.thinkCut).length, budget: settings.thinkBudget ?? DEFAULT_THINK_BUDGET };
+    if (thought.length) doc.thinking = { answersWithThink: thought.length, outOfBudget: thought.filter((r) => r.thinkCut).length, budget: settings.thinkBudget ?? RUN_DEFAULTS.thinkBudget };
     if (options.demo) doc.manifest.model.demo = true;
-    if (options.out) writeFileAtomic(join(options.out, 'fingerprint.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    if (options.out) writeDocFile(join(options.out, 'fingerprint.json'), doc);
     return doc;
   });
 }

@@ -5,17 +5,18 @@
  * among the judge's token ids for "1".."5" (an allowed-token list in the native host sampler, greedy).
  * Batched like every protocol, journaled in the output folder and resumable.
  */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { readDocFile } from '../docs/read.js';
+import { runKey } from '../docs/run-key.js';
+import type { FingerprintDoc, ResponseRecord, ValidationDoc } from '../docs/types.js';
 import { badInput, MoodaxisError } from '../engine/errors.js';
 import type { GpuChoice, Model } from '../engine/model.js';
 import { builtinAxisSet, loadAxisSet, type AxisSet } from '../method/axes-file.js';
-import { collectResponses, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey } from '../method/journal.js';
+import { collectResponses } from '../method/collect.js';
+import { Journal, journalPath } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { readDocFile } from './compare.js';
-import type { FingerprintDoc, ResponseRecord } from './types.js';
+import type { ProgressCallback, ResponseJob } from '../method/response.js';
 import { buildValidation, scoredResponses, writeValidation, type RatedCell, type ValidationOptions } from './validate.js';
-import type { ValidationDoc } from './validation-doc.js';
 
 export const JUDGE_DIGITS = ['1', '2', '3', '4', '5'] as const;
 
@@ -90,7 +91,7 @@ export interface JudgeOptions extends ValidationOptions {
   parallel?: number;
   /** The axis set with the pole instructions (default: the built-in set when the fingerprint used it). */
   axesFile?: string;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: ProgressCallback;
   /** Warnings, e.g. that the judge is the model being measured. */
   onWarning?: (message: string) => void;
 }
@@ -110,7 +111,7 @@ async function judgeRatings(judge: Model, baseline: ResponseRecord[], axes: Rubr
       record: r,
     })),
   );
-  const journal = journalDir ? new Journal(join(journalDir, 'judge-journal.jsonl'), runId) : undefined;
+  const journal = journalDir ? new Journal(journalPath(journalDir, 'validation'), runId) : undefined;
   let answers;
   try {
     answers = await collectResponses(judge, jobs, {
@@ -121,7 +122,7 @@ async function judgeRatings(judge: Model, baseline: ResponseRecord[], axes: Rubr
       capture: false,
       allowedTokens: [...digitOf.keys()],
       journal,
-      onProgress: (done, total) => options.onProgress?.(done, total),
+      onProgress: options.onProgress,
     });
   } finally {
     journal?.close();

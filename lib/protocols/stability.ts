@@ -28,48 +28,39 @@
  * interrupted run resumes; the document is written to `<out>/stability.json` atomically.
  */
 import { join } from 'node:path';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import { readDocFile } from '../docs/read.js';
+import type { StabilityDoc } from '../docs/types.js';
+import { writeDocFile } from '../docs/write.js';
 import { badInput } from '../engine/errors.js';
-import { deriveSeed, type GpuChoice, type Model } from '../engine/model.js';
-import type { CalibratedAxis } from '../method/axes-doc.js';
+import { deriveSeed, type Model } from '../engine/model.js';
 import { questionsOf, type AxisSet } from '../method/axes-file.js';
-import { calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import { collectResponses, type ProgressCallback, type Response, type ResponseJob } from '../method/collect.js';
-import { Journal, runKey, runTiming, writeFileAtomic } from '../method/journal.js';
+import { baselineJobs, calibrationJobs, fitAxes, resolveAxisSet, scoreVector } from '../method/calibrate.js';
+import { collectResponses } from '../method/collect.js';
+import { openJournal, runTiming } from '../method/journal.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, collectOptions, resolveSettings, type RunSettings } from '../method/settings.js';
-import {
-  cosine, DEFAULT_BOOTSTRAP_RESAMPLES, icc, maxSplitHalfSize, mean, seededRandom, splitHalfPoint, stableAt, STABLE_SPLIT_HALF_COSINE,
-} from '../stats/index.js';
+import type { Response, ResponseJob } from '../method/response.js';
+import { buildManifest, collectOptions, resolveSettings, type OutputOptions, type RunOptions, type RunSettings } from '../method/settings.js';
+import { cosine, icc, maxSplitHalfSize, mean, seededRandom, splitHalfPoint, stableAt } from '../stats/index.js';
 import { deadZones, truncation } from './analysis.js';
-import { readDocFile } from './compare.js';
-import { baselineJobs } from './fingerprint.js';
-import type { StabilityDoc } from './types.js';
 import { iccText, plural, truncationWarning } from './wording.js';
 
-export interface StabilityOptions extends Partial<RunSettings> {
-  /** Custom axis-set file (questions, instructions, sets B and C); default built-in. */
-  axesFile?: string;
-  axisSet?: AxisSet;
-  gpu?: GpuChoice;
-  /** Baseline repetitions (raters of the test-retest ICC), at least 2 [5]. */
+/**
+ * Stability calibrates its own axes (sets A, B, C): it takes the options of every run (settings, axis
+ * set, gpu, progress, status) and an output folder, not given axes or the axes cache.
+ */
+export interface StabilityOptions extends RunOptions, OutputOptions {
+  /** Baseline repetitions (raters of the test-retest ICC), at least 2 [PROTOCOL_DEFAULTS.stability.runs]. */
   runs?: number;
-  /** Bootstrap resamples of the test-retest CI [1000]. */
+  /** Bootstrap resamples of the test-retest CI [PROTOCOL_DEFAULTS.stability.bootstrap]. */
   bootstrap?: number;
-  /** Random subsets per sample size [20]. */
+  /** Random split-half draws per sample size [PROTOCOL_DEFAULTS.stability.draws]. */
   draws?: number;
   /** Sample sizes (questions per half) of the curve; default 5, 10, … up to half the calibration questions. */
   sampleSizes?: number[];
-  /** Output folder: stability.json and stability.journal.jsonl. */
-  out?: string;
-  /** Responses done of the total (journal-restored ones included; `detail.restored` says how many). */
-  onProgress?: ProgressCallback;
-  onStatus?: (message: string) => void;
 }
 
-export const DEFAULT_RUNS = 5;
-export const DEFAULT_DRAWS = 20;
-/** Median split-half cosine at which an axis counts as stable. */
-export const STABLE_COSINE = STABLE_SPLIT_HALF_COSINE;
+const DEFAULTS = PROTOCOL_DEFAULTS.stability;
 
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw badInput(`${name} must be an integer ≥ ${min}, got ${value}`);
@@ -97,9 +88,9 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
   const started = performance.now();
   const axisSet = await resolveAxisSet(options);
   const settings = resolveSettings(options);
-  const runs = positiveInt('runs', options.runs ?? DEFAULT_RUNS, 2);
-  const resamples = positiveInt('bootstrap', options.bootstrap ?? DEFAULT_BOOTSTRAP_RESAMPLES, 1);
-  const draws = positiveInt('draws', options.draws ?? DEFAULT_DRAWS, 1);
+  const runs = positiveInt('runs', options.runs ?? DEFAULTS.runs, 2);
+  const resamples = positiveInt('bootstrap', options.bootstrap ?? DEFAULTS.bootstrap, 1);
+  const draws = positiveInt('draws', options.draws ?? DEFAULTS.draws, 1);
   const status = options.onStatus ?? (() => {});
   const minCal = Math.min(...axisSet.axes.map((a) => a.calibration.length));
   const maxHalf = maxSplitHalfSize(minCal);
@@ -135,13 +126,8 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
     const jobs = new Map<string, ResponseJob>();
     for (const j of [...calA, ...calB, ...calC, ...runJobs.flat()]) if (!jobs.has(j.key)) jobs.set(j.key, j);
     status(`stability: ${plural(axisSet.axes.length, 'axis', 'axes')}, calibration sets ${withSets.length ? 'A, B, C' : 'A'}, ${runs} baseline runs (${jobs.size} responses)`);
-    const journal = options.out
-      ? new Journal(
-          join(options.out, 'stability.journal.jsonl'),
-          // Responses do not depend on runs, bootstrap or draws: a rerun with more runs reuses the journal.
-          runKey({ kind: 'stability', identity: model.info.identity, settings: { ...settings, parallel: undefined }, set: runKey(axisSet) }),
-        )
-      : undefined;
+    // Responses do not depend on runs, bootstrap or draws: a rerun with more runs reuses the journal.
+    const journal = openJournal(options.out, 'stability', { kind: 'stability', identity: model.info.identity, settings, axisSet });
     let responses: Map<string, Response>;
     try {
       responses = await collectResponses(model, [...jobs.values()], collectOptions(model, settings, { journal, onProgress: options.onProgress }));
@@ -200,9 +186,9 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
         medianCosine.push(p ? p.medianCosine : 0);
         aucs.push(p?.auc ?? 0.5);
       }
-      perAxis[axis.id] = { medianCosine, auc: aucs, stabilisesAt: stableAt(grid, medianCosine, STABLE_COSINE) };
+      perAxis[axis.id] = { medianCosine, auc: aucs, stabilisesAt: stableAt(grid, medianCosine, DEFAULTS.stableCosine) };
     }
-    const allAt = grid.find((_, j) => axesA.every((a) => perAxis[a.id].medianCosine[j] >= STABLE_COSINE));
+    const allAt = grid.find((_, j) => axesA.every((a) => perAxis[a.id].medianCosine[j] >= DEFAULTS.stableCosine));
 
     const cut = truncation(baselineRuns.flat().map((r) => r.stopReason), settings.baselineMaxTokens);
     const cutWarning = truncationWarning(cut, `baseline answers over ${runs} runs`);
@@ -222,7 +208,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       }),
       testRetest,
       calibrationSets,
-      sampleSize: { n: grid, perAxis, stabilisesAt: allAt ?? null, draws, method: 'split-half', threshold: STABLE_COSINE },
+      sampleSize: { n: grid, perAxis, stabilisesAt: allAt ?? null, draws, method: 'split-half', threshold: DEFAULTS.stableCosine },
       deadZones: deadZones(axesA, scores.map((s) => s[0]), stabilityCosine),
       retest: { runs, questions, bootstrap: resamples, seed: settings.seed },
       missingSets,
@@ -230,7 +216,7 @@ export async function stability(modelOrPath: Model | string, options: StabilityO
       truncation: cut,
       timing: runTiming(started, responses.values(), journal),
     };
-    if (options.out) writeFileAtomic(join(options.out, 'stability.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    if (options.out) writeDocFile(join(options.out, 'stability.json'), doc);
     return doc;
   });
 }

@@ -22,42 +22,39 @@
  * moving monotonically (non-decreasing upwards, non-increasing downwards) and every answer set stays
  * under 30 % repetition.
  */
+import { join } from 'node:path';
+import { PROTOCOL_DEFAULTS, PROMPT_TEMPLATE } from '../defaults.js';
+import { assertAxesFit, resolveAxes } from '../docs/axes.js';
+import type { AxesDoc, CalibratedAxis, SteerAlpha, SteerDoc } from '../docs/types.js';
+import { writeDocFile } from '../docs/write.js';
 import { badInput } from '../engine/errors.js';
-import { deriveSeed, type ControlVectorInput, type GenerateRequest, type GenerateResult, type GpuChoice, type Model, type ModelInfo } from '../engine/model.js';
-import { assertAxesFit, readAxesFile, type AxesDoc, type CalibratedAxis } from '../method/axes-doc.js';
-import { DEFAULT_PROMPT_TEMPLATE, questionsOf, renderPlainPrompt, type AxisSet, type QuestionRef } from '../method/axes-file.js';
+import { deriveSeed, type ControlVectorInput, type GenerateRequest, type GenerateResult, type Model, type ModelInfo } from '../engine/model.js';
+import { questionsOf, renderPlainPrompt, type QuestionRef } from '../method/axes-file.js';
 import { resolveAxisSet, scoreVector } from '../method/calibrate.js';
-import {
-  DEFAULT_ALPHA_UNIT,
-  addEngineControlVectors,
-  buildControlVector,
-  toEngineControlVector,
-  writeControlVectorFile,
-  type ControlVector,
-} from '../method/control-vector.js';
 import { jobKey } from '../method/collect.js';
+import { addEngineControlVectors, buildControlVector, toEngineControlVector, writeControlVectorFile, type ControlVector } from '../method/control-vector.js';
 import { withModel } from '../method/model-ref.js';
-import { buildManifest, captureOptions, isDeterministic, resolveSettings, type RunSettings } from '../method/settings.js';
+import { buildManifest, captureOptions, isDeterministic, resolveSettings, type OutputOptions, type RunOptions } from '../method/settings.js';
 import { linearFit, mean, spearman as spearmanRho } from '../stats/index.js';
-import type { SteerAlpha, SteerDoc } from './types.js';
 import { axisLabel, layerList, plural } from './wording.js';
 
-export const DEFAULT_ALPHAS = [-4, -2, 0, 2, 4];
-/** Repetition at or above this makes an α unusable (effective range, layer sweep). */
-export const REPETITION_LIMIT = 0.3;
+const DEFAULTS = PROTOCOL_DEFAULTS.steer;
 
-export interface SteerOptions extends Partial<RunSettings> {
+/** The baseline questions of the axis set (`axesFile`, `axisSet`) are asked; `out` receives steer-<axis>.json. */
+export interface SteerOptions extends RunOptions, OutputOptions {
+  /** Calibrated axes of this model: an axes file (`calibrate`) or the document. */
+  axes: string | AxesDoc;
   /** The axis to steer (its id). */
   axis: string;
-  /** Steering strengths (α = 0 is added when missing: leakage and h̄ are measured there). Default −4, −2, 0, 2, 4. */
+  /** Steering strengths (α = 0 is added when missing: leakage and h̄ are measured there). Default PROTOCOL_DEFAULTS.steer.alphas. */
   alphas?: number[];
   /** Steered blocks (each 1 … L−1); default {@link defaultSteerLayers}. */
   layers?: number[];
   /** Use the first N baseline questions (default all). */
   questions?: number;
-  /** Answers per question, each with its own seed (default 1). */
+  /** Answers per question, each with its own seed [PROTOCOL_DEFAULTS.steer.repeats]. */
   repeats?: number;
-  /** Fraction of h̄ that α = 1 stands for (default 0.1). */
+  /** Fraction of h̄ that α = 1 stands for [PROTOCOL_DEFAULTS.steer.alphaUnit]. */
   unit?: number;
   /** h̄ per steered block: 'measured' (default: on the α = 0 answers), 'axes' (the axis's meanNorm), or numbers per block of `layers`. */
   norms?: 'measured' | 'axes' | number[];
@@ -65,13 +62,10 @@ export interface SteerOptions extends Partial<RunSettings> {
   sweepLayers?: boolean | number[][];
   /** Another control vector applied at every α, α = 0 included (e.g. from --control-vector files). */
   controlVector?: ControlVectorInput | null;
-  /** Custom axis-set file for the baseline questions; default the built-in set. */
-  axesFile?: string;
-  axisSet?: AxisSet;
-  gpu?: GpuChoice;
-  onProgress?: (done: number, total: number) => void;
-  onStatus?: (message: string) => void;
 }
+
+/** The document file of a steer run: steer-<axis>.json. */
+export const steerDocName = (axis: string) => `steer-${axis}`;
 
 /** The middle third of the stack: blocks ⌈L/3⌉ … ⌊2L/3⌋ (within 1 … L−1). */
 export function defaultSteerLayers(layers: number): number[] {
@@ -134,7 +128,7 @@ export function leastSquaresSlope(x: number[], y: number[]): number {
  * and repetition stays under the limit, and downwards while it does not rise and repetition stays
  * under the limit.
  */
-export function effectiveRange(rows: Array<Pick<SteerAlpha, 'alpha' | 'meanScore' | 'repetition'>>, limit = REPETITION_LIMIT): [number, number] {
+export function effectiveRange(rows: Array<Pick<SteerAlpha, 'alpha' | 'meanScore' | 'repetition'>>, limit = DEFAULTS.repetitionLimit): [number, number] {
   const pts = [...rows].sort((a, b) => a.alpha - b.alpha);
   if (pts.length === 0) return [0, 0];
   let zero = 0;
@@ -178,7 +172,7 @@ export async function exportSteeringVector(
     provenance: {
       axis: doc.axis,
       alpha,
-      alpha_unit: doc.unit ?? DEFAULT_ALPHA_UNIT,
+      alpha_unit: doc.unit ?? DEFAULTS.alphaUnit,
       layers: doc.layers,
       norms: doc.norms ?? doc.layers.map(() => axis.meanNorm),
       model_identity: model.identity,
@@ -215,10 +209,10 @@ interface AlphaRun {
   inPass: number[];
 }
 
-export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | string, options: SteerOptions): Promise<SteerDoc> {
-  const source = typeof axesIn === 'string' ? axesIn : 'axes';
-  const axes = typeof axesIn === 'string' ? await readAxesFile(axesIn) : axesIn;
-  if (!options || typeof options.axis !== 'string') throw badInput('steer: options.axis (the axis to steer) is required');
+export async function steer(modelOrPath: Model | string, options: SteerOptions): Promise<SteerDoc> {
+  if (!options?.axes) throw badInput('steer: options.axes (an axes file or document) is required');
+  if (typeof options.axis !== 'string') throw badInput('steer: options.axis (the axis to steer) is required');
+  const { doc: axes, source } = await resolveAxes(options.axes);
   const axis = findAxis(axes, options.axis, source);
   const axisIndex = axes.axes.indexOf(axis);
   const axisSet = await resolveAxisSet(options);
@@ -230,10 +224,10 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
     tokenDecay: axes.manifest.capture.tokenDecay,
     compat: axes.manifest.capture.compat,
   });
-  const alphas = [...new Set([...(options.alphas ?? DEFAULT_ALPHAS), 0])].sort((a, b) => a - b);
+  const alphas = [...new Set([...(options.alphas ?? DEFAULTS.alphas), 0])].sort((a, b) => a - b);
   for (const a of alphas) if (!Number.isFinite(a)) throw badInput(`alphas: ${a} is not a finite number`);
-  const unit = options.unit ?? DEFAULT_ALPHA_UNIT;
-  const repeats = options.repeats ?? 1;
+  const unit = options.unit ?? DEFAULTS.alphaUnit;
+  const repeats = options.repeats ?? DEFAULTS.repeats;
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw badInput(`repeats must be a positive integer, got ${repeats}`);
   const status = options.onStatus ?? (() => {});
 
@@ -262,7 +256,7 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
         const key = r === 0 ? jobKey(q, 'none') : jobKey(q, 'none', `r${r}`);
         const req = model.info.chatTemplate
           ? { messages: [{ role: 'user' as const, content: q.text }] }
-          : { prompt: renderPlainPrompt(DEFAULT_PROMPT_TEMPLATE, null, q.text) };
+          : { prompt: renderPlainPrompt(PROMPT_TEMPLATE, null, q.text) };
         return { ...req, seed: deriveSeed(settings.seed, key) };
       }),
     );
@@ -290,12 +284,22 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
       ignoreEos: settings.ignoreEos,
     };
     const total = requests.length * (1 + windows.length * (alphas.length - 1));
+    // Progress as every protocol reports it: answers done, tokens generated, and those of the finished answers.
     let done = 0;
-    const progress = (n: number) => options.onProgress?.(done + n, total);
+    let tokens = 0;
+    let finishedTokens = 0;
+    const progress = (n: number, running: number) => options.onProgress?.(done + n, total, tokens + running, { restored: 0, finishedTokens });
 
     const generate = async (cv: ControlVectorInput | null): Promise<GenerateResult[]> => {
-      const out = await model.generate(requests, { ...sampler, capture: genCapture, controlVector: cv, onProgress: (p) => progress(p.done) });
+      const out = await model.generate(requests, {
+        ...sampler,
+        capture: genCapture,
+        controlVector: cv,
+        onResult: (_, r) => (finishedTokens += r.tokens),
+        onProgress: (p) => progress(p.done, p.tokens),
+      });
       done += requests.length;
+      tokens += out.reduce((sum, r) => sum + r.tokens, 0);
       return out;
     };
     /** Teacher-forced re-read of the answers by the unsteered model: vectors as the axes expect them. */
@@ -384,12 +388,12 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
         maxRepetition: Math.max(...w.rows.map((r) => r.repetition)),
         ...summary(w.rows),
       }));
-      const ok = sweep.map((s, i) => ({ s, i })).filter(({ s }) => s.maxRepetition < REPETITION_LIMIT && s.shift > 0);
+      const ok = sweep.map((s, i) => ({ s, i })).filter(({ s }) => s.maxRepetition < DEFAULTS.repetitionLimit && s.shift > 0);
       ok.sort((a, b) => b.s.shift - a.s.shift);
       recommended = ok.length ? ok[0]!.s.layers : null;
       const baseIndex = windowRows.findIndex((w) => w.layers.join() === base.join());
       chosen = windowRows[ok.length ? ok[0]!.i : Math.max(0, baseIndex)]!;
-      status(recommended ? `recommended ${layerList(recommended)} (score shift ${ok[0]!.s.shift.toFixed(2)})` : `no layer window kept repetition under ${REPETITION_LIMIT * 100} % with a positive shift`);
+      status(recommended ? `recommended ${layerList(recommended)} (score shift ${ok[0]!.s.shift.toFixed(2)})` : `no layer window kept repetition under ${DEFAULTS.repetitionLimit * 100} % with a positive shift`);
     }
     const { slope, spearman } = summary(chosen.rows);
     const doc: SteerDoc = {
@@ -416,6 +420,7 @@ export async function steer(modelOrPath: Model | string, axesIn: AxesDoc | strin
       norms: chosen.norms,
       ...(sweep ? { sweep, recommended: recommended ?? null } : {}),
     };
+    if (options.out) writeDocFile(join(options.out, `${steerDocName(doc.axis)}.json`), doc);
     return doc;
   });
 }

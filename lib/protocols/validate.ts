@@ -6,19 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
+import { readDocFile } from '../docs/read.js';
+import type { FingerprintDoc, ResponseRecord, ValidationAxis, ValidationDoc, ValidationPoint } from '../docs/types.js';
+import { writeDocFile } from '../docs/write.js';
 import { badInput } from '../engine/errors.js';
-import { writeFileAtomic } from '../method/journal.js';
 import { validationFlags, validationStats, type AxisPairs } from '../stats/validation.js';
-import { readDocFile } from './compare.js';
 import { readRatingsFile, type Pole, type RatingRow, type RatingTargets } from './ratings.js';
-import type { FingerprintDoc, ResponseRecord } from './types.js';
-import type { ValidationAxis, ValidationDoc, ValidationPoint } from './validation-doc.js';
-
-export const DEFAULT_VALIDATION_RESAMPLES = 10_000;
-export const DEFAULT_VALIDATION_SEED = 42;
 
 export interface ValidationOptions {
-  /** Bootstrap resamples [10 000] and seed [42]. */
+  /** Bootstrap resamples [PROTOCOL_DEFAULTS.validate.resamples] and seed [RUN_DEFAULTS.seed]. */
   resamples?: number;
   seed?: number;
   /** Output folder for validation.json; default: the fingerprint's folder. Nothing is written when null. */
@@ -62,8 +59,8 @@ export function groupRatings(rows: RatingRow[]): RatedCell[] {
 }
 
 function checkBootstrap(o: ValidationOptions): { resamples: number; seed: number } {
-  const resamples = o.resamples ?? DEFAULT_VALIDATION_RESAMPLES;
-  const seed = o.seed ?? DEFAULT_VALIDATION_SEED;
+  const resamples = o.resamples ?? PROTOCOL_DEFAULTS.validate.resamples;
+  const seed = o.seed ?? RUN_DEFAULTS.seed;
   if (!Number.isInteger(resamples) || resamples < 1 || resamples > 1_000_000) throw badInput(`bootstrap resamples must be an integer 1–1,000,000, got ${resamples}`);
   if (!Number.isInteger(seed)) throw badInput(`seed must be an integer, got ${seed}`);
   return { resamples, seed };
@@ -99,7 +96,7 @@ export function buildValidation(fp: FingerprintDoc, fpFile: string, cells: Rated
     const points = mine.map(({ c, q }): ValidationPoint => ({ questionId: c.questionId, pole: c.pole, score: info.scores[q]!, rating: c.ratings.reduce((s, x) => s + x, 0) / c.ratings.length, ratings: c.ratings.length }));
     axes.push({ info, points, pairs: { units: mine.map(({ q }) => unitOf.get(q)!), scores: points.map((p) => p.score), ratings: points.map((p) => p.rating) } });
   }
-  const level = 0.95;
+  const level = PROTOCOL_DEFAULTS.ciLevel;
   const stats = validationStats(axes.map((a) => a.pairs), ratedIdx.length, { resamples, seed, level });
   const out: ValidationAxis[] = axes.map((a, k) => {
     const c = stats.perAxis[k]!;
@@ -125,7 +122,7 @@ export function buildValidation(fp: FingerprintDoc, fpFile: string, cells: Rated
 export function writeValidation(doc: ValidationDoc, fpFile: string, out: string | null | undefined): string | null {
   if (out === null) return null;
   const path = join(out ?? dirname(fpFile), 'validation.json');
-  writeFileAtomic(path, `${JSON.stringify(doc, null, 2)}\n`);
+  writeDocFile(path, doc);
   return path;
 }
 

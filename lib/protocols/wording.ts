@@ -3,7 +3,8 @@
  * the same thing: ICC agreement, undefined correlations, truncated answers, the sample-size verdict and
  * the benchmark's warning for a model without a chat template. Pure functions of document fields.
  */
-import type { StabilityDoc, Truncation } from './types.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
+import type { StabilityDoc, Truncation } from '../docs/types.js';
 
 /** A number for the wording: `digits` decimals, typographic minus. */
 function plain(x: number, digits: number): string {
@@ -60,7 +61,7 @@ export function truncationWarning(t: Truncation | undefined, what = 'baseline an
  * get no verdict. `axisName` names an axis for people (default: its id).
  */
 export function sampleSizeVerdict(ss: StabilityDoc['sampleSize'], axisName: (id: string) => string = (id) => id): string {
-  const threshold = ss.threshold ?? 0.9;
+  const threshold = ss.threshold ?? PROTOCOL_DEFAULTS.stability.stableCosine;
   if (ss.method !== 'split-half') return 'sample-size curve of an older version (subsets against the full set): no verdict';
   const largest = ss.n[ss.n.length - 1];
   if (ss.stabilisesAt === null) {

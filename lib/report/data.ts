@@ -3,7 +3,7 @@
  * scores, and the few statistics the report recomputes for display (Pearson r, least squares).
  */
 import * as stats from '../stats/index.js';
-import type { DeadZone, FingerprintDoc, Manifest, ProtocolDoc, ResponseRecord, StabilityDoc, SteerDoc } from '../protocols/types.js';
+import type { DeadZone, FingerprintDoc, Manifest, ProtocolDoc, ResponseRecord, StabilityDoc, SteerDoc } from '../docs/types.js';
 import { MODEL_COLORS } from './svg.js';
 
 /** One model (one fingerprint, or a model that only appears in stability/steer documents). */

@@ -1,9 +1,9 @@
 /**
  * `renderReport`: one self-contained HTML file (inline styles, inline SVG, no scripts, no fonts,
- * no network) built only from protocol documents (lib/protocols/types.ts). A strict
+ * no network) built only from protocol documents (lib/docs/types.ts). A strict
  * Content-Security-Policy forbids any request at view time.
  */
-import type { FingerprintDoc, Manifest, ProtocolDoc } from '../protocols/types.js';
+import type { FingerprintDoc, Manifest, ProtocolDoc } from '../docs/types.js';
 import { groupByModel, mean, type ModelSeries } from './data.js';
 import {
   collectAxes,
@@ -23,7 +23,7 @@ import {
 import { esc, fmt } from './svg.js';
 import { truncationWarning } from '../protocols/wording.js';
 
-export { validateDoc, parseDoc, BadInputError, DOC_KINDS, SCHEMA_VERSION } from './validate.js';
+export { validateDoc, parseDoc, DOC_KINDS, SCHEMA_VERSION } from '../docs/read.js';
 
 export interface ReportOptions {
   /** Page title and heading; defaults to "moodaxis report · <model names>". */

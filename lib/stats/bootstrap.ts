@@ -2,9 +2,6 @@
 import { mean, quantile, type Numeric } from './descriptive.js';
 import { randomInt, seededRandom, type Rng } from './random.js';
 
-/** Default number of bootstrap resamples (docs/method.md §4, §10). */
-export const DEFAULT_BOOTSTRAP_RESAMPLES = 1000;
-
 /**
  * Percentile interval of bootstrap replicates: [Q(α/2), Q(1 − α/2)] with α = 1 − level,
  * quantiles linear-interpolated (numpy default). Non-finite replicates are ignored.
@@ -33,16 +30,16 @@ export function bootstrapReplicates(n: number, statistic: (indices: number[]) =>
 
 /**
  * Mean and percentile bootstrap CI of the mean: resample the values with replacement `resamples`
- * times [1000], take the mean of each resample, CI = [Q2.5, Q97.5] of those means (level 0.95).
+ * times, take the mean of each resample, CI = [Q2.5, Q97.5] of those means (level 0.95).
  */
 export function bootstrapMeanCI(
   values: Numeric,
-  options: { resamples?: number; seed?: number; level?: number } = {},
+  options: { resamples: number; seed?: number; level?: number },
 ): { mean: number; lower: number; upper: number } {
   const reps = bootstrapReplicates(
     values.length,
     (idx) => mean(idx.map((i) => values[i]!)),
-    { resamples: options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES, seed: options.seed ?? 0 },
+    { resamples: options.resamples, seed: options.seed ?? 0 },
   );
   const [lower, upper] = percentileInterval(reps, options.level ?? 0.95);
   return { mean: mean(values), lower, upper };

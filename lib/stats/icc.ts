@@ -6,6 +6,9 @@ import { percentileInterval, bootstrapReplicates } from './bootstrap.js';
 
 export type IccModel = '2,1' | '2,k' | '3,1' | '3,k';
 
+/** The Shrout–Fleiss forms, in the order tables list them. */
+export const ICC_FORMS: readonly IccModel[] = ['2,1', '2,k', '3,1', '3,k'];
+
 export interface MeanSquares {
   n: number;
   k: number;
@@ -77,7 +80,7 @@ export function iccFromMeanSquares(ms: MeanSquares, model: IccModel): number {
  * With `bootstrap: B` (> 0) also a 95 % percentile CI: B resamples of the rows (subjects) with
  * replacement drawn from seededRandom(seed) [seed 0], the ICC of each resample, [Q2.5, Q97.5]
  * (resamples whose ICC is undefined, e.g. all rows identical, are ignored).
- * The protocols use B = DEFAULT_BOOTSTRAP_RESAMPLES = 1000 (docs/method.md §4); without `bootstrap` no CI is computed.
+ * docs/method.md §4 asks for B = 1000 (lib/defaults.ts); without `bootstrap` no CI is computed.
  * Without `model` the form is ICC(2,1), the CLI's default.
  */
 export function icc(

@@ -15,9 +15,6 @@ import { cosine } from './correlation.js';
 import { median, type Numeric } from './descriptive.js';
 import { randomSubset, type Rng } from './random.js';
 
-/** Median split-half cosine at which an axis counts as stable. */
-export const STABLE_SPLIT_HALF_COSINE = 0.9;
-
 export interface SplitHalfPoint {
   /** Median over the draws of cos(v_half1, v_half2). */
   medianCosine: number;
@@ -68,7 +65,7 @@ export function splitHalfPoint(calibration: PoleVectors, evaluation: PoleVectors
 }
 
 /** The smallest n whose median cosine reaches `threshold`, or null when none does ("not reached"). */
-export function stableAt(sizes: readonly number[], medianCosine: readonly number[], threshold = STABLE_SPLIT_HALF_COSINE): number | null {
+export function stableAt(sizes: readonly number[], medianCosine: readonly number[], threshold: number): number | null {
   const j = medianCosine.findIndex((c) => c >= threshold);
   return j < 0 ? null : sizes[j]!;
 }

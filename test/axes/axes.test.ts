@@ -3,20 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AxesFileError,
-  DEFAULT_PROMPT_TEMPLATE,
-  builtinAxesPath,
-  builtinAxisSet,
-  loadAxisSet,
-  normaliseQuestion,
-  parseAxisSet,
-  poleInstructions,
-  questionId,
-  questionsOf,
-  renderPlainPrompt,
-  type AxisSet,
-} from '../../lib/method/axes-file.js';
+import { MoodaxisError } from '../../lib/engine/errors.js';
+import { builtinAxesPath, builtinAxisSet, loadAxisSet, normaliseQuestion, parseAxisSet, poleInstructions, questionId, questionsOf, renderPlainPrompt, type AxisSet } from '../../lib/method/axes-file.js';
+import { PROMPT_TEMPLATE } from '../../lib/defaults.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILTIN_FILE = path.join(ROOT, 'axes', 'builtin.json');
@@ -154,7 +143,7 @@ describe('built-in axis set', () => {
   });
 
   it('fills the default prompt template and returns independent copies', () => {
-    for (const a of set.axes) expect(a.promptTemplate).toBe(DEFAULT_PROMPT_TEMPLATE);
+    for (const a of set.axes) expect(a.promptTemplate).toBe(PROMPT_TEMPLATE);
     const copy = builtinAxisSet();
     copy.axes[0]!.calibration.push('mutated?');
     copy.baseline.length = 0;
@@ -199,15 +188,15 @@ describe('custom axis-set files', () => {
     return file;
   }
 
-  async function failure(name: string, content: unknown): Promise<AxesFileError> {
+  async function failure(name: string, content: unknown): Promise<MoodaxisError> {
     const file = await write(name, content);
     try {
       await loadAxisSet(file);
     } catch (err) {
-      expect(err).toBeInstanceOf(AxesFileError);
-      expect((err as AxesFileError).code).toBe('BAD_INPUT');
+      expect(err).toBeInstanceOf(MoodaxisError);
+      expect((err as MoodaxisError).code).toBe('BAD_INPUT');
       expect((err as Error).message).toContain(name);
-      return err as AxesFileError;
+      return err as MoodaxisError;
     }
     throw new Error(`expected ${name} to be rejected`);
   }
@@ -215,7 +204,7 @@ describe('custom axis-set files', () => {
   it('accepts a minimal file and fills defaults', async () => {
     const set = await loadAxisSet(await write('ok.json', validCustom()));
     expect(set.version).toBe('custom');
-    expect(set.axes[0]!.promptTemplate).toBe(DEFAULT_PROMPT_TEMPLATE);
+    expect(set.axes[0]!.promptTemplate).toBe(PROMPT_TEMPLATE);
     expect(set.axes[0]!.sets).toEqual({});
     expect(poleInstructions(set.axes[0]!, 'B')).toBeNull();
   });
@@ -265,7 +254,7 @@ describe('custom axis-set files', () => {
     const doc = validCustom();
     doc.axes[0].calibration = ['Tell me about autumn.'];
     const err = await failure('story-mood.json', doc);
-    expect(err.issues.map((l) => l.replace(dir + path.sep, ''))).toContain(
+    expect(err.issues!.map((l) => l.replace(dir + path.sep, ''))).toContain(
       'story-mood.json: axes[0].calibration: expected at least 4 questions, got 1',
     );
 
@@ -339,7 +328,7 @@ describe('custom axis-set files', () => {
 
   it('reports a missing file by name', async () => {
     const file = path.join(dir, 'nowhere.json');
-    await expect(loadAxisSet(file)).rejects.toThrow(AxesFileError);
+    await expect(loadAxisSet(file)).rejects.toThrow(MoodaxisError);
     await expect(loadAxisSet(file)).rejects.toThrow(/nowhere\.json: file not found/);
     await expect(loadAxisSet(file)).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
@@ -353,9 +342,9 @@ describe('custom axis-set files', () => {
 
 describe('prompts and ids', () => {
   it('renders plain prompts', () => {
-    expect(renderPlainPrompt(DEFAULT_PROMPT_TEMPLATE, 'Be warm.', 'How are you?')).toBe('Be warm.\n\nHow are you?');
-    expect(renderPlainPrompt(DEFAULT_PROMPT_TEMPLATE, '', 'How are you?')).toBe('How are you?');
-    expect(renderPlainPrompt(DEFAULT_PROMPT_TEMPLATE, null, 'How are you?')).toBe('How are you?');
+    expect(renderPlainPrompt(PROMPT_TEMPLATE, 'Be warm.', 'How are you?')).toBe('Be warm.\n\nHow are you?');
+    expect(renderPlainPrompt(PROMPT_TEMPLATE, '', 'How are you?')).toBe('How are you?');
+    expect(renderPlainPrompt(PROMPT_TEMPLATE, null, 'How are you?')).toBe('How are you?');
     expect(renderPlainPrompt('Q: {question}\nA:', 'Be warm.', 'Hi?')).toBe('Q: Be warm.\n\nHi?\nA:');
     expect(renderPlainPrompt('Q: {question}\nA:', undefined, 'Hi?')).toBe('Q: Hi?\nA:');
     expect(renderPlainPrompt('Sys\n{instruction}\n\nUser: {question}\nBot:', '', 'Hi?')).toBe('Sys\nUser: Hi?\nBot:');

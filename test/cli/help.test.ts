@@ -3,11 +3,8 @@
  * positional, and only the flags the command uses.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COMPARE_THRESHOLD } from '../../lib/cli/commands/compare.js';
 import { commands } from '../../lib/cli/commands/index.js';
-import { STEER_ALPHAS } from '../../lib/cli/commands/steer.js';
-import { DEFAULT_COMPARE_THRESHOLD } from '../../lib/protocols/compare.js';
-import { DEFAULT_ALPHAS } from '../../lib/protocols/steer.js';
+import { PARALLEL_DEFAULTS, PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../lib/defaults.js';
 import { visibleWidth } from '../../lib/cli/format.js';
 import { readFileSync } from 'node:fs';
 import { cli, ensureBuilt } from '../helpers/cli.js';
@@ -86,9 +83,16 @@ describe('moodaxis --help', () => {
     expect(entries(wide.get('fingerprint')!).find(([f]) => f === '--html')?.[1]).toMatch(/report\.html into the output folder/);
   });
 
-  it('the defaults the help shows are the library\'s (the commands keep copies so that --help loads no library)', () => {
-    expect(COMPARE_THRESHOLD).toBe(DEFAULT_COMPARE_THRESHOLD);
-    expect(STEER_ALPHAS).toEqual(DEFAULT_ALPHAS);
+  it('the defaults the help shows are those of lib/defaults.ts, the library\'s', () => {
+    const line = (name: string, flag: string) => wide.get(name)!.split('\n').find((l) => l.trimStart().startsWith(`${flag} `)) ?? '';
+    expect(line('compare', '--threshold')).toContain(`[default: ${PROTOCOL_DEFAULTS.compare.threshold}]`);
+    expect(line('steer', '--alpha')).toContain(`[default: "${PROTOCOL_DEFAULTS.steer.alphas.join(',')}"]`);
+    expect(line('fingerprint', '--seed')).toContain(`[default: ${RUN_DEFAULTS.seed}]`);
+    expect(line('fingerprint', '--baseline-max-tokens')).toContain(`(default ${RUN_DEFAULTS.baselineMaxTokens})`);
+    expect(line('fingerprint', '--parallel')).toContain(`(default ${PARALLEL_DEFAULTS.cpu} on CPU, ${PARALLEL_DEFAULTS.cuda} on CUDA)`);
+    expect(line('generate', '--temperature')).toContain(`[default: ${RUN_DEFAULTS.temperature}]`);
+    expect(line('stability', '--bootstrap')).toContain(`[default: ${PROTOCOL_DEFAULTS.stability.bootstrap}]`);
+    expect(line('fingerprint', '--out')).toContain(`(default ./${PROTOCOL_DEFAULTS.outDir}/<model>)`);
   });
 
   it('the README\'s command examples use only flags their commands have', () => {

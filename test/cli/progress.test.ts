@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createProgress, estimateRemaining } from '../../lib/cli/format.js';
 import { workSummary } from '../../lib/cli/runtime.js';
-import { phasedProgress, type ProgressDetail } from '../../lib/method/collect.js';
+import { phasedProgress } from '../../lib/method/collect.js';
+import { type ProgressDetail } from '../../lib/method/response.js';
 import { axisLabel, layerList, plural } from '../../lib/protocols/wording.js';
 
 function plainStream() {

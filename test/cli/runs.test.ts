@@ -44,10 +44,10 @@ describe('fingerprint', () => {
     expect(first.timing.restoredResponses).toBeUndefined();
 
     // an interrupted run: the journal keeps its header and the first half of the responses
-    const journal = readFileSync(join(out, 'journal.jsonl'), 'utf8').trim().split('\n');
+    const journal = readFileSync(join(out, 'fingerprint.journal.jsonl'), 'utf8').trim().split('\n');
     const total = journal.length - 1;
     const kept = Math.floor(total / 2);
-    writeFileSync(join(out, 'journal.jsonl'), `${journal.slice(0, 1 + kept).join('\n')}\n`);
+    writeFileSync(join(out, 'fingerprint.journal.jsonl'), `${journal.slice(0, 1 + kept).join('\n')}\n`);
     const resumed = await run(fpArgs(out, '--no-cache'));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain(`moodaxis: resuming: ${kept} of ${total} responses come from the journal`);

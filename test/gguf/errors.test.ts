@@ -8,7 +8,8 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { builtinTokenizer } from '../../lib/engine/synthetic/tokenizer.js';
-import { GgmlType, GgufError, GgufValueType as T, GgufWriter, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf/index.js';
+import { MoodaxisError } from '../../lib/engine/errors.js';
+import { GgmlType, GgufValueType as T, GgufWriter, readGgufHeader, validateForLlama, type GgufInfo } from '../../lib/engine/gguf/index.js';
 import { expectGgufError, findGgufString, tempDir } from './helpers.js';
 
 let dir: string;
@@ -95,18 +96,20 @@ describe('file system problems', () => {
     // Root reads any file, so run the reader (its modules transpiled as they are) in a child process without the capabilities that let it.
     const probeDir = join(dir, 'probe');
     await mkdir(probeDir);
+    // the GGUF module (lib/engine/gguf/*) and the one module it imports from above (lib/engine/errors.ts)
     const ggufDir = new URL('../../lib/engine/gguf/', import.meta.url);
+    const transpile = (src: string) => ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    await mkdir(join(probeDir, 'gguf'), { recursive: true });
     for (const name of (await readdir(ggufDir)).filter((f) => f.endsWith('.ts'))) {
-      const src = await readFile(new URL(name, ggufDir), 'utf8');
-      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-      await writeFile(join(probeDir, name.replace(/\.ts$/, '.js')), js);
+      await writeFile(join(probeDir, 'gguf', name.replace(/\.ts$/, '.js')), transpile(await readFile(new URL(name, ggufDir), 'utf8')));
     }
+    await writeFile(join(probeDir, 'errors.js'), transpile(await readFile(new URL('../../lib/engine/errors.ts', import.meta.url), 'utf8')));
     await writeFile(join(probeDir, 'package.json'), JSON.stringify({ type: 'module' }));
     await writeFile(
       join(probeDir, 'probe.mjs'),
-      `import { readGgufHeader } from './index.js';
+      `import { readGgufHeader } from './gguf/index.js';
        try { await readGgufHeader(process.argv[2]); console.log(JSON.stringify({ ok: true })); }
-       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isGgufError: e.name === 'GgufError' })); }`,
+       catch (e) { console.log(JSON.stringify({ code: e.code, reason: e.reason, message: e.message })); }`,
     );
     for (const d of [dir, probeDir]) await chmod(d, 0o755);
     const probe = (file: string) => {
@@ -115,7 +118,7 @@ describe('file system problems', () => {
     };
     const r = await probe(p);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ code: 'EACCES', message: 'locked.gguf: permission denied: the file cannot be read', isGgufError: true });
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'BAD_INPUT', reason: 'EACCES', message: 'locked.gguf: permission denied: the file cannot be read' });
     // and the same reader, readable file, same user: no error (the probe itself works)
     await chmod(p, 0o644);
     const ok = await probe(p);
@@ -328,12 +331,12 @@ describe('validateForLlama', () => {
     await expectGgufError(() => validateForLlama(info, p), 'BAD_METADATA', 'vocab.gguf', "'llama.block_count'");
   });
 
-  it('errors are GgufErrors carrying path and detail', async () => {
+  it('errors are MoodaxisErrors (BAD_INPUT) carrying file, reason and detail', async () => {
     const g = await expectGgufError(check(clone((i) => i.metadata.set('general.architecture', 'gpt5'))), 'UNSUPPORTED_ARCH', 'tiny.gguf');
+    expect(g).toBeInstanceOf(MoodaxisError);
     expect(g).toBeInstanceOf(Error);
-    expect(g.name).toBe('GgufError');
-    expect(g.path).toBe(FILE);
+    expect(g.code).toBe('BAD_INPUT');
+    expect(g.file).toBe(FILE);
     expect(g.detail).toBe("unsupported architecture 'gpt5': the llama.cpp in this build does not know it");
-    expect(GgufError.prototype).toBeInstanceOf(Error);
   });
 });

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { GgufError, type GgufErrorCode } from '../../lib/engine/gguf/index.js';
+import { MoodaxisError } from '../../lib/engine/errors.js';
+import { isGgufError, type GgufError, type GgufErrorReason } from '../../lib/engine/gguf/index.js';
 import { testModel } from '../helpers/paths.js';
 
 /** The real tiny models kept in test/models. */
@@ -16,17 +17,18 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: (
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Awaits `p`, expects a GgufError with `code` whose message names `fileName` and matches every pattern. */
-export async function expectGgufError(p: Promise<unknown> | (() => unknown), code: GgufErrorCode, fileName: string, ...patterns: Array<string | RegExp>): Promise<GgufError> {
+/** Awaits `p`, expects a GGUF file's error (BAD_INPUT) with `reason` whose message names `fileName` and matches every pattern. */
+export async function expectGgufError(p: Promise<unknown> | (() => unknown), reason: GgufErrorReason, fileName: string, ...patterns: Array<string | RegExp>): Promise<GgufError> {
   let err: unknown;
   try {
     await (typeof p === 'function' ? p() : p);
   } catch (e) {
     err = e;
   }
-  expect(err, `expected GgufError ${code}`).toBeInstanceOf(GgufError);
+  expect(err, `expected a GGUF error ${reason}`).toBeInstanceOf(MoodaxisError);
+  expect(isGgufError(err), String(err)).toBe(true);
   const g = err as GgufError;
-  expect({ code: g.code, message: g.message }).toMatchObject({ code });
+  expect({ code: g.code, reason: g.reason, message: g.message }).toMatchObject({ code: 'BAD_INPUT', reason });
   expect(g.message.startsWith(`${fileName}: `), g.message).toBe(true);
   for (const pat of patterns) {
     if (typeof pat === 'string') expect(g.message).toContain(pat);

@@ -64,7 +64,8 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
   });
 
   it('an interrupted run resumes from its journal to the same result', async () => {
-    const whole = await fingerprint(model, { ...SMALL, axesFile: STORY_MOOD, out: join(dir, 'whole') });
+    // the same arguments throughout (a float can differ in its last bits with another `parallel`)
+    const whole = await fingerprint(model, { ...SMALL, axesFile: STORY_MOOD, parallel: 4, out: join(dir, 'whole') });
     const out = join(dir, 'resumed');
     const first = await loadModel(STORIES, { gpu: 'cpu' });
     let stopped = false;
@@ -81,11 +82,16 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
       },
     });
     await expect(interrupted).rejects.toThrow(/cancelled/);
-    const journal = (await readFile(join(out, 'journal.jsonl'), 'utf8')).trim().split('\n');
+    const journal = (await readFile(join(out, 'fingerprint.journal.jsonl'), 'utf8')).trim().split('\n');
     expect(journal.length - 1).toBeGreaterThanOrEqual(40);
     expect(journal.length - 1).toBeLessThan(whole.responses.length);
-    const resumed = await fingerprint(model, { ...SMALL, axesFile: STORY_MOOD, out });
-    expect(JSON.stringify(stable(resumed))).toBe(JSON.stringify(stable(whole)));
+    // the same document, apart from the timing, which counts this run's own work and what came from the journal
+    const resumed = await fingerprint(model, { ...SMALL, axesFile: STORY_MOOD, parallel: 4, out });
+    const { timing, ...rest } = stable(resumed);
+    const { timing: wholeTiming, ...wholeRest } = stable(whole);
+    expect(JSON.stringify(rest)).toBe(JSON.stringify(wholeRest));
+    expect(timing.restoredResponses).toBe(journal.length - 1);
+    expect(timing.generatedTokens + (timing.restoredTokens ?? 0)).toBe(wholeTiming.generatedTokens);
   });
 
   it('teacher-forced scoring reads the same positions as generation', async () => {
@@ -97,7 +103,7 @@ describe('calibration and fingerprint on stories260K (no chat template)', () => 
     expect(Array.from(forced.tokenIds)).toEqual(Array.from(gen.tokenIds));
     for (let i = 0; i < gen.vector.length; i++) expect(forced.vector[i]).toBeCloseTo(gen.vector[i], 5);
     // score() tokenizes the text and scores it the same way
-    const scored = await score(model, axes, [{ question: 'One day, a little girl went to the store with her mom.', response: gen.text }]);
+    const scored = await score(model, [{ question: 'One day, a little girl went to the store with her mom.', response: gen.text }], { axes });
     expect(scored.items[0].tokens).toBe(model.tokenize(gen.text, { addSpecial: false }).length);
     expect(Math.abs(scored.items[0].scores.happy_sad)).toBeLessThanOrEqual(1);
   });

@@ -74,7 +74,7 @@ describe('the local judge on stories260K', () => {
     expect(v.rubric.axes.every((a) => typeof a.positiveInstruction === 'string')).toBe(true);
     expect(v.rubric.example).toContain('Rating:');
     expect(progress.at(-1)).toEqual([3 * n, 3 * n]);
-    const journal = (await readFile(join(dir, 'fp', 'judge-journal.jsonl'), 'utf8')).trim().split('\n');
+    const journal = (await readFile(join(dir, 'fp', 'validation.journal.jsonl'), 'utf8')).trim().split('\n');
     expect(journal).toHaveLength(1 + 3 * n);
     const onDisk = JSON.parse(await readFile(join(dir, 'fp', 'validation.json'), 'utf8'));
     expect(onDisk.axes.map((a: { points: unknown[] }) => a.points)).toEqual(doc.axes.map((a) => a.points));

@@ -6,7 +6,7 @@ import { ensureFixtureModel } from '../../fixtures/models.js';
 import { loadModel, parseAxisSet, renderReport, type FingerprintDoc, type Model, type StabilityDoc } from '../../lib/index.js';
 import { defaultSampleSizes, stability } from '../../lib/protocols/stability.js';
 import { iccText } from '../../lib/protocols/wording.js';
-import { validateDoc } from '../../lib/report/validate.js';
+import { validateDoc } from '../../lib/docs/read.js';
 import { icc, mean } from '../../lib/stats/index.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';

@@ -24,7 +24,7 @@ import {
 import { GgmlType, GgufValueType, GgufWriter } from '../../lib/engine/gguf/index.js';
 import { parseControlVectorSpec } from '../../lib/method/control-vector.js';
 import { effectiveRange, parseAlphas, parseLayers, repetitionRate, sweepWindows } from '../../lib/protocols/steer.js';
-import { validateDoc } from '../../lib/report/validate.js';
+import { validateDoc } from '../../lib/docs/read.js';
 import { repoPath, testModel } from '../helpers/paths.js';
 import { cli, ensureBuilt } from '../helpers/cli.js';
 
@@ -80,7 +80,7 @@ describe('steering on stories260K with the happy/sad axis', () => {
   it('mean score rises monotonically with α over −4 … 4 (Spearman ρ ≥ 0.9), texts change, repetition is reported', async () => {
     // 6 baseline questions × 8 seeds; the unsteered answers already read about −0.95 (near the clip at
     // −1), so the sad side has little room and needs that many answers to stay ordered.
-    const doc = await steer(model, axes, { axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [-4, -2, 0, 2, 4], baselineMaxTokens: 8, repeats: 8 });
+    const doc = await steer(model, { axes, axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [-4, -2, 0, 2, 4], baselineMaxTokens: 8, repeats: 8 });
     expect(validateDoc(JSON.parse(JSON.stringify(doc)), 'steer')).toBeTruthy();
     expect(doc.layers).toEqual([2, 3]); // the middle third of 5 blocks
     expect(doc.alphas.map((a) => a.alpha)).toEqual([-4, -2, 0, 2, 4]);
@@ -109,7 +109,7 @@ describe('steering on stories260K with the happy/sad axis', () => {
   });
 
   it('a push past the useful range degenerates the text: repetition rises and the effective range stops before it', async () => {
-    const doc = await steer(model, axes, { axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [0, 4, 20], baselineMaxTokens: 16, repeats: 2 });
+    const doc = await steer(model, { axes, axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [0, 4, 20], baselineMaxTokens: 16, repeats: 2 });
     const [zero, , far] = doc.alphas;
     expect(far!.repetition).toBeGreaterThan(0.3);
     expect(zero!.repetition).toBeLessThan(0.1);
@@ -209,7 +209,7 @@ describe('steering on stories260K with the happy/sad axis', () => {
   it('--sweep-layers tries windows and recommends one under 30 % repetition', async () => {
     expect(sweepWindows(5)).toEqual([[1], [2], [3], [4], [2, 3]]);
     expect(sweepWindows(32)[0]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    const doc = await steer(model, axes, { axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [-4, 0, 4], baselineMaxTokens: 8, repeats: 2, sweepLayers: true });
+    const doc = await steer(model, { axes, axis: 'happy_sad', axesFile: STORY_MOOD, alphas: [-4, 0, 4], baselineMaxTokens: 8, repeats: 2, sweepLayers: true });
     expect(doc.sweep).toHaveLength(5);
     expect(doc.recommended).not.toBeNull();
     const best = doc.sweep!.find((s) => s.layers.join() === doc.recommended!.join())!;
@@ -260,7 +260,7 @@ describe('steering a chat-templated model with the seven built-in axes', () => {
     const model = await loadModel(path, { gpu: 'cpu' });
     try {
       const axes = await calibrate(model, { maxTokens: 4 });
-      const doc = await steer(model, axes, { axis: 'warm_cold', alphas: [-2, 0, 2], questions: 3, baselineMaxTokens: 4 });
+      const doc = await steer(model, { axes, axis: 'warm_cold', alphas: [-2, 0, 2], questions: 3, baselineMaxTokens: 4 });
       expect(doc.layers).toEqual(defaultSteerLayers(model.info.layers));
       expect(doc.alphas).toHaveLength(3);
       for (const a of doc.alphas) expect(Object.keys(a.leakage).sort()).toEqual(axes.axes.map((x) => x.id).filter((id) => id !== 'warm_cold').sort());

@@ -84,14 +84,14 @@ describe('your own system prompt and template variables (fixture with a thinking
 
   it('score reads the given text after the system prompt', async () => {
     const item = { question: 'How was the day?', response: 'She was so happy.' };
-    const withSystem = await score(model, axes, [item], { system: SYSTEM, templateKwargs: OFF });
+    const withSystem = await score(model, [item], { axes, system: SYSTEM, templateKwargs: OFF });
     const [direct] = await model.generate([{ messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: item.question }], response: item.response }], {
       deterministic: true,
       templateKwargs: OFF,
       capture: { layers: axes.manifest.capture.layers, layerWeights: axes.manifest.capture.layerWeights, tokenDecay: axes.manifest.capture.tokenDecay },
     });
     expect(withSystem.items[0]!.scores.happy_sad).toBeCloseTo(scoreVector(axes.axes[0]!, direct!.vector), 10);
-    const without = await score(model, axes, [item], { templateKwargs: OFF });
+    const without = await score(model, [item], { axes, templateKwargs: OFF });
     expect(without.items[0]!.scores.happy_sad).not.toBe(withSystem.items[0]!.scores.happy_sad);
     expect(withSystem.manifest.systemPrompt).toMatchObject({ text: SYSTEM });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { profileStructure, truncation, TRUNCATION_WARN_SHARE } from '../../lib/protocols/analysis.js';
-import type { StabilityDoc } from '../../lib/protocols/types.js';
+import { PROTOCOL_DEFAULTS } from '../../lib/defaults.js';
+import { profileStructure, truncation } from '../../lib/protocols/analysis.js';
+import type { StabilityDoc } from '../../lib/docs/types.js';
 import { iccAgreement, iccText, lengthRText, NO_CHAT_TEMPLATE_WARNING, sampleSizeVerdict, truncationWarning } from '../../lib/protocols/wording.js';
 
 describe('ICC in words', () => {
@@ -47,7 +48,7 @@ describe('length correlation', () => {
 
 describe('truncated answers', () => {
   it('"many" = at least 20 % of the answers stop at the cap', () => {
-    expect(TRUNCATION_WARN_SHARE).toBe(0.2);
+    expect(PROTOCOL_DEFAULTS.truncationWarnShare).toBe(0.2);
     const of30 = (capped: number) => truncation(Array.from({ length: 30 }, (_, i) => (i < capped ? 'length' : 'eos')), 384);
     expect(of30(5)).toEqual({ capped: 5, total: 30, share: 5 / 30, maxTokens: 384, warn: false });
     expect(truncationWarning(of30(5))).toBeNull();

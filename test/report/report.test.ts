@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { baselineTokens, groupByModel, pearson } from '../../lib/report/data.js';
 import { errorCode, MoodaxisError } from '../../lib/engine/errors.js';
-import { BadInputError, SECTION_IDS, parseDoc, renderReport, validateDoc } from '../../lib/report/html.js';
+import { SECTION_IDS, parseDoc, renderReport, validateDoc } from '../../lib/report/html.js';
 import { chromiumLaunch, openReport, type BrowserResult } from './browser.js';
 import { cappedRunDocs, sampleFingerprint, sampleStability, sampleSteer, singleModelDocs, twoModelDocs } from './sample-docs.js';
 import { MODEL_COLORS } from '../../lib/report/svg.js';
@@ -38,8 +38,8 @@ describe('validateDoc', () => {
     expect(e.message).toMatch(/^a\.json: axes\[2\]\.scores: expected an array of numbers/);
     expect(e).toBeInstanceOf(MoodaxisError);
     expect(errorCode(e)).toBe('BAD_INPUT');
-    expect((e as BadInputError).source).toBe('a.json');
-    expect((e as BadInputError).field).toBe('axes[2].scores');
+    expect((e as MoodaxisError).file).toBe('a.json');
+    expect((e as MoodaxisError).field).toBe('axes[2].scores');
 
     const bad2 = clone(fp) as unknown as { axes: Array<{ scores: unknown[] }> };
     bad2.axes[4]!.scores[3] = null;

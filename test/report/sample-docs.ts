@@ -4,16 +4,7 @@
  * confound, dead-zone terms) are computed from the synthetic scores with the formulas of docs/method.md, so
  * the documents are internally consistent.
  */
-import type {
-  AxisSummary,
-  DeadZone,
-  FingerprintDoc,
-  Manifest,
-  ResponseRecord,
-  StabilityDoc,
-  SteerDoc,
-  Structure,
-} from '../../lib/protocols/types.js';
+import type { AxisSummary, DeadZone, FingerprintDoc, Manifest, ResponseRecord, StabilityDoc, SteerDoc, Structure } from '../../lib/docs/types.js';
 import { profileStructure, truncation } from '../../lib/protocols/analysis.js';
 
 export const AXES: Array<[id: string, positive: string, negative: string]> = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildValidation, type RatedCell } from '../../lib/protocols/validate.js';
-import type { ValidationDoc } from '../../lib/protocols/validation-doc.js';
+import type { ValidationDoc } from '../../lib/docs/types.js';
 import { parseDoc, renderReport, SECTION_IDS, validateDoc } from '../../lib/report/html.js';
 import { openReport } from './browser.js';
 import { rng, sampleFingerprint } from './sample-docs.js';

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtureModel } from '../../fixtures/models.js';
 import { errorCode, loadModel, type Model } from '../../lib/engine/index.js';
-import { validateDoc } from '../../lib/report/validate.js';
+import { validateDoc } from '../../lib/docs/read.js';
 import { testModel, repoPath } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { damageModel, fileSystemCases, type DamagedFile } from './damage.js';

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrate, errorCode, fingerprint, loadModel, writeAxesFile, type AxesDoc, type Model } from '../../lib/index.js';
-import { readAxesFile } from '../../lib/method/axes-doc.js';
+import { readAxesFile } from '../../lib/docs/axes.js';
 import { loadAxisSet } from '../../lib/method/axes-file.js';
 import { readProtocolDoc } from '../../lib/cli/commands/report.js';
-import { encodeVector } from '../../lib/method/journal.js';
+import { encodeVector } from '../../lib/docs/vectors.js';
 import { testModel } from '../helpers/paths.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { expectNamedError, expectNoCrash, outputsIn, pool, runCli, writeMiniAxisSet, type CliRun } from './helpers.js';
@@ -156,18 +156,18 @@ describe('damaged calibrated axes files', () => {
       { name: 'axes-schema-version', body: edited(axesJson, (d) => (d.schemaVersion = 2)), field: /schemaVersion/ },
       { name: 'axes-axes-object', body: edited(axesJson, (d) => (d.axes = {})), field: /axes/ },
       { name: 'axes-axes-empty', body: edited(axesJson, (d) => (d.axes = [])), field: /axes/ },
-      { name: 'axes-vector-number', body: edited(axesJson, (d) => (d.axes[0].vector = 123)), field: /axes\.0\.vector/ },
-      { name: 'axes-vector-short', body: edited(axesJson, (d) => (d.axes[0].vector = floats(32))), field: /axes\.0\.vector: has 32 values/ },
-      { name: 'axes-vector-odd-bytes', body: edited(axesJson, (d) => (d.axes[0].vector = 'AAAAAAA')), field: /axes\.0\.vector/ },
-      { name: 'axes-vector-array-string', body: edited(axesJson, (d) => (d.axes[0].vector = [...new Array(63).fill(0.1), 'x'])), field: /axes\.0\.vector/ },
-      { name: 'axes-vector-base64-nan', body: edited(axesJson, (d) => (d.axes[0].vector = Buffer.from(new Float32Array(64).fill(Number.NaN).buffer).toString('base64'))), field: /axes\.0\.vector: holds values that are not finite/ },
-      { name: 'axes-vector-array-long', body: edited(axesJson, (d) => (d.axes[0].vector = new Array(65).fill(0.1))), field: /axes\.0\.vector: has 65 values/ },
-      { name: 'axes-center-string', body: edited(axesJson, (d) => (d.axes[0].center = 'zero')), field: /axes\.0\.center/ },
-      { name: 'axes-scale-zero', body: edited(axesJson, (d) => (d.axes[0].scale = 0)), field: /axes\.0\.scale/ },
-      { name: 'axes-scale-negative', body: edited(axesJson, (d) => (d.axes[0].scale = -1)), field: /axes\.0\.scale/ },
-      { name: 'axes-auc-null', body: edited(axesJson, (d) => (d.axes[0].auc = null)), field: /axes\.0\.auc/ },
-      { name: 'axes-n-fraction', body: edited(axesJson, (d) => (d.axes[0].n = 1.5)), field: /axes\.0\.n/ },
-      { name: 'axes-id-empty', body: edited(axesJson, (d) => (d.axes[0].id = '')), field: /axes\.0\.id/ },
+      { name: 'axes-vector-number', body: edited(axesJson, (d) => (d.axes[0].vector = 123)), field: /axes\[0\]\.vector/ },
+      { name: 'axes-vector-short', body: edited(axesJson, (d) => (d.axes[0].vector = floats(32))), field: /axes\[0\]\.vector: has 32 values/ },
+      { name: 'axes-vector-odd-bytes', body: edited(axesJson, (d) => (d.axes[0].vector = 'AAAAAAA')), field: /axes\[0\]\.vector/ },
+      { name: 'axes-vector-array-string', body: edited(axesJson, (d) => (d.axes[0].vector = [...new Array(63).fill(0.1), 'x'])), field: /axes\[0\]\.vector/ },
+      { name: 'axes-vector-base64-nan', body: edited(axesJson, (d) => (d.axes[0].vector = Buffer.from(new Float32Array(64).fill(Number.NaN).buffer).toString('base64'))), field: /axes\[0\]\.vector: holds values that are not finite/ },
+      { name: 'axes-vector-array-long', body: edited(axesJson, (d) => (d.axes[0].vector = new Array(65).fill(0.1))), field: /axes\[0\]\.vector: has 65 values/ },
+      { name: 'axes-center-string', body: edited(axesJson, (d) => (d.axes[0].center = 'zero')), field: /axes\[0\]\.center/ },
+      { name: 'axes-scale-zero', body: edited(axesJson, (d) => (d.axes[0].scale = 0)), field: /axes\[0\]\.scale/ },
+      { name: 'axes-scale-negative', body: edited(axesJson, (d) => (d.axes[0].scale = -1)), field: /axes\[0\]\.scale/ },
+      { name: 'axes-auc-null', body: edited(axesJson, (d) => (d.axes[0].auc = null)), field: /axes\[0\]\.auc/ },
+      { name: 'axes-n-fraction', body: edited(axesJson, (d) => (d.axes[0].n = 1.5)), field: /axes\[0\]\.n/ },
+      { name: 'axes-id-empty', body: edited(axesJson, (d) => (d.axes[0].id = '')), field: /axes\[0\]\.id/ },
       { name: 'axes-no-manifest', body: edited(axesJson, (d) => delete d.manifest), field: /manifest/ },
       { name: 'axes-hidden-size-string', body: edited(axesJson, (d) => (d.manifest.model.hiddenSize = '64')), field: /manifest\.model\.hiddenSize/ },
       { name: 'axes-identity-number', body: edited(axesJson, (d) => (d.manifest.model.identity = 5)), field: /manifest\.model\.identity/ },

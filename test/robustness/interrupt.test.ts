@@ -28,7 +28,7 @@ afterAll(() => {
 });
 
 const journalLines = (out: string): string[] => {
-  const p = join(out, 'journal.jsonl');
+  const p = join(out, 'fingerprint.journal.jsonl');
   return existsSync(p) ? readFileSync(p, 'utf8').split('\n').filter((l) => l !== '') : [];
 };
 

@@ -47,9 +47,9 @@ describe('in a service', () => {
   it('four concurrent fingerprint/score calls on two models give the sequential results; the event loop stays responsive', async () => {
     const calls = (s: Model, a: Model) => [
       () => fingerprint(s, SETTINGS),
-      () => score(s, axes.stories, ITEMS),
+      () => score(s, ITEMS, { axes: axes.stories }),
       () => fingerprint(a, SETTINGS),
-      () => score(a, axes.aidreams, ITEMS),
+      () => score(a, ITEMS, { axes: axes.aidreams }),
     ];
     const sequential: unknown[] = [];
     for (const call of calls(stories, aidreams)) sequential.push(stable(await call()));

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { maxSplitHalfSize, seededRandom, splitHalfPoint, stableAt, STABLE_SPLIT_HALF_COSINE } from '../../lib/stats/index.js';
+import { PROTOCOL_DEFAULTS } from '../../lib/defaults.js';
+import { maxSplitHalfSize, seededRandom, splitHalfPoint, stableAt } from '../../lib/stats/index.js';
+
+const STABLE = PROTOCOL_DEFAULTS.stability.stableCosine;
 
 const DIM = 48;
 
@@ -24,16 +27,16 @@ describe('split-half sample-size curve', () => {
 
   it('a clean axis: the two halves agree, the curve reaches 0.9 ("stable at n")', () => {
     const { cos, auc } = curve(5, sizes);
-    expect(cos[2]).toBeGreaterThan(STABLE_SPLIT_HALF_COSINE);
+    expect(cos[2]).toBeGreaterThan(STABLE);
     expect(cos[2]).toBeLessThan(1); // two different halves: never 1 by construction
-    expect(stableAt(sizes, cos)).not.toBeNull();
+    expect(stableAt(sizes, cos, STABLE)).not.toBeNull();
     for (const a of auc) expect(a).toBeGreaterThan(0.9);
   });
 
   it('a noise axis: the halves disagree at every n, "not reached" (null)', () => {
     const { cos, auc } = curve(0, sizes);
     for (const c of cos) expect(c).toBeLessThan(0.6);
-    expect(stableAt(sizes, cos)).toBeNull();
+    expect(stableAt(sizes, cos, STABLE)).toBeNull();
     for (const a of auc) expect(a).toBeGreaterThan(0.2);
   });
 
@@ -55,7 +58,7 @@ describe('split-half sample-size curve', () => {
   });
 
   it('stableAt: the first n at the threshold, null when none', () => {
-    expect(stableAt([5, 10, 15], [0.5, 0.9, 0.95])).toBe(10);
-    expect(stableAt([5, 10, 15], [0.5, 0.89, 0.899])).toBeNull();
+    expect(stableAt([5, 10, 15], [0.5, 0.9, 0.95], STABLE)).toBe(10);
+    expect(stableAt([5, 10, 15], [0.5, 0.89, 0.899], STABLE)).toBeNull();
   });
 });

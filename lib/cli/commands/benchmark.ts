@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import type { BenchmarkDoc } from '../../protocols/benchmark.js';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
+import type { BenchmarkDoc } from '../../docs/types.js';
 import { createColors, legend, table } from '../format.js';
-import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
+import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
@@ -58,12 +59,12 @@ export const benchmarkCommand: Command = {
   command: 'benchmark <model>',
   describe: 'instruction following: nine scenarios on warm/cold, confident/cautious, verbose/concise, pass rate x/9',
   builder: (y) =>
-    promptOptions(runOptions(y, { maxTokens: 'new tokens per answer, the calibration answers included (default 200)', compat: true }))
+    promptOptions(runOptions(y, { maxTokens: `new tokens per answer, the calibration answers included (default ${RUN_DEFAULTS.maxTokens})`, compat: true }))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for benchmark.json and its journal (default ./moodaxis-out/<model>)` })
-      .option('threshold', { type: 'number', default: 0.1, requiresArg: true, describe: 'score a system-prompt scenario must exceed' })
-      .option('cache', { type: 'boolean', default: true, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for benchmark.json and its journal (default ${DEFAULT_OUT})` })
+      .option('threshold', { type: 'number', default: PROTOCOL_DEFAULTS.benchmark.threshold, requiresArg: true, describe: 'score a system-prompt scenario must exceed' })
+      .option('cache', { type: 'boolean', default: PROTOCOL_DEFAULTS.cache, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
   handler,
 };

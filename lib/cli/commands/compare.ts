@@ -1,10 +1,8 @@
-import type { CompareDoc } from '../../protocols/compare.js';
+import { PROTOCOL_DEFAULTS } from '../../defaults.js';
+import type { CompareDoc } from '../../docs/types.js';
 import { createColors, legend, table } from '../format.js';
 import { colorOut } from '../runtime.js';
 import { outputOptions, type Command } from './shared.js';
-
-/** The largest |Δ mean| compare allows (the library's DEFAULT_COMPARE_THRESHOLD; a test keeps them equal). */
-export const COMPARE_THRESHOLD = 0.2;
 
 const f = (x: number | null, d = 2, sign = false) => (x === null || !Number.isFinite(x) ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(d)}`);
 
@@ -52,6 +50,6 @@ export const compareCommand: Command = {
     outputOptions(y, 'no table: the exit code says it (0 still, 1 moved, 2 bad input)')
       .positional('a', { type: 'string', demandOption: true, describe: 'fingerprint.json (A, e.g. the base model or the old version)' })
       .positional('b', { type: 'string', demandOption: true, describe: 'fingerprint.json (B)' })
-      .option('threshold', { type: 'number', default: COMPARE_THRESHOLD, requiresArg: true, describe: 'largest |Δ mean| allowed before exiting 1' }),
+      .option('threshold', { type: 'number', default: PROTOCOL_DEFAULTS.compare.threshold, requiresArg: true, describe: 'largest |Δ mean| allowed before exiting 1' }),
   handler,
 };

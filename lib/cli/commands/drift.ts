@@ -4,10 +4,11 @@
  * writes drift.json into --out, prints a table (or the document with --json).
  */
 import { join } from 'node:path';
-import type { DriftDoc } from '../../protocols/drift.js';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
+import type { DriftDoc } from '../../docs/types.js';
 import { categoryLabel } from '../../protocols/wording.js';
 import { createColors, legend, table } from '../format.js';
-import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
+import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
@@ -80,14 +81,14 @@ export const driftCommand: Command = {
   command: 'drift <model>',
   describe: 'behaviour drift over long hostile conversations: per category and axis, slope per turn and last − first turn against neutral controls',
   builder: (y) =>
-    promptOptions(runOptions(y, { maxTokens: 'new tokens per answer, the calibration answers included (default 200)', compat: true }))
+    promptOptions(runOptions(y, { maxTokens: `new tokens per answer, the calibration answers included (default ${RUN_DEFAULTS.maxTokens})`, compat: true }))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('scenarios', { type: 'string', requiresArg: true, describe: 'scenario file (default: the built-in axes/drift-scenarios.json)' })
       .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (questions and instructions)' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for drift.json and its journal (default ./moodaxis-out/<model>)` })
-      .option('resamples', { type: 'number', default: 2000, requiresArg: true, describe: 'bootstrap resamples of the scenarios' })
-      .option('bootstrap-seed', { type: 'number', default: 42, requiresArg: true, describe: 'bootstrap seed' })
-      .option('cache', { type: 'boolean', default: true, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for drift.json and its journal (default ${DEFAULT_OUT})` })
+      .option('resamples', { type: 'number', default: PROTOCOL_DEFAULTS.drift.resamples, requiresArg: true, describe: 'bootstrap resamples of the scenarios' })
+      .option('bootstrap-seed', { type: 'number', default: RUN_DEFAULTS.seed, requiresArg: true, describe: 'bootstrap seed' })
+      .option('cache', { type: 'boolean', default: PROTOCOL_DEFAULTS.cache, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
   handler,
 };

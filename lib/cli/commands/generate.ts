@@ -4,6 +4,7 @@
  * request, without hidden-state capture. The engine reports finished answers, not tokens as they come,
  * so the text prints when the answer is done (on a TTY too); --json adds the token ids and the stop reason.
  */
+import { RUN_DEFAULTS } from '../../defaults.js';
 import { badInput } from '../../engine/errors.js';
 import type { ChatMessage } from '../../engine/chat.js';
 import type { GenerateRequest } from '../../engine/model.js';
@@ -122,11 +123,11 @@ export const generateCommand: Command = {
       .option('messages', { type: 'string', requiresArg: true, describe: 'JSON file: [{ "role": "system"|"user"|"assistant", "content": … }, …], rendered with the chat template' })
       .option('system', { type: 'string', requiresArg: true, describe: 'system message (with --user)' })
       .option('user', { type: 'string', requiresArg: true, describe: 'user message, rendered with the chat template (a model without one gets the plain text, with a warning)' })
-      .option('max-tokens', { type: 'number', default: 200, requiresArg: true, describe: 'new tokens at most' })
-      .option('temperature', { type: 'number', default: 0.7, requiresArg: true, describe: 'sampling temperature; 0 is greedy (always the most likely token)' })
-      .option('top-k', { type: 'number', default: 50, requiresArg: true, describe: 'sample among the k most likely tokens (0: all)' })
-      .option('top-p', { type: 'number', default: 0.9, requiresArg: true, describe: 'then among the smallest set holding this probability' })
-      .option('seed', { type: 'number', default: 42, requiresArg: true, describe: 'seed of the sampler (the same seed and settings give the same answer)' })
+      .option('max-tokens', { type: 'number', default: RUN_DEFAULTS.maxTokens, requiresArg: true, describe: 'new tokens at most' })
+      .option('temperature', { type: 'number', default: RUN_DEFAULTS.temperature, requiresArg: true, describe: 'sampling temperature; 0 is greedy (always the most likely token)' })
+      .option('top-k', { type: 'number', default: RUN_DEFAULTS.topK, requiresArg: true, describe: 'sample among the k most likely tokens (0: all)' })
+      .option('top-p', { type: 'number', default: RUN_DEFAULTS.topP, requiresArg: true, describe: 'then among the smallest set holding this probability' })
+      .option('seed', { type: 'number', default: RUN_DEFAULTS.seed, requiresArg: true, describe: 'seed of the sampler (the same seed and settings give the same answer)' })
       .option('control-vector', controlVectorOption),
   handler,
 };

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { RUN_DEFAULTS } from '../../defaults.js';
 import type { TemplateKwargs } from '../../engine/chat.js';
 import { badInput } from '../../engine/errors.js';
 
@@ -13,7 +14,7 @@ export const promptOptions = <T>(y: Argv<T>) =>
     .option('system-file', { type: 'string', describe: 'the system prompt from a UTF-8 text file' })
     .option('template-kwarg', { type: 'string', array: true, describe: 'key=value for the chat template (repeatable; true/false and numbers are typed)' })
     .option('thinking', { choices: ['on', 'off'] as const, describe: 'shortcut for --template-kwarg enable_thinking=true|false' })
-    .option('think-budget', { type: 'number', describe: 'tokens allowed in a <think> block before it is closed (default 1024); --max-tokens counts the visible answer' });
+    .option('think-budget', { type: 'number', describe: `tokens allowed in a <think> block before it is closed (default ${RUN_DEFAULTS.thinkBudget}); --max-tokens counts the visible answer` });
 
 export interface PromptArgs {
   system?: string;

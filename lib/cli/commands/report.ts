@@ -4,20 +4,20 @@
  * file and the field, exit 2); the page is written atomically, so a failed run leaves no partial report.
  */
 import { join, resolve } from 'node:path';
-import type { ProtocolDoc } from '../../protocols/types.js';
+import type { ProtocolDoc } from '../../docs/types.js';
 import { OUT_RULE, outDir, status } from '../runtime.js';
 import { outputOptions, type Command } from './shared.js';
 
 export async function readProtocolDoc(path: string): Promise<ProtocolDoc> {
-  const [{ readInputText }, { parseDoc }] = await Promise.all([import('../../engine/input.js'), import('../../report/validate.js')]);
-  return parseDoc(await readInputText(path), path);
+  const { readDoc } = await import('../../docs/read.js');
+  return readDoc(path);
 }
 
 async function handler(a: { docs: string[]; out?: string; title?: string; json?: boolean; quiet?: boolean }) {
   const dir = outDir(a.out, resolve('.'), 'report.html');
   const docs: ProtocolDoc[] = [];
   for (const path of a.docs) docs.push(await readProtocolDoc(path));
-  const [{ renderReport }, { writeFileAtomic }] = await Promise.all([import('../../report/html.js'), import('../../method/journal.js')]);
+  const [{ renderReport }, { writeFileAtomic }] = await Promise.all([import('../../report/html.js'), import('../../docs/write.js')]);
   const file = join(dir, 'report.html');
   writeFileAtomic(file, renderReport(docs, a.title ? { title: a.title } : {}));
   if (a.json) process.stdout.write(`${JSON.stringify({ report: file, documents: a.docs.map((p) => resolve(p)) }, null, 2)}\n`);

@@ -25,7 +25,7 @@ async function readScoreItems(a: { input?: string; text?: string; question: stri
 async function handler(a: PromptArgs & { model: string; axes: string; input?: string; text?: string; question: string; parallel?: number; deterministic?: boolean; gpu?: 'auto' | 'cuda' | 'cpu'; json?: boolean; quiet?: boolean }) {
   const items = await readScoreItems(a);
   const [{ readAxesFile, assertAxesFit }, { score }, { table, legend }, { axisLabel }] = await Promise.all([
-    import('../../method/axes-doc.js'),
+    import('../../docs/axes.js'),
     import('../../method/score.js'),
     import('../format.js'),
     import('../../protocols/wording.js'),
@@ -35,7 +35,7 @@ async function handler(a: PromptArgs & { model: string; axes: string; input?: st
   try {
     assertAxesFit(axes, model.info, a.axes); // refused naming the file
     // Teacher-forced: nothing is sampled, so there is no seed; the capture settings come from the axes file.
-    const doc = await score(model, axes, items, { parallel: a.parallel, deterministic: a.deterministic, ...promptSettings(a) });
+    const doc = await score(model, items, { axes, parallel: a.parallel, deterministic: a.deterministic, ...promptSettings(a) });
     if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else {
       process.stdout.write(`${table(['#', 'tokens', ...axes.axes.map(axisLabel)], doc.items.map((it, i) => [i + 1, it.tokens, ...axes.axes.map((x) => it.scores[x.id]!.toFixed(2))]))}\n`);

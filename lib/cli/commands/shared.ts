@@ -4,6 +4,7 @@
  * token limits. A command module imports nothing heavy at the top: the library loads in its handler.
  */
 import type { Argv } from 'yargs';
+import { ENGINE_DEFAULTS, PARALLEL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
 import type { RunSettings } from '../../method/settings.js';
 import type { CommonArgs } from '../runtime.js';
 
@@ -14,7 +15,7 @@ export const outputOptions = (y: Argv, quiet = 'no progress or status lines (tab
     .option('quiet', { type: 'boolean', default: false, describe: quiet });
 
 /** --gpu (commands that load a model). */
-export const gpuOption = (y: Argv) => y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'where to run the model' });
+export const gpuOption = (y: Argv) => y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: ENGINE_DEFAULTS.gpu, describe: 'where to run the model' });
 
 /** --deterministic. */
 export const deterministicOption = (y: Argv) =>
@@ -23,9 +24,12 @@ export const deterministicOption = (y: Argv) =>
     describe: 'results independent of batching and close across CPU and GPU (the default on CPU; on a GPU slow: one sequence at a time)',
   });
 
+/** The default of --parallel as the help says it. */
+export const PARALLEL_TEXT = `default ${PARALLEL_DEFAULTS.cpu} on CPU, ${PARALLEL_DEFAULTS.cuda} on CUDA`;
+
 /** --parallel and --deterministic: how sequences are batched. */
 export const batchOptions = (y: Argv) =>
-  deterministicOption(y.option('parallel', { type: 'number', requiresArg: true, describe: 'sequences generated at once (default 16 on CPU, 128 on CUDA)' }));
+  deterministicOption(y.option('parallel', { type: 'number', requiresArg: true, describe: `sequences generated at once (${PARALLEL_TEXT})` }));
 
 /** Which of the token limits a command uses. */
 export interface RunOptionSet {
@@ -42,16 +46,16 @@ export const runOptions = (y: Argv, use: RunOptionSet = {}) => {
   let out = batchOptions(gpuOption(y)).option('seed', {
     type: 'number',
     requiresArg: true,
-    default: 42,
+    default: RUN_DEFAULTS.seed,
     describe: 'run seed (per-response seeds derive from it; calibrated axes are cached per seed and settings)',
   });
-  if (use.maxTokens !== false) out = out.option('max-tokens', { type: 'number', requiresArg: true, describe: use.maxTokens ?? 'new tokens per calibration answer (default 200)' });
+  if (use.maxTokens !== false) out = out.option('max-tokens', { type: 'number', requiresArg: true, describe: use.maxTokens ?? `new tokens per calibration answer (default ${RUN_DEFAULTS.maxTokens})` });
   if (use.baselineMaxTokens) out = out.option('baseline-max-tokens', { type: 'number', requiresArg: true, describe: use.baselineMaxTokens });
   if (use.compat) out = out.option('compat', { choices: ['mood-axis'] as const, describe: "reproduce the reference code's capture positions" });
   return outputOptions(out);
 };
 
-export const BASELINE_TOKENS = 'new tokens per baseline answer (default 384)';
+export const BASELINE_TOKENS = `new tokens per baseline answer (default ${RUN_DEFAULTS.baselineMaxTokens})`;
 
 export type RunArgs = CommonArgs & { seed: number; parallel?: number; maxTokens?: number; baselineMaxTokens?: number; compat?: 'mood-axis'; deterministic?: boolean };
 

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import type { StabilityDoc } from '../../protocols/types.js';
+import { PROTOCOL_DEFAULTS } from '../../defaults.js';
+import type { StabilityDoc } from '../../docs/types.js';
 import { iccText, sampleSizeVerdict } from '../../protocols/wording.js';
 import { createColors, legend, table } from '../format.js';
-import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
+import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
 import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
 
@@ -91,10 +92,10 @@ export const stabilityCommand: Command = {
   builder: (y) =>
     promptOptions(runOptions(y, { baselineMaxTokens: BASELINE_TOKENS, compat: true }))
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
-      .option('runs', { type: 'number', default: 5, requiresArg: true, describe: 'baseline repetitions with different seeds (test-retest raters)' })
+      .option('runs', { type: 'number', default: PROTOCOL_DEFAULTS.stability.runs, requiresArg: true, describe: 'baseline repetitions with different seeds (test-retest raters)' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for stability.json and its journal (default ./moodaxis-out/<model>)` })
-      .option('bootstrap', { type: 'number', default: 1000, requiresArg: true, describe: 'bootstrap resamples of the ICC confidence interval' })
-      .option('draws', { type: 'number', default: 20, requiresArg: true, describe: 'random subsets per sample size' }),
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for stability.json and its journal (default ${DEFAULT_OUT})` })
+      .option('bootstrap', { type: 'number', default: PROTOCOL_DEFAULTS.stability.bootstrap, requiresArg: true, describe: 'bootstrap resamples of the ICC confidence interval' })
+      .option('draws', { type: 'number', default: PROTOCOL_DEFAULTS.stability.draws, requiresArg: true, describe: 'random subsets per sample size' }),
   handler,
 };

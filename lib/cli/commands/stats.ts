@@ -1,10 +1,9 @@
 /** `moodaxis stats icc|pca FILE` (the parsing and the statistics: ../stats-matrix.ts, loaded when it runs). */
-import type { IccModel } from '../../stats/index.js';
+import { PROTOCOL_DEFAULTS } from '../../defaults.js';
+import { ICC_FORMS, type IccModel } from '../../stats/icc.js';
 import { legend, table } from '../format.js';
 import { outputOptions, type Command } from './shared.js';
 
-/** The Shrout–Fleiss forms `--form` takes. */
-export const ICC_FORMS: IccModel[] = ['2,1', '2,k', '3,1', '3,k'];
 
 const f = (x: number | null, d = 4) => (x === null ? 'undefined' : x.toFixed(d));
 
@@ -42,6 +41,6 @@ export const statsCommand: Command = {
       .positional('file', { type: 'string', demandOption: true, describe: 'CSV or JSON matrix, one row per subject' })
       .option('form', { alias: 'model', choices: ICC_FORMS, default: '2,1' as IccModel, requiresArg: true, describe: 'ICC form (icc only; --model is its old name)' })
       .option('bootstrap', { type: 'number', requiresArg: true, describe: 'bootstrap resamples over subjects for a 95 % CI (icc only)' })
-      .option('seed', { type: 'number', default: 0, requiresArg: true, describe: 'seed of the bootstrap' }),
+      .option('seed', { type: 'number', default: PROTOCOL_DEFAULTS.stats.seed, requiresArg: true, describe: 'seed of the bootstrap' }),
   handler,
 };

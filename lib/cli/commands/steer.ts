@@ -1,14 +1,14 @@
 import { join } from 'node:path';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
 import { badInput } from '../../engine/errors.js';
-import type { SteerDoc } from '../../protocols/types.js';
+import type { SteerDoc } from '../../docs/types.js';
 import { legend, table } from '../format.js';
-import { colorOut, defaultOutDir, openModel, OUT_RULE, outDir, outFile, progressReporter, status } from '../runtime.js';
+import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, outFile, progressReporter, status } from '../runtime.js';
 import { controlVectorOption, loadControlVectorArgs } from './control-vector.js';
 import { axisLabel, layerList } from '../../protocols/wording.js';
 import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
 
-/** The α values steer tries by default (the library's DEFAULT_ALPHAS; a test keeps them equal). */
-export const STEER_ALPHAS = [-4, -2, 0, 2, 4];
+const DEFAULTS = PROTOCOL_DEFAULTS.steer;
 
 type SteerArgs = RunArgs & {
   model: string;
@@ -45,19 +45,19 @@ export function formatSteer(doc: SteerDoc, label: (id: string) => string = (id) 
   lines.push(
     `slope ${f(doc.slope)} per α · Spearman ρ ${doc.spearman.toFixed(2)} · effective α range ${doc.range[0]} … ${doc.range[1]} · ${layerList(doc.layers)}` +
       (doc.norms ? ` · h̄ ${doc.norms.map((n) => n.toPrecision(3)).join(', ')}` : '') +
-      ` · α = 1 is ${((doc.unit ?? 0.1) * 100).toFixed(0)} % of h̄`,
+      ` · α = 1 is ${((doc.unit ?? DEFAULTS.alphaUnit) * 100).toFixed(0)} % of h̄`,
   );
   if (doc.sweep) {
     lines.push('');
     lines.push(table(['layers', 'shift', 'max repetition', 'ρ'], doc.sweep.map((s) => [layerList(s.layers).replace(/^layers? /, ''), f(s.shift), `${(s.maxRepetition * 100).toFixed(0)} %`, s.spearman.toFixed(2)]), { color }));
     lines.push(legend('shift: score at the largest α minus at the smallest · ρ: Spearman of score and α', color));
-    lines.push(doc.recommended ? `recommended ${layerList(doc.recommended)}` : 'no window kept repetition under 30 % with a positive shift');
+    lines.push(doc.recommended ? `recommended ${layerList(doc.recommended)}` : `no window kept repetition under ${Math.round(DEFAULTS.repetitionLimit * 100)} % with a positive shift`);
   }
   return lines.join('\n');
 }
 
 async function handler(a: SteerArgs) {
-  const [{ parseAlphas, parseLayers, steer, exportSteeringVector }, { readAxesFile }] = await Promise.all([import('../../protocols/steer.js'), import('../../method/axes-doc.js')]);
+  const [{ parseAlphas, parseLayers, steer, steerDocName, exportSteeringVector }, { readAxesFile }] = await Promise.all([import('../../protocols/steer.js'), import('../../docs/axes.js')]);
   const alphas = parseAlphas(a.alpha);
   const layerChoice = a.layers !== undefined ? parseLayers(String(a.layers)) : undefined;
   if (!Number.isFinite(a.exportAlpha)) throw badInput(`--export-alpha must be a number, got ${a.exportAlpha}`);
@@ -66,11 +66,13 @@ async function handler(a: SteerArgs) {
   const axes = await readAxesFile(a.axes);
   const labels = new Map(axes.axes.map((x) => [x.id, axisLabel(x)]));
   const model = await openModel(a.model, a);
+  const out = explicitOut ?? defaultOutDir(model.info.name);
   const progress = progressReporter(a, 'steer');
   try {
     const controlVector = await loadControlVectorArgs(a, model);
-    const doc = await steer(model, axes, {
+    const doc = await steer(model, {
       ...settingsFrom(a),
+      axes,
       axis: a.axis,
       alphas,
       layers: layerChoice,
@@ -80,13 +82,12 @@ async function handler(a: SteerArgs) {
       sweepLayers: a.sweepLayers,
       controlVector,
       axesFile: a.axesFile,
+      out,
       onProgress: progress.update,
       onStatus: (m) => status(a, m),
     });
     progress.done();
-    const { writeFileAtomic } = await import('../../method/journal.js');
-    const file = join(explicitOut ?? defaultOutDir(model.info.name), `steer-${doc.axis}.json`);
-    writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
+    const file = join(out, `${steerDocName(doc.axis)}.json`);
     if (exportPath) {
       await exportSteeringVector(exportPath, axes, doc, model.info, a.exportAlpha);
       status(a, `wrote ${exportPath}: ${layerList(doc.layers)} at α ${a.exportAlpha} (a load scale multiplies it: --control-vector ${a.export}:2 here, llama-cli --control-vector-scaled ${a.export}:2 in llama.cpp)`);
@@ -103,20 +104,20 @@ export const steerCommand: Command = {
   command: 'steer <model>',
   describe: 'steer the model along an axis (control vectors) and measure score, leakage and repetition per strength α',
   builder: (y) =>
-    runOptions(y, { maxTokens: false, baselineMaxTokens: 'new tokens per steered answer (default 384)' })
+    runOptions(y, { maxTokens: false, baselineMaxTokens: `new tokens per steered answer (default ${RUN_DEFAULTS.baselineMaxTokens})` })
       .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
       .option('axes', { type: 'string', demandOption: true, requiresArg: true, describe: 'calibrated axes file of this model (`moodaxis calibrate`)' })
       .option('axis', { type: 'string', demandOption: true, requiresArg: true, describe: 'the axis to steer, by id, e.g. warm_cold' })
-      .option('alpha', { type: 'string', default: STEER_ALPHAS.join(','), requiresArg: true, describe: 'strengths, comma-separated; α = 1 pushes the state by 10 % of its mean norm' })
+      .option('alpha', { type: 'string', default: DEFAULTS.alphas.join(','), requiresArg: true, describe: `strengths, comma-separated; α = 1 pushes the state by ${Math.round(DEFAULTS.alphaUnit * 100)} % of its mean norm` })
       .option('layers', { type: 'string', requiresArg: true, describe: 'steered layers: a-b or a,b,c (default: the middle third)' })
       .option('questions', { type: 'number', requiresArg: true, describe: 'use the first N baseline questions (default all)' })
-      .option('repeats', { type: 'number', default: 1, requiresArg: true, describe: 'answers per question (different seeds)' })
-      .option('unit', { type: 'number', default: 0.1, requiresArg: true, describe: 'fraction of the mean hidden-state norm h̄ that α = 1 stands for' })
-      .option('sweep-layers', { type: 'boolean', default: false, describe: 'try layer windows and recommend the one with the largest shift under 30 % repetition' })
+      .option('repeats', { type: 'number', default: DEFAULTS.repeats, requiresArg: true, describe: 'answers per question (different seeds)' })
+      .option('unit', { type: 'number', default: DEFAULTS.alphaUnit, requiresArg: true, describe: 'fraction of the mean hidden-state norm h̄ that α = 1 stands for' })
+      .option('sweep-layers', { type: 'boolean', default: false, describe: `try layer windows and recommend the one with the largest shift under ${Math.round(DEFAULTS.repetitionLimit * 100)} % repetition` })
       .option('export', { type: 'string', requiresArg: true, describe: 'also write the steering vector as a llama.cpp control-vector GGUF file (its folder must exist)' })
-      .option('export-alpha', { type: 'number', default: 1, requiresArg: true, describe: 'the α the exported file holds (a load scale multiplies it)' })
+      .option('export-alpha', { type: 'number', default: DEFAULTS.exportAlpha, requiresArg: true, describe: 'the α the exported file holds (a load scale multiplies it)' })
       .option('control-vector', controlVectorOption)
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set whose baseline questions to ask (default built-in)' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for steer-<axis>.json (default ./moodaxis-out/<model>)` }),
+      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for steer-<axis>.json (default ${DEFAULT_OUT})` }),
   handler,
 };

@@ -7,12 +7,13 @@ import { join, dirname, resolve } from 'node:path';
 import { badInput } from '../../engine/errors.js';
 import type { GpuChoice } from '../../engine/model.js';
 import { validateWithJudge } from '../../protocols/judge.js';
-import { DEFAULT_VALIDATION_RESAMPLES, DEFAULT_VALIDATION_SEED, validateWithRatings } from '../../protocols/validate.js';
-import type { ValidationDoc } from '../../protocols/validation-doc.js';
+import { ENGINE_DEFAULTS, PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
+import { validateWithRatings } from '../../protocols/validate.js';
+import type { ValidationDoc } from '../../docs/types.js';
 import { createColors, table } from '../format.js';
 import { colorOut, onInterrupt, progressReporter, status, type CommonArgs } from '../runtime.js';
 import { loadModel } from '../../engine/model.js';
-import type { Command } from './shared.js';
+import { PARALLEL_TEXT, type Command } from './shared.js';
 
 const FLAG_TEXT = { negative: 'ρ < 0', 'ci-includes-0': 'CI includes 0', undefined: 'ρ undefined' } as const;
 const f = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(2)}`);
@@ -36,7 +37,7 @@ export function formatValidationTable(doc: ValidationDoc, color = false): string
 type ValidateArgs = CommonArgs & { fingerprint: string; ratings?: string; judge?: string; axesFile?: string; parallel?: number; gpu?: GpuChoice; out?: string; resamples: number; seed: number };
 
 async function judged(a: ValidateArgs, options: { out: string; resamples: number; seed: number }) {
-  const judge = await loadModel(a.judge!, { gpu: a.gpu ?? 'auto', onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`) });
+  const judge = await loadModel(a.judge!, { gpu: a.gpu ?? ENGINE_DEFAULTS.gpu, onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`) });
   onInterrupt(() => judge.dispose());
   const progress = progressReporter(a, 'judge');
   try {
@@ -74,11 +75,11 @@ export const validateCommand: Command = {
       .option('ratings', { type: 'string', describe: 'CSV with header questionId,pole,axis,rating (higher = positive pole; several raters: several rows)' })
       .option('judge', { type: 'string', describe: 'GGUF chat model that rates every baseline answer on every axis, 1–5' })
       .option('axes-file', { type: 'string', describe: "the fingerprint's custom axis set: pole instructions for the judge's rubric" })
-      .option('parallel', { type: 'number', describe: 'judge: sequences at once (default 16 on CPU, 128 on CUDA)' })
-      .option('gpu', { choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'judge: where to run it' })
+      .option('parallel', { type: 'number', describe: `judge: sequences at once (${PARALLEL_TEXT})` })
+      .option('gpu', { choices: ['auto', 'cuda', 'cpu'] as const, default: ENGINE_DEFAULTS.gpu, describe: 'judge: where to run it' })
       .option('out', { type: 'string', describe: "folder for validation.json (default: the fingerprint's folder)" })
-      .option('resamples', { type: 'number', default: DEFAULT_VALIDATION_RESAMPLES, describe: 'bootstrap resamples of the responses' })
-      .option('seed', { type: 'number', default: DEFAULT_VALIDATION_SEED, describe: 'bootstrap seed' })
+      .option('resamples', { type: 'number', default: PROTOCOL_DEFAULTS.validate.resamples, describe: 'bootstrap resamples of the responses' })
+      .option('seed', { type: 'number', default: RUN_DEFAULTS.seed, describe: 'bootstrap seed' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout and nothing else' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no table or status output' }),
   handler,

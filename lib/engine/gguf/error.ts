@@ -1,8 +1,9 @@
-/** The one error the GGUF reader and validator throw. */
+/** The one error the GGUF reader and validator throw: a MoodaxisError (BAD_INPUT) with the file and reason. */
 import { basename } from 'node:path';
+import { MoodaxisError } from '../errors.js';
 
-/** Error codes of {@link GgufError}. */
-export type GgufErrorCode =
+/** What is wrong with a GGUF file: the `reason` of its error (code BAD_INPUT), see {@link ggufError}. */
+export type GgufErrorReason =
   | 'ENOENT'
   | 'EISDIR'
   | 'EACCES'
@@ -16,22 +17,15 @@ export type GgufErrorCode =
   | 'BAD_TENSOR'
   | 'UNSUPPORTED_ARCH';
 
-/** A file that must not be handed to llama.cpp. `message` starts with the file's name. */
-export class GgufError extends Error {
-  override readonly name = 'GgufError';
-  /** The path as given by the caller. */
-  readonly path: string;
-  /** What is wrong, without the file name. */
-  readonly detail: string;
+/** A GGUF file's error: its `reason`, `file` (the path as given) and `detail` (what is wrong, without the file name). */
+export type GgufError = MoodaxisError & { reason: GgufErrorReason; file: string; detail: string };
 
-  constructor(
-    readonly code: GgufErrorCode,
-    path: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${basename(path) || path}: ${detail}`, options);
-    this.path = path;
-    this.detail = detail;
-  }
+/** A file that must not be handed to llama.cpp: BAD_INPUT, `message` starts with the file's name. */
+export function ggufError(reason: GgufErrorReason, path: string, detail: string, options?: { cause?: unknown }): GgufError {
+  return new MoodaxisError('BAD_INPUT', `${basename(path) || path}: ${detail}`, { file: path, detail, reason, cause: options?.cause }) as GgufError;
+}
+
+/** Whether `error` came from {@link ggufError}. */
+export function isGgufError(error: unknown): error is GgufError {
+  return error instanceof MoodaxisError && error.file !== undefined && error.detail !== undefined && error.reason !== undefined;
 }

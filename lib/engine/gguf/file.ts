@@ -1,6 +1,6 @@
 /** Opening a model file and reading it forward through a bounds-checked buffer. */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { GgufError } from './error.js';
+import { ggufError, type GgufError } from './error.js';
 
 const READ_CHUNK = 1 << 20;
 
@@ -32,7 +32,7 @@ export class Cursor {
   async fill(n: number, what: () => string): Promise<void> {
     if (this.has(n)) return;
     if (n > this.remaining) {
-      throw new GgufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.size} bytes`);
+      throw ggufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.size} bytes`);
     }
     const len = Math.min(Math.max(n, READ_CHUNK), this.remaining);
     if (this.buf.length < len || this.buf.length > 4 * Math.max(len, READ_CHUNK)) this.buf = Buffer.allocUnsafe(Math.max(len, Math.min(READ_CHUNK, this.size)));
@@ -45,7 +45,7 @@ export class Cursor {
     this.bufStart = this.pos;
     this.bufLen = got;
     if (got < n) {
-      throw new GgufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but only ${this.pos + got} could be read (did the file shrink while being read?)`);
+      throw ggufError('TRUNCATED', this.path, `truncated: ${what()} needs bytes ${this.pos}..${this.pos + n} but only ${this.pos + got} could be read (did the file shrink while being read?)`);
     }
   }
 
@@ -84,14 +84,14 @@ export function fsError(err: unknown, path: string): GgufError {
   switch (e?.code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new GgufError('ENOENT', path, 'no such file', { cause: err });
+      return ggufError('ENOENT', path, 'no such file', { cause: err });
     case 'EISDIR':
-      return new GgufError('EISDIR', path, 'is a directory, not a GGUF file', { cause: err });
+      return ggufError('EISDIR', path, 'is a directory, not a GGUF file', { cause: err });
     case 'EACCES':
     case 'EPERM':
-      return new GgufError('EACCES', path, 'permission denied: the file cannot be read', { cause: err });
+      return ggufError('EACCES', path, 'permission denied: the file cannot be read', { cause: err });
     default:
-      return new GgufError('EIO', path, `cannot read the file (${e?.code ?? String(err)})`, { cause: err });
+      return ggufError('EIO', path, `cannot read the file (${e?.code ?? String(err)})`, { cause: err });
   }
 }
 
@@ -103,8 +103,8 @@ export async function openModelFile(path: string): Promise<{ fh: FileHandle; siz
   } catch (err) {
     throw fsError(err, path);
   }
-  if (st.isDirectory()) throw new GgufError('EISDIR', path, 'is a directory, not a GGUF file');
-  if (!st.isFile()) throw new GgufError('NOT_FILE', path, 'is not a regular file (device, pipe or socket)');
+  if (st.isDirectory()) throw ggufError('EISDIR', path, 'is a directory, not a GGUF file');
+  if (!st.isFile()) throw ggufError('NOT_FILE', path, 'is not a regular file (device, pipe or socket)');
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -114,7 +114,7 @@ export async function openModelFile(path: string): Promise<{ fh: FileHandle; siz
   const size = st.size;
   if (size === 0) {
     await fh.close();
-    throw new GgufError('EMPTY', path, 'the file is empty (0 bytes)');
+    throw ggufError('EMPTY', path, 'the file is empty (0 bytes)');
   }
   return { fh, size };
 }

@@ -1,6 +1,6 @@
 /** A cheap content identity of a GGUF file: {@link modelIdentity}. */
 import { createHash } from 'node:crypto';
-import { GgufError } from './error.js';
+import { ggufError, isGgufError } from './error.js';
 import { fsError, openModelFile } from './file.js';
 import { readGgufHeader } from './reader.js';
 import type { GgufInfo } from './types.js';
@@ -29,7 +29,7 @@ export async function modelIdentity(path: string, info?: GgufInfo): Promise<stri
   const meta = info ?? (await readGgufHeader(path));
   const { fh, size } = await openModelFile(path);
   try {
-    if (size !== meta.fileSize) throw new GgufError('EIO', path, `the file changed size while being read (${meta.fileSize} → ${size} bytes)`);
+    if (size !== meta.fileSize) throw ggufError('EIO', path, `the file changed size while being read (${meta.fileSize} → ${size} bytes)`);
     const hash = createHash('sha256');
     hash.update('moodaxis-gguf-identity-v1\0');
     const readRange = async (start: number, len: number) => {
@@ -37,7 +37,7 @@ export async function modelIdentity(path: string, info?: GgufInfo): Promise<stri
       for (let done = 0; done < len; ) {
         const want = Math.min(buf.length, len - done);
         const { bytesRead } = await fh.read(buf, 0, want, start + done);
-        if (bytesRead === 0) throw new GgufError('TRUNCATED', path, `truncated: could not read bytes ${start + done}..${start + len}`);
+        if (bytesRead === 0) throw ggufError('TRUNCATED', path, `truncated: could not read bytes ${start + done}..${start + len}`);
         hash.update(buf.subarray(0, bytesRead));
         done += bytesRead;
       }
@@ -57,7 +57,7 @@ export async function modelIdentity(path: string, info?: GgufInfo): Promise<stri
     hash.update(sizeBuf);
     return `sha256:${hash.digest('hex')}`;
   } catch (err) {
-    if (err instanceof GgufError) throw err;
+    if (isGgufError(err)) throw err;
     throw fsError(err, path);
   } finally {
     await fh.close();

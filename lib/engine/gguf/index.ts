@@ -10,7 +10,7 @@
  * |---|---|
  * | format.ts | value types, ggml tensor types, alignment, llama.cpp's layer and expert limits |
  * | limits.ts | the caps on sizes a file claims (the file is untrusted input) |
- * | error.ts, types.ts | GgufError; what the reader returns |
+ * | error.ts, types.ts | GgufError (ggufError, isGgufError); what the reader returns |
  * | file.ts | opening a model file, the bounds-checked forward reader |
  * | reader.ts | readGgufHeader: header, metadata, tensor infos |
  * | validate.ts | validateForLlama: architecture, hyperparameters, tokenizer, tensor shapes |

@@ -9,7 +9,7 @@
  * every tensor info, never the tensor data. All lengths and counts are checked against the file size
  * before anything is allocated. The layout is described in format.ts.
  */
-import { GgufError, type GgufErrorCode } from './error.js';
+import { ggufError, isGgufError, type GgufErrorReason } from './error.js';
 import { Cursor, fsError, openModelFile, toNumberOrBig } from './file.js';
 import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_TENSOR_NAME, GGUF_VALUE_TYPE_SIZE, GgufValueType, ggufTypeName, type GgmlTypeInfo } from './format.js';
 import {
@@ -48,7 +48,7 @@ const LEGACY_MAGIC: Record<string, string> = {
  * order, each at the previous end padded to the alignment, hence non-overlapping); every tensor's
  * data inside the file.
  *
- * @throws GgufError with code ENOENT, EISDIR, EACCES, NOT_FILE, EIO, EMPTY, BAD_MAGIC, BAD_VERSION,
+ * @throws a GgufError (see ggufError) with reason ENOENT, EISDIR, EACCES, NOT_FILE, EIO, EMPTY, BAD_MAGIC, BAD_VERSION,
  *   TRUNCATED, BAD_METADATA or BAD_TENSOR.
  */
 export async function readGgufHeader(path: string): Promise<GgufInfo> {
@@ -56,7 +56,7 @@ export async function readGgufHeader(path: string): Promise<GgufInfo> {
   try {
     return await parse(new Cursor(fh, size, path), path);
   } catch (err) {
-    if (err instanceof GgufError) throw err;
+    if (isGgufError(err)) throw err;
     throw fsError(err, path);
   } finally {
     await fh.close();
@@ -64,8 +64,8 @@ export async function readGgufHeader(path: string): Promise<GgufInfo> {
 }
 
 async function parse(c: Cursor, path: string): Promise<GgufInfo> {
-  const fail = (code: GgufErrorCode, detail: string): never => {
-    throw new GgufError(code, path, detail);
+  const fail = (code: GgufErrorReason, detail: string): never => {
+    throw ggufError(code, path, detail);
   };
 
   // Magic
@@ -112,7 +112,7 @@ async function parse(c: Cursor, path: string): Promise<GgufInfo> {
   };
 
   /** Reads a length-prefixed string, checking the length before reading the bytes. */
-  const readString = async (what: () => string, maxBytes: number, code: GgufErrorCode): Promise<string> => {
+  const readString = async (what: () => string, maxBytes: number, code: GgufErrorReason): Promise<string> => {
     if (!c.has(8)) await c.fill(8, () => `the length of ${what()}`);
     const lenBig = c.u64();
     if (lenBig > BigInt(maxBytes)) {

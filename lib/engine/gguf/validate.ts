@@ -1,5 +1,5 @@
 /** What llama.cpp's loader needs from a model beyond a well-formed file: {@link validateForLlama}. */
-import { GgufError, type GgufErrorCode } from './error.js';
+import { ggufError, type GgufErrorReason } from './error.js';
 import { GgufValueType, LLAMA_MAX_EXPERTS, LLAMA_MAX_LAYERS, ggufTypeName } from './format.js';
 import { MAX_CHAT_TEMPLATE_BYTES, MAX_CONTEXT_LENGTH, MAX_TOKEN_BYTES } from './limits.js';
 import type { GgufInfo } from './types.js';
@@ -47,13 +47,13 @@ export interface ValidateOptions {
  * Also the caps on sizes the file claims: token texts and merges ({@link MAX_TOKEN_BYTES}), the chat
  * template ({@link MAX_CHAT_TEMPLATE_BYTES}) and the context length ({@link MAX_CONTEXT_LENGTH}).
  *
- * @throws GgufError with code UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
+ * @throws a GgufError (see ggufError) with reason UNSUPPORTED_ARCH, BAD_METADATA or BAD_TENSOR.
  */
 export function validateForLlama(info: GgufInfo, path: string = info.path, options: ValidateOptions = {}): void {
   const m = info.metadata;
   const types = info.metadataTypes;
-  const fail = (code: GgufErrorCode, detail: string): never => {
-    throw new GgufError(code, path, detail);
+  const fail = (code: GgufErrorReason, detail: string): never => {
+    throw ggufError(code, path, detail);
   };
   const describeType = (k: string) => {
     const t = types.get(k)!;
@@ -173,7 +173,7 @@ export function validateForLlama(info: GgufInfo, path: string = info.path, optio
   }
 }
 
-function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorCode, detail: string) => never, describeType: (k: string) => string): void {
+function checkTokenizer(info: GgufInfo, fail: (code: GgufErrorReason, detail: string) => never, describeType: (k: string) => string): void {
   const m = info.metadata;
   const model = m.get('tokenizer.ggml.model');
   if (model === undefined) fail('BAD_METADATA', `missing required metadata key 'tokenizer.ggml.model' (the file has no tokenizer)`);

@@ -4,7 +4,7 @@
  * returns one `<section data-section="…">` (or '' when it has nothing to show) holding hand-written SVG
  * charts and HTML tables. Inputs are protocol documents only.
  */
-import type { AxisSummary, FingerprintDoc } from '../../protocols/types.js';
+import type { AxisSummary, FingerprintDoc } from '../../docs/types.js';
 import type { ModelSeries } from '../data.js';
 import { esc, fmt, line, text } from '../svg.js';
 

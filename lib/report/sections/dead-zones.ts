@@ -1,5 +1,5 @@
 /** The report's dead zones: severity, its terms and the kind of each weak or dead axis. */
-import type { DeadZone } from '../../protocols/types.js';
+import type { DeadZone } from '../../docs/types.js';
 import { deadZonesFor, type ModelSeries } from '../data.js';
 import { SEVERITY_STOPS, esc, fmt, n, severityColor, textOn } from '../svg.js';
 import { type AxisInfo, section, swatch, axisInfoFor } from './common.js';

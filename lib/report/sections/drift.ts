@@ -4,7 +4,7 @@
  * slope per turn, last − first turn, and both minus the controls, with bootstrap CIs.
  */
 import { categoryLabel } from '../../protocols/wording.js';
-import type { DriftCategory, DriftDoc } from '../../protocols/drift.js';
+import type { DriftCategory, DriftDoc } from '../../docs/types.js';
 import { modelBlock, section } from './common.js';
 import { AXIS_COLORS, esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from '../svg.js';
 

@@ -1,5 +1,6 @@
 /** The report's ICC: test-retest ICC per axis, calibration stability, the sample-size curve. */
-import type { StabilityDoc } from '../../protocols/types.js';
+import { PROTOCOL_DEFAULTS } from '../../defaults.js';
+import type { StabilityDoc } from '../../docs/types.js';
 import { iccAgreement, iccText, sampleSizeVerdict, truncationWarning } from '../../protocols/wording.js';
 import type { ModelSeries } from '../data.js';
 import { AXIS_COLORS, declutter, esc, fmt, line, linear, n, polyPath, svgOpen, text, ticks } from '../svg.js';
@@ -88,7 +89,7 @@ function sampleSizeChart(d: StabilityDoc, axes: AxisInfo[], W = 500): string {
   }
   for (const v of ns) out.push(text(x(v), H - m.b + 18, String(v), 'class="tick" text-anchor="middle"'));
   const splitHalf = d.sampleSize.method === 'split-half';
-  const threshold = d.sampleSize.threshold ?? 0.9;
+  const threshold = d.sampleSize.threshold ?? PROTOCOL_DEFAULTS.stability.stableCosine;
   out.push(text((m.l + W - m.r) / 2, H - 4, splitHalf ? 'calibration questions per half (n)' : 'calibration questions (n)', 'class="tick axis-title" text-anchor="middle"'));
   out.push(text(14, (m.t + H - m.b) / 2, splitHalf ? 'median split-half cosine' : 'median cos(vₙ, v_all)', `class="tick axis-title" text-anchor="middle" transform="rotate(-90 14 ${n((m.t + H - m.b) / 2)})"`));
   out.push(line(m.l, y(threshold), W - m.r, y(threshold), 'class="target"'));

@@ -1,5 +1,5 @@
 /** The report's steering: score of every axis against α for the steered axis. */
-import type { SteerDoc } from '../../protocols/types.js';
+import type { SteerDoc } from '../../docs/types.js';
 import type { ModelSeries } from '../data.js';
 import { AXIS_COLORS, declutter, esc, fmt, line, linear, n, niceDomain, pct, polyPath, svgOpen, text, ticks } from '../svg.js';
 import { type AxisInfo, section, byWidth, swatch, axisInfoFor, shortAxis } from './common.js';

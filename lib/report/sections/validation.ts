@@ -3,7 +3,7 @@
  * hidden-state score against the independent rating, with Spearman ρ, its bootstrap CI and n, and a
  * table with the pooled ρ and the flagged axes.
  */
-import type { ValidationAxis, ValidationDoc } from '../../protocols/validation-doc.js';
+import type { ValidationAxis, ValidationDoc } from '../../docs/types.js';
 import { modelBlock, section } from './common.js';
 import { esc, fmt, line, linear, n, niceDomain, svgOpen, text, ticks } from '../svg.js';
 
