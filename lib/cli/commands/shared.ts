@@ -25,7 +25,7 @@ export const deterministicOption = (y: Argv) =>
 
 /** --parallel and --deterministic: how sequences are batched. */
 export const batchOptions = (y: Argv) =>
-  deterministicOption(y.option('parallel', { type: 'number', requiresArg: true, describe: 'sequences generated at once (default 16 on CPU, 128 on CUDA)' }));
+  deterministicOption(y.option('parallel', { type: 'number', requiresArg: true, describe: 'sequences generated at once (default 16 on CPU; on CUDA 256, fewer where their KV cache would take over half the free GPU memory)' }));
 
 /** Which of the token limits a command uses. */
 export interface RunOptionSet {

@@ -74,7 +74,7 @@ export const validateCommand: Command = {
       .option('ratings', { type: 'string', describe: 'CSV with header questionId,pole,axis,rating (higher = positive pole; several raters: several rows)' })
       .option('judge', { type: 'string', describe: 'GGUF chat model that rates every baseline answer on every axis, 1–5' })
       .option('axes-file', { type: 'string', describe: "the fingerprint's custom axis set: pole instructions for the judge's rubric" })
-      .option('parallel', { type: 'number', describe: 'judge: sequences at once (default 16 on CPU, 128 on CUDA)' })
+      .option('parallel', { type: 'number', describe: 'judge: sequences at once (default 16 on CPU; on CUDA 256, fewer where their KV cache would take over half the free GPU memory)' })
       .option('gpu', { choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'judge: where to run it' })
       .option('out', { type: 'string', describe: "folder for validation.json (default: the fingerprint's folder)" })
       .option('resamples', { type: 'number', default: DEFAULT_VALIDATION_RESAMPLES, describe: 'bootstrap resamples of the responses' })
