@@ -28,8 +28,12 @@ export const RUN_DEFAULTS = Object.freeze({
   tokenDecay: 0.9,
 });
 
-/** Sequences generated at once, per backend (the engine halves a default that does not fit its KV cache). */
-export const PARALLEL_DEFAULTS = Object.freeze({ cpu: 16, cuda: 128 });
+/**
+ * Sequences generated at once, per backend. On CUDA the engine takes fewer where the KV cache of that many
+ * of a call's requests would take over half the free GPU memory (fittingParallel in lib/engine/model.ts),
+ * and halves a default whose context still cannot be created.
+ */
+export const PARALLEL_DEFAULTS = Object.freeze({ cpu: 16, cuda: 256 });
 
 /** Capture weights of the last blocks (as many of them as there are weights), shallowest first. */
 export const CAPTURE_WEIGHTS: readonly number[] = Object.freeze([0.1, 0.2, 0.3, 0.4]);

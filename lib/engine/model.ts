@@ -175,11 +175,30 @@ export interface Model {
 }
 
 /**
- * Sequences in flight when the caller does not say: 128 on CUDA (an 8B model at 128 ran 16 % more
- * tokens/s than at 64 on an H100, BENCHMARKS.md; it steps down while its KV cache does not fit), 16 on CPU.
+ * Sequences in flight when the caller does not say: on CUDA 256 where its KV cache fits (the full 8B-shape
+ * fingerprint workload on an H200 took 32.4 s at 256 and 35.6 s at 128, BENCHMARKS.md; see
+ * `fittingParallel`), 16 on CPU.
  */
 export function defaultParallel(backend: ModelInfo['backend']): number {
   return backend === 'cuda' ? PARALLEL_DEFAULTS.cuda : PARALLEL_DEFAULTS.cpu;
+}
+
+/**
+ * The largest power of two up to `ceiling` whose KV cache takes at most half of `freeBytes`, for
+ * sequences of `tokensPerSeq` (the context rounds up to 256 per sequence, as the engine sizes it).
+ */
+export function fittingParallel(ceiling: number, kvBytesPerToken: number, tokensPerSeq: number, freeBytes: number): number {
+  const perSeq = Math.ceil(tokensPerSeq / 256) * 256 * kvBytesPerToken;
+  let p = ceiling;
+  while (p > 1 && p * perSeq > freeBytes / 2) p = Math.ceil(p / 2);
+  return p;
+}
+
+/** Bytes of F16 KV cache per token: every layer's K and V rows (null when the tensors are not the usual ones). */
+function kvBytesPerToken(gguf: GgufInfo): number | null {
+  let elements = 0;
+  for (const t of gguf.tensors) if (/^blk\.\d+\.attn_[kv]\.weight$/.test(t.name)) elements += t.shape[1] ?? 0;
+  return elements > 0 ? elements * 2 : null;
 }
 
 /** Top-k on the device unless the caller says: with CUDA; MOODAXIS_DEVICE_TOP_K=0|1 overrides (benchmarks). */
@@ -305,7 +324,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, ENGINE_DEFAULTS.minContextSize), threads, budget, options.onWarning);
+  const model = new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, ENGINE_DEFAULTS.minContextSize), threads, budget, options.onWarning);
+  model.kvBytesPerToken = kvBytesPerToken(gguf);
+  return model;
 }
 
 class LoadedModel implements Model {
@@ -313,6 +334,8 @@ class LoadedModel implements Model {
   private closing: Promise<void> | null = null;
   private parallelUsed = { parallel: 0, requestedParallel: 0 };
   private warnedNoTemplate = false;
+  /** F16 KV bytes per token, for the default parallelism on a GPU (null: unknown). */
+  kvBytesPerToken: number | null = null;
 
   constructor(
     private native: NativeModel,
@@ -338,6 +361,18 @@ class LoadedModel implements Model {
       this.context ??= new addon.Context(this.native, { threads: this.threads });
     }
     return this.context;
+  }
+
+  /** defaultParallel, lowered on a GPU until the KV cache of that many of these requests fits in half its free memory. */
+  private async defaultParallelFor(requests: NativeRequest[], f32Cache: boolean): Promise<number> {
+    const ceiling = defaultParallel(this.info.backend);
+    if (this.info.backend !== 'cuda' || !this.kvBytesPerToken) return ceiling;
+    const { addon } = await nativeAddon();
+    const gpu = addon.systemInfo().devices.find((d) => d.type === 'gpu' || d.type === 'igpu');
+    if (!gpu) return ceiling;
+    // a prompt's UTF-8 bytes bound its token count from above
+    const longest = Math.max(...requests.map((r) => (r.tokens ? r.tokens.length : Buffer.byteLength(r.text)) + (r.forced ? r.forced.length : r.maxTokens)));
+    return fittingParallel(ceiling, this.kvBytesPerToken * (f32Cache ? 2 : 1), longest, gpu.memoryFree);
   }
 
   private thinkClose: number | null | undefined;
@@ -450,14 +485,14 @@ class LoadedModel implements Model {
     checkNumber('topK', topK, 0, 1 << 20, true);
     checkNumber('topP', topP, 0, 1);
     checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
-    const parallel = options.parallel ?? defaultParallel(this.info.backend);
-    checkNumber('parallel', parallel, 1, 1024, true);
+    if (options.parallel !== undefined) checkNumber('parallel', options.parallel, 1, 1024, true);
     // Every chat request's prompt in one template-worker call.
     const conversations = requests.map((r, i) => this.messagesOf(r, i));
     const chatIndex = conversations.flatMap((m, i) => (m ? [i] : []));
     const prompts = await this.renderPrompts(chatIndex.map((i) => conversations[i]!), options.templateKwargs);
     const chats = new Map(chatIndex.map((i, k) => [i, prompts[k]!]));
     const nativeRequests = requests.map((r, i) => this.toNative(r, i, seed, maxTokens, chats.get(i)));
+    const parallel = options.parallel ?? (await this.defaultParallelFor(nativeRequests, options.deterministic ?? false));
     if (!this.info.chatTemplate && !this.warnedNoTemplate && requests.some((r) => 'messages' in r)) {
       // Said once per model: the messages are still answered, as plain text.
       this.warnedNoTemplate = true;

@@ -25,7 +25,7 @@ export const deterministicOption = (y: Argv) =>
   });
 
 /** The default of --parallel as the help says it. */
-export const PARALLEL_TEXT = `default ${PARALLEL_DEFAULTS.cpu} on CPU, ${PARALLEL_DEFAULTS.cuda} on CUDA`;
+export const PARALLEL_TEXT = `default ${PARALLEL_DEFAULTS.cpu} on CPU; on CUDA ${PARALLEL_DEFAULTS.cuda}, fewer where their KV cache would take over half the free GPU memory`;
 
 /** --parallel and --deterministic: how sequences are batched. */
 export const batchOptions = (y: Argv) =>
