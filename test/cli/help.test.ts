@@ -89,7 +89,7 @@ describe('moodaxis --help', () => {
     expect(line('steer', '--alpha')).toContain(`[default: "${PROTOCOL_DEFAULTS.steer.alphas.join(',')}"]`);
     expect(line('fingerprint', '--seed')).toContain(`[default: ${RUN_DEFAULTS.seed}]`);
     expect(line('fingerprint', '--baseline-max-tokens')).toContain(`(default ${RUN_DEFAULTS.baselineMaxTokens})`);
-    expect(line('fingerprint', '--parallel')).toContain(`(default ${PARALLEL_DEFAULTS.cpu} on CPU, ${PARALLEL_DEFAULTS.cuda} on CUDA)`);
+    expect(line('fingerprint', '--parallel')).toContain(`(default ${PARALLEL_DEFAULTS.cpu} on CPU; on CUDA ${PARALLEL_DEFAULTS.cuda}, fewer where`);
     expect(line('generate', '--temperature')).toContain(`[default: ${RUN_DEFAULTS.temperature}]`);
     expect(line('stability', '--bootstrap')).toContain(`[default: ${PROTOCOL_DEFAULTS.stability.bootstrap}]`);
     expect(line('fingerprint', '--out')).toContain(`(default ./${PROTOCOL_DEFAULTS.outDir}/<model>)`);
