@@ -1,11 +1,8 @@
-// The owner thread of a llama_context and the generation loop: continuous batching over up to
-// `parallel` sequences, prompt prefill separate from the one-token-per-sequence steps (so capture
-// columns follow batch order), per-request seeded samplers, and capture folded in as tokens are fed.
+// The owner thread of a llama_context, its job queue and the N-API surface (argument parsing, result
+// marshalling). The generation loop itself is GenerationRun (generate.cc).
 #include "context.h"
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
@@ -17,8 +14,6 @@
 namespace moodaxis {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct ThreadpoolApi {
   ggml_threadpool_t (*create)(ggml_threadpool_params*) = nullptr;
@@ -302,50 +297,19 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
 }
 
 std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
-                                 const std::function<void(const Progress&)>& progress) {
-  const llama_model* model = model_->model;
-  const llama_vocab* vocab = model_->vocab();
-  const int nEmbd = llama_model_n_embd(model);
-  const int nLayer = llama_model_n_layer(model);
-  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model);
+                                 const ProgressFn& progress) {
   const int n = static_cast<int>(reqs.size());
   out.assign(n, GenResult());
   if (n == 0) return {};
-
-  const int32_t nVocab = llama_vocab_n_tokens(vocab);
   int need = 1;
-  for (int i = 0; i < n; i++) {
-    GenRequest& r = reqs[i];
-    try {
-      r.prompt = r.hasGiven ? r.given : tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
-    } catch (const std::exception& e) {
-      // llama.cpp throws (e.g. std::out_of_range) on a vocabulary that lacks tokens it falls back to.
-      return "request " + std::to_string(i) + ": the model's tokenizer failed on the prompt (" + e.what() +
-             "): its vocabulary is damaged or incomplete";
-    }
-    if (r.prompt.empty()) return "request " + std::to_string(i) + ": the prompt is empty";
-    for (llama_token t : r.prompt)
-      if (t < 0 || t >= nVocab)
-        return "request " + std::to_string(i) + ": token id " + std::to_string(t) + " is outside the vocabulary (0.." +
-               std::to_string(nVocab - 1) + ")";
-    if (r.hasForced && r.forced.empty()) return "request " + std::to_string(i) + ": the response to score is empty";
-    const bool budgeted = !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose != LLAMA_TOKEN_NULL;
-    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens + (budgeted ? opts.thinkBudget + 1 : 0);
-    const int total = static_cast<int>(r.prompt.size()) + gen + 1;
-    if (total > limit)
-      return "request " + std::to_string(i) + ": the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " +
-             std::to_string(gen) + " more are generated, more than the context of " + std::to_string(limit) +
-             " tokens per sequence; shorten the prompt, lower maxTokens or raise contextSize";
-    need = std::max(need, total);
-  }
-  for (const auto& w : opts.capture.layers)
-    if (!w.finalNorm && (w.block < 0 || w.block >= nLayer))
-      return "capture layer " + std::to_string(w.block) + " does not exist: the model has layers 0.." + std::to_string(nLayer - 1);
-
-  const int nSeq = std::max(1, std::min(opts.parallel, n));
-  std::string err = ensureContext(nSeq, need, opts);
+  std::string err = prepareRequests(*model_, reqs, opts, need);
   if (!err.empty()) return err;
-  capture_.configure(opts.capture, nEmbd, nLayer, nSeq);
+
+  const int nEmbd = llama_model_n_embd(model_->model);
+  const int nSeq = std::max(1, std::min(opts.parallel, n));
+  err = ensureContext(nSeq, need, opts);
+  if (!err.empty()) return err;
+  capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->model), nSeq);
   if (!opts.controlVector.empty()) {
     if (llama_set_adapter_cvec(ctx_, opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
                                opts.cvecEnd) != 0)
@@ -353,38 +317,8 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   } else {
     llama_set_adapter_cvec(ctx_, nullptr, 0, nEmbd, -1, -1);
   }
-  llama_memory_t mem = llama_get_memory(ctx_);
-  llama_memory_clear(mem, true);
-
+  llama_memory_clear(llama_get_memory(ctx_), true);
   stats_ = GenStats();
-  struct Slot {
-    int req = -1;
-    int pos = 0;
-    int nGen = 0;
-    llama_token pending = 0;
-    bool hasPending = false, pendingKeep = false, finalFeed = false, inThink = false;
-    int nThink = 0;
-    bool closeThink = false, thinkCut = false;
-    SequenceSampler sampler;
-    std::string text;
-    std::vector<llama_token> ids;
-  };
-  std::vector<Slot> slots(nSeq);
-  const int batchCap = static_cast<int>(llama_n_batch(ctx_));
-  llama_batch batch = llama_batch_init(batchCap, 0, 1);
-  struct BatchGuard {
-    llama_batch& b;
-    ~BatchGuard() { llama_batch_free(b); }
-  } guard{batch};
-
-  // Admission order: longest work first, so the last sequences to finish are not a long tail at low batch.
-  std::vector<int> admission(n);
-  for (int i = 0; i < n; i++) admission[i] = i;
-  auto work = [&](int i) {
-    return static_cast<int>(reqs[i].prompt.size()) + (reqs[i].hasForced ? static_cast<int>(reqs[i].forced.size()) : reqs[i].maxTokens);
-  };
-  std::stable_sort(admission.begin(), admission.end(), [&](int a, int b) { return work(a) > work(b); });
-  const SamplerParams samplerParams{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens};
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
   if (!pool_ && !model_->cpuOnly) {
@@ -392,320 +326,9 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
     capture_.setPool(pool_.get());
   }
-
-  int next = 0, done = 0;
-  Progress prog;
-  prog.total = n;
-  auto lastReport = Clock::now();
-
-  // llama.cpp's chain for backend sampling: the same arithmetic as SequenceSampler, inside the graph.
-  auto makeBackendChain = [&](uint32_t seed) {
-    llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
-    if (opts.temperature <= 0.0f) {
-      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
-    } else {
-      // top-k, then temperature, then top-p: the same distribution as the reference's
-      // temperature -> top-k -> top-p (temperature is monotonic, so the top-k set is unchanged).
-      if (opts.topK > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(opts.topK));
-      llama_sampler_chain_add(chain, llama_sampler_init_temp(opts.temperature));
-      if (opts.topP < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(opts.topP, 1));
-      llama_sampler_chain_add(chain, llama_sampler_init_dist(seed));
-    }
-    return chain;
-  };
-
-  auto finish = [&](int s, bool eos) {
-    Slot& sl = slots[s];
-    GenResult& res = out[sl.req];
-    res.text = std::move(sl.text);
-    res.ids = std::move(sl.ids);
-    res.tokens = sl.nGen;
-    res.thinkTokens = sl.nThink;
-    res.thinkCut = sl.thinkCut;
-    res.eos = eos;
-    res.promptTokens = static_cast<int32_t>(reqs[sl.req].prompt.size());
-    res.capturedTokens = static_cast<int32_t>(capture_.keptTokens(s));
-    capture_.finishSlot(s, res.vector, res.norms);
-    prog.finished.emplace_back(sl.req, res);
-    sl = Slot();
-    llama_memory_seq_rm(mem, s, -1, -1);
-    done++;
-    prog.done = done;
-  };
-
-  // Takes the token chosen for slot s: stop, or queue it to be fed (and captured) in the next step.
-  auto accept = [&](int s, llama_token t) {
-    Slot& sl = slots[s];
-    const GenRequest& r = reqs[sl.req];
-    if (!r.hasForced && !opts.ignoreEos && llama_vocab_is_eog(vocab, t)) {
-      finish(s, true);
-      return;
-    }
-    const std::string special = tokenPiece(vocab, t, true);
-    const bool opens = special.find("<think>") != std::string::npos;
-    const bool closes = special.find("</think>") != std::string::npos;
-    bool keep = !(sl.inThink || opens || closes);
-    if (opens) sl.inThink = true;
-    if (closes) sl.inThink = false;
-    if (!keep) sl.nThink++;
-    sl.text += tokenPiece(vocab, t, false);
-    sl.ids.push_back(t);
-    sl.nGen++;
-    prog.tokens++;
-    const int limitGen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
-    if (opts.capture.compat) {
-      keep = true;
-      if (sl.nGen >= limitGen) {  // the reference never reads the state at its last token
-        finish(s, false);
-        return;
-      }
-    }
-    sl.pending = t;
-    sl.hasPending = true;
-    sl.pendingKeep = keep;
-    // With a think budget, maxTokens counts the visible answer; a think block that reaches the budget is closed.
-    const bool budgeted = !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose != LLAMA_TOKEN_NULL;
-    if (budgeted && sl.inThink && sl.nThink >= opts.thinkBudget) sl.closeThink = sl.thinkCut = true;
-    sl.finalFeed = (budgeted ? sl.nGen - sl.nThink : sl.nGen) >= limitGen;
-  };
-
-  // Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
-  std::vector<llama_token> chosen;
-  auto chooseAll = [&](const std::vector<std::pair<int, int>>& picks) -> std::string {
-    chosen.assign(picks.size(), 0);
-    auto pick = [&](int k) {
-      const auto [s, idx] = picks[k];
-      Slot& sl = slots[s];
-      const GenRequest& r = reqs[sl.req];
-      if (r.hasForced) chosen[k] = r.forced[sl.nGen];
-      else if (sl.closeThink) {
-        chosen[k] = opts.thinkClose;
-        sl.closeThink = false;
-      } else if (opts.backendSampling) chosen[k] = llama_sampler_sample(backendChains_[s], ctx_, idx);
-      else if (const float* row = llama_get_logits_ith(ctx_, idx)) chosen[k] = sl.sampler.sample(row, nVocab);
-      else chosen[k] = LLAMA_TOKEN_NULL;
-    };
-    const auto t0 = Clock::now();
-    llama_synchronize(ctx_);  // the decode's outputs are ready (before threads read the logits)
-    const auto t1 = Clock::now();
-    if (!opts.backendSampling && pool_ && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab >= (1 << 20)) {
-      pool_->run(static_cast<int>(picks.size()), pick);
-    } else {
-      for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));
-    }
-    stats_.waitMs += std::chrono::duration<double, std::milli>(t1 - t0).count();
-    stats_.sampleMs += std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
-    for (size_t k = 0; k < picks.size(); k++) {
-      if (chosen[k] == LLAMA_TOKEN_NULL) return "llama.cpp returned no logits for sequence " + std::to_string(picks[k].first);
-      accept(picks[k].first, chosen[k]);
-    }
-    return {};
-  };
-
-  auto decode = [&]() -> std::string {
-    const auto t0 = Clock::now();
-    const int32_t rc = llama_decode(ctx_, batch);
-    stats_.decodeMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    stats_.captureMs += capture_.takeElapsedMs();
-    capture_.endDecode();
-    if (cancel_) return "cancelled";
-    if (!capture_.error().empty()) return capture_.error();
-    if (rc == 1) return "the KV cache is full; lower `parallel` or `maxTokens`";
-    if (rc == 2) return "cancelled";
-    if (rc != 0) {
-      std::string why = takeLastLlamaErrors();
-      return "llama_decode failed (code " + std::to_string(rc) + (why.empty() ? "" : ": " + why) + ")";
-    }
-    return {};
-  };
-
-  // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
-  // share a long prefix (chat template, system instruction): a slot whose prompt starts with at least
-  // kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
-  // round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
-  // the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
-  constexpr size_t kMinShared = 16;
-  // Only plain KV caches: recurrent state cannot be cut at a position, and a sliding-window cache may
-  // have dropped the prefix already. Deterministic mode on a GPU computes every sequence alone.
-  const bool canShare = !opts.solo && !llama_model_is_recurrent(model) && !llama_model_is_hybrid(model) &&
-                        llama_model_n_swa(model) == 0;
-  auto prefill = [&](const std::vector<int>& admitted) -> std::string {
-    std::vector<ColumnRef> all, outs;
-    std::vector<std::pair<int, int>> lastIndex;  // (slot, batch index of its last prompt token)
-    batch.n_tokens = 0;
-    auto flush = [&]() -> std::string {
-      if (batch.n_tokens == 0) return {};
-      capture_.beginDecode(std::move(all), std::move(outs));
-      all.clear();
-      outs.clear();
-      std::string e = decode();
-      if (!e.empty()) return e;
-      e = chooseAll(lastIndex);
-      if (!e.empty()) return e;
-      lastIndex.clear();
-      batch.n_tokens = 0;
-      return {};
-    };
-    // Feeds prompt tokens [from, end) of slot s.
-    auto feed = [&](int s, size_t from) -> std::string {
-      Slot& sl = slots[s];
-      const auto& prompt = reqs[sl.req].prompt;
-      for (size_t p = from; p < prompt.size(); p++) {
-        if (batch.n_tokens == (opts.solo ? 1 : batchCap)) {
-          std::string e = flush();
-          if (!e.empty()) return e;
-        }
-        const bool last = p + 1 == prompt.size();
-        const int i = batch.n_tokens++;
-        batch.token[i] = prompt[p];
-        batch.pos[i] = static_cast<llama_pos>(p);
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = s;
-        batch.logits[i] = last;
-        const ColumnRef ref{opts.capture.compat && last ? s : -1};
-        all.push_back(ref);
-        if (last) {
-          outs.push_back(ref);
-          lastIndex.emplace_back(s, i);
-        }
-      }
-      sl.pos = static_cast<int>(prompt.size());
-      // Compat capture keeps the last prompt token: give each slot its own decode so columns stay in order.
-      if (opts.capture.compat || opts.solo) return flush();
-      return {};
-    };
-
-    // Leaders prefill their whole prompt; followers share a leader's or a running sequence's prefix.
-    std::vector<int> leaders;
-    std::vector<std::array<int, 3>> followers;  // (slot, source slot, shared tokens)
-    std::vector<char> admittedNow(nSeq, 0);
-    for (int s : admitted) admittedNow[s] = 1;
-    for (int s : admitted) {
-      const auto& prompt = reqs[slots[s].req].prompt;
-      int source = -1;
-      size_t shared = 0;
-      auto consider = [&](int t) {
-        const auto& other = reqs[slots[t].req].prompt;
-        const size_t limit = std::min(prompt.size() - 1, other.size());  // the last token is always fed
-        size_t l = 0;
-        while (l < limit && prompt[l] == other[l]) l++;
-        if (l > shared) shared = l, source = t;
-      };
-      if (canShare) {
-        for (int t = 0; t < nSeq; t++)
-          if (t != s && slots[t].req >= 0 && !admittedNow[t]) consider(t);
-        for (int t : leaders) consider(t);
-      }
-      if (shared >= kMinShared) followers.push_back({s, source, static_cast<int>(shared)});
-      else leaders.push_back(s);
-    }
-    for (int s : leaders) {
-      std::string e = feed(s, 0);
-      if (!e.empty()) return e;
-    }
-    if (followers.empty()) return flush();
-    std::string e = flush();
-    if (!e.empty()) return e;
-    for (auto [s, source, shared] : followers) {
-      llama_memory_seq_cp(mem, source, s, -1, -1);
-      // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
-      if (!llama_memory_seq_rm(mem, s, shared, -1) || llama_memory_seq_pos_min(mem, s) != 0 ||
-          llama_memory_seq_pos_max(mem, s) != shared - 1) {
-        llama_memory_seq_rm(mem, s, -1, -1);
-        shared = 0;
-      }
-      stats_.sharedTokens += shared;
-      e = feed(s, static_cast<size_t>(shared));
-      if (!e.empty()) return e;
-    }
-    return flush();
-  };
-
-  // Hands finished results to JS before any early return, so a journal keeps what was completed.
-  auto stop = [&](std::string why) {
-    if (progress && !prog.finished.empty()) progress(prog);
-    return why;
-  };
-
-  while (done < n) {
-    if (cancel_) return stop("cancelled");
-    std::vector<int> admitted;
-    for (int s = 0; s < nSeq && next < n; s++) {
-      if (slots[s].req >= 0) continue;
-      const int req = admission[next++];
-      slots[s].req = req;
-      if (opts.backendSampling) {
-        // The context owns the chain of sequence s; swap in one seeded for this request.
-        llama_sampler* chain = makeBackendChain(reqs[req].seed);
-        llama_set_sampler(ctx_, s, chain);
-        llama_sampler_free(backendChains_[s]);
-        backendChains_[s] = chain;
-      } else {
-        slots[s].sampler = SequenceSampler(samplerParams, reqs[req].seed);
-      }
-      slots[s].inThink = reqs[req].startInThink;
-      capture_.resetSlot(s);
-      admitted.push_back(s);
-    }
-    if (!admitted.empty()) {
-      for (int s : admitted) stats_.prefillTokens += static_cast<int64_t>(reqs[slots[s].req].prompt.size());
-      const auto t0 = Clock::now();
-      std::string e = prefill(admitted);
-      if (!e.empty()) return stop(e);
-      stats_.prefillMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    }
-
-    // One step: the pending token of every active slot, in ascending slot order (solo: one decode each).
-    std::vector<int> order;
-    for (int s = 0; s < nSeq; s++)
-      if (slots[s].req >= 0 && slots[s].hasPending) order.push_back(s);
-    const auto t0 = Clock::now();
-    for (size_t first = 0; first < order.size();) {
-      const size_t count = opts.solo ? 1 : order.size();
-      std::vector<ColumnRef> all;
-      std::vector<std::pair<int, int>> picks;
-      batch.n_tokens = 0;
-      for (size_t k = first; k < first + count; k++) {
-        Slot& sl = slots[order[k]];
-        const int i = batch.n_tokens++;
-        batch.token[i] = sl.pending;
-        batch.pos[i] = sl.pos;
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = order[k];
-        batch.logits[i] = true;
-        all.push_back(ColumnRef{sl.pendingKeep ? order[k] : -1});
-      }
-      stats_.steps++;
-      stats_.stepTokens += static_cast<int64_t>(count);
-      std::vector<ColumnRef> outs = all;
-      capture_.beginDecode(std::move(all), std::move(outs));
-      std::string e = decode();
-      if (!e.empty()) return stop(e);
-      for (size_t k = first; k < first + count; k++) {
-        const int s = order[k];
-        Slot& sl = slots[s];
-        sl.pos++;
-        sl.hasPending = false;
-        if (sl.finalFeed) finish(s, false);
-        else picks.emplace_back(s, static_cast<int>(k - first));
-      }
-      e = chooseAll(picks);
-      if (!e.empty()) return stop(e);
-      first += count;
-    }
-    if (!order.empty()) stats_.stepMs += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    const auto now = Clock::now();
-    if (progress && (!prog.finished.empty() || now - lastReport > std::chrono::milliseconds(100))) {
-      lastReport = now;
-      prog.partial.clear();
-      if (opts.stream)
-        for (const Slot& sl : slots)
-          if (sl.req >= 0) prog.partial.emplace_back(sl.req, sl.text);
-      progress(prog);
-      prog.finished.clear();
-    }
-  }
-  return {};
+  const RunTarget target{ctx_, *model_, capture_, pool_.get(), backendChains_, cancel_, stats_};
+  GenerationRun run(target, reqs, opts, nSeq, out, progress);
+  return run.run();
 }
 
 std::string Context::runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states) {
