@@ -3,9 +3,11 @@
 
 #include <napi.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "llama-cpp.h"
 #include "llama.h"
 
 namespace moodaxis {
@@ -17,11 +19,27 @@ std::string takeLastLlamaErrors();
 
 // Backends (CPU variants, CUDA plugin) loaded once per process.
 struct BackendState {
+  std::mutex mutex;  // worker threads may load backends and read this at the same time
   bool dynamicBackends = false;
   std::string libDir;
   std::vector<std::string> loaded;  // paths of backend plugins that loaded
   std::vector<std::string> failed;  // "path: reason"
 };
 BackendState& backendState();
+
+// What the addon keeps per JS environment (the main thread and each worker thread have their own).
+struct AddonData {
+  Napi::FunctionReference modelClass;  // Model: made by Model.load, taken by new Context(model)
+};
+AddonData& addonData(Napi::Env env);
+
+// A llama_batch for up to `capacity` tokens of one sequence id each, freed with its owner.
+struct OwnedBatch {
+  llama_batch batch;
+  explicit OwnedBatch(int32_t capacity) : batch(llama_batch_init(capacity, 0, 1)) {}
+  ~OwnedBatch() { llama_batch_free(batch); }
+  OwnedBatch(const OwnedBatch&) = delete;
+  OwnedBatch& operator=(const OwnedBatch&) = delete;
+};
 
 }  // namespace moodaxis

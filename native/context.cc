@@ -79,20 +79,6 @@ CaptureConfig parseCapture(const Napi::Object& o) {
   return c;
 }
 
-// Results and errors travel back to JS through one thread-safe function per job.
-struct GenerateJob {
-  Napi::Promise::Deferred deferred;
-  Napi::ThreadSafeFunction tsfn;
-  std::vector<GenRequest> requests;
-  GenOptions options;
-  std::vector<GenResult> results;
-  std::vector<llama_token> forwardTokens;
-  std::vector<std::vector<float>> states;
-  std::string error;
-  Napi::Reference<Napi::Object>* keepAlive = nullptr;  // the JS Context, held while the job runs
-  explicit GenerateJob(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
-};
-
 Napi::Float32Array toFloat32(Napi::Env env, const std::vector<float>& v) {
   auto arr = Napi::Float32Array::New(env, v.size());
   std::copy(v.begin(), v.end(), arr.Data());
@@ -116,20 +102,56 @@ Napi::Object resultObject(Napi::Env env, const GenResult& r) {
   return o;
 }
 
-// The end of every job, on the JS thread: settle its promise, release its thread-safe function and the
-// JS object it kept alive, and free it.
-void finishJob(Napi::Env env, GenerateJob* job, const std::function<Napi::Value(Napi::Env)>& value) {
-  if (!job->error.empty()) {
-    job->deferred.Reject(Napi::Error::New(env, job->error).Value());
-  } else {
-    job->deferred.Resolve(value(env));
+Napi::Value progressArguments(Napi::Env env, Napi::Function fn, const Progress& p) {
+  Napi::Array finished = Napi::Array::New(env, p.finished.size());
+  for (size_t i = 0; i < p.finished.size(); i++) {
+    Napi::Object item = resultObject(env, p.finished[i].second);
+    item.Set("index", p.finished[i].first);
+    finished.Set(i, item);
   }
-  job->tsfn.Release();
-  if (job->keepAlive) job->keepAlive->Unref();
-  delete job;
+  Napi::Array partial = Napi::Array::New(env, p.partial.size());
+  for (size_t i = 0; i < p.partial.size(); i++) {
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("index", p.partial[i].first);
+    item.Set("text", p.partial[i].second);
+    partial.Set(i, item);
+  }
+  return fn.Call({Napi::Number::New(env, p.done), Napi::Number::New(env, p.total),
+                  Napi::Number::New(env, static_cast<double>(p.tokens)), finished, partial});
+}
+
+Napi::Promise rejected(Napi::Env env, const Napi::Error& error) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(error.Value());
+  return deferred.Promise();
+}
+
+// The message of an exception escaping llama.cpp (one escaping the owner thread would abort the process).
+std::string escaped(const std::exception* e) {
+  return e ? std::string("llama.cpp failed: ") + e->what() : std::string("llama.cpp failed with an unknown exception");
 }
 
 }  // namespace
+
+enum class JobKind { Generate, Forward, Dispose };
+
+// One call from JS: parsed arguments in, results out. Created on the JS thread once the arguments are
+// parsed, run on the owner thread, settled and freed on the JS thread.
+struct Job {
+  JobKind kind;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;  // progress reports and the final hand-back to the JS thread
+  std::vector<GenRequest> requests;
+  GenOptions options;
+  std::vector<GenResult> results;
+  GenStats stats;
+  std::vector<llama_token> forwardTokens;
+  std::vector<int32_t> forwardLayers;
+  std::vector<std::vector<float>> states;
+  std::string error;
+  double contextBytes = 0;  // the context's memory when the job ended
+  Job(Napi::Env env, JobKind k) : kind(k), deferred(Napi::Promise::Deferred::New(env)) {}
+};
 
 Napi::Function Context::Init(Napi::Env env) {
   return DefineClass(env, "Context",
@@ -144,16 +166,10 @@ Napi::Function Context::Init(Napi::Env env) {
 // new Context(model, { threads })
 Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "Context(model, options): model expected").ThrowAsJavaScriptException();
-    return;
-  }
-  Model* model = Napi::ObjectWrap<Model>::Unwrap(info[0].As<Napi::Object>());
-  model_ = model->handle();
-  if (!model_) {
-    Napi::Error::New(env, "the model has been disposed").ThrowAsJavaScriptException();
-    return;
-  }
+  if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(addonData(env).modelClass.Value()))
+    throw Napi::TypeError::New(env, "Context(model, options): a Model expected");
+  model_ = Napi::ObjectWrap<Model>::Unwrap(info[0].As<Napi::Object>())->handle();
+  if (!model_) throw Napi::Error::New(env, "the model has been disposed");
   Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   threads_ = std::max(1, intOpt(opts, "threads", static_cast<int32_t>(std::thread::hardware_concurrency())));
   // With the layers on a GPU the CPU backend only looks up token embeddings: a wide, spinning
@@ -163,6 +179,12 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
 }
 
 Context::~Context() { shutdown(); }
+
+// Collected without dispose(): the memory it reported goes with it.
+void Context::Finalize(Napi::Env env) {
+  if (reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -reportedBytes_);
+  reportedBytes_ = 0;
+}
 
 void Context::post(std::function<void()> job) {
   {
@@ -211,11 +233,10 @@ void Context::shutdown() {
 }
 
 void Context::freeContext() {
-  if (ctx_) llama_free(ctx_);
-  ctx_ = nullptr;
-  for (auto* chain : backendChains_) llama_sampler_free(chain);
-  backendChains_.clear();
+  ctx_.reset();
+  backendChains_.clear();  // after the context that used them
   ctxSeq_ = ctxPerSeq_ = 0;
+  ctxBytes_ = 0;
 }
 
 std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
@@ -246,22 +267,22 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   if (opts.backendSampling) {
     // One chain per sequence from the start; admission swaps in a chain seeded for the request.
     for (int s = 0; s < nSeq; s++) {
-      llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
-      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
-      backendChains_.push_back(chain);
-      seqSamplers.push_back({s, chain});
+      llama_sampler_ptr chain(llama_sampler_chain_init(llama_sampler_chain_default_params()));
+      llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());
+      seqSamplers.push_back({s, chain.get()});
+      backendChains_.push_back(std::move(chain));
     }
     cp.samplers = seqSamplers.data();
     cp.n_samplers = seqSamplers.size();
   }
+  const llama_model* m = model_->get();
+  const int nHead = llama_model_n_head(m), nHeadKv = llama_model_n_head_kv(m);
+  const double kvDim = nHead > 0 ? static_cast<double>(llama_model_n_embd(m)) / nHead * nHeadKv : 0.0;
+  const double kvBytes = static_cast<double>(cp.n_ctx) * llama_model_n_layer(m) * 2.0 * kvDim * (opts.f32Cache ? 4 : 2);
   {
     // llama.cpp clears the KV cache when it creates it: on the CPU a cache larger than the memory left
     // would be allocated (Linux overcommits) and then touched, and the kernel would kill the process.
     // Refuse it, and any cache above MOODAXIS_KV_MEMORY_LIMIT (bytes), e.g. to share a machine.
-    const llama_model* m = model_->model;
-    const int nHead = llama_model_n_head(m), nHeadKv = llama_model_n_head_kv(m);
-    const double kvDim = nHead > 0 ? static_cast<double>(llama_model_n_embd(m)) / nHead * nHeadKv : 0.0;
-    const double kvBytes = static_cast<double>(cp.n_ctx) * llama_model_n_layer(m) * 2.0 * kvDim * (opts.f32Cache ? 4 : 2);
     double avail = model_->cpuOnly ? 0.8 * availableHostMemory() : 0.0;
     const char* limitEnv = std::getenv("MOODAXIS_KV_MEMORY_LIMIT");
     const double limit = limitEnv ? std::atof(limitEnv) : 0.0;
@@ -280,15 +301,17 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
     }
   }
   takeLastLlamaErrors();
-  ctx_ = llama_init_from_model(model_->model, cp);
+  ctx_.reset(llama_init_from_model(model_->get(), cp));
   if (!ctx_) {
+    backendChains_.clear();
     std::string why = takeLastLlamaErrors();
     return "could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
            " tokens (" + (why.empty() ? "allocation failed" : why) + "); lower `parallel` or `maxTokens`";
   }
-  if (threadpool_) llama_attach_threadpool(ctx_, static_cast<ggml_threadpool_t>(threadpool_), static_cast<ggml_threadpool_t>(threadpool_));
+  if (threadpool_) llama_attach_threadpool(ctx_.get(), static_cast<ggml_threadpool_t>(threadpool_), static_cast<ggml_threadpool_t>(threadpool_));
   ctxSeq_ = nSeq;
-  ctxPerSeq_ = static_cast<int>(llama_n_ctx_seq(ctx_));
+  ctxPerSeq_ = static_cast<int>(llama_n_ctx_seq(ctx_.get()));
+  ctxBytes_ = kvBytes;
   ctxFlash_ = opts.flashAttn;
   ctxF32_ = opts.f32Cache;
   ctxBackendSampling_ = opts.backendSampling;
@@ -297,7 +320,7 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
 }
 
 std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
-                                 const ProgressFn& progress) {
+                                 GenStats& stats, const ProgressFn& progress) {
   const int n = static_cast<int>(reqs.size());
   out.assign(n, GenResult());
   if (n == 0) return {};
@@ -305,20 +328,20 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   std::string err = prepareRequests(*model_, reqs, opts, need);
   if (!err.empty()) return err;
 
-  const int nEmbd = llama_model_n_embd(model_->model);
+  const int nEmbd = llama_model_n_embd(model_->get());
   const int nSeq = std::max(1, std::min(opts.parallel, n));
   err = ensureContext(nSeq, need, opts);
   if (!err.empty()) return err;
-  capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->model), nSeq);
+  capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->get()), nSeq);
   if (!opts.controlVector.empty()) {
-    if (llama_set_adapter_cvec(ctx_, opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
+    if (llama_set_adapter_cvec(ctx_.get(), opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
                                opts.cvecEnd) != 0)
       return "the control vector does not fit this model: " + takeLastLlamaErrors();
   } else {
-    llama_set_adapter_cvec(ctx_, nullptr, 0, nEmbd, -1, -1);
+    llama_set_adapter_cvec(ctx_.get(), nullptr, 0, nEmbd, -1, -1);
   }
-  llama_memory_clear(llama_get_memory(ctx_), true);
-  stats_ = GenStats();
+  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  stats = GenStats();
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
   if (!pool_ && !model_->cpuOnly) {
@@ -326,7 +349,7 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
     pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
     capture_.setPool(pool_.get());
   }
-  const RunTarget target{ctx_, *model_, capture_, pool_.get(), backendChains_, cancel_, stats_};
+  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, cancel_, stats};
   GenerationRun run(target, reqs, opts, nSeq, out, progress);
   return run.run();
 }
@@ -338,10 +361,11 @@ std::string Context::runForward(const std::vector<llama_token>& tokens, std::vec
   opts.capture.layers.resize(1);  // a context with the graph callback installed
   std::string err = ensureContext(1, nTokens + 1, opts);
   if (!err.empty()) return err;
-  llama_set_adapter_cvec(ctx_, nullptr, 0, llama_model_n_embd(model_->model), -1, -1);
-  llama_memory_clear(llama_get_memory(ctx_), true);
-  const int batchCap = static_cast<int>(llama_n_batch(ctx_));
-  llama_batch batch = llama_batch_init(batchCap, 0, 1);
+  llama_set_adapter_cvec(ctx_.get(), nullptr, 0, llama_model_n_embd(model_->get()), -1, -1);
+  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  const int batchCap = static_cast<int>(llama_n_batch(ctx_.get()));
+  OwnedBatch owned(batchCap);
+  llama_batch& batch = owned.batch;
   capture_.beginRawDecode(nTokens);
   for (int start = 0; start < nTokens && err.empty(); start += batchCap) {
     batch.n_tokens = 0;
@@ -353,27 +377,20 @@ std::string Context::runForward(const std::vector<llama_token>& tokens, std::vec
       batch.seq_id[i][0] = 0;
       batch.logits[i] = true;  // every token an output: the last block keeps all columns
     }
-    const int32_t rc = llama_decode(ctx_, batch);
+    const int32_t rc = llama_decode(ctx_.get(), batch);
     if (rc != 0) err = "llama_decode failed (code " + std::to_string(rc) + ")";
     if (!capture_.error().empty()) err = capture_.error();
   }
   capture_.endDecode();
-  llama_batch_free(batch);
   states = capture_.raw();
   return err;
 }
 
-// generate(requests, options, onProgress?) -> Promise<results>
-Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto* job = new GenerateJob(env);
-  Napi::Promise promise = job->deferred.Promise();
-  if (disposed_) {
-    job->deferred.Reject(Napi::Error::New(env, "the context has been disposed").Value());
-    delete job;
-    return promise;
-  }
-  Napi::Array reqs = info[0].As<Napi::Array>();
+namespace {
+
+std::vector<GenRequest> parseRequests(const Napi::Value& value) {
+  Napi::Array reqs = value.As<Napi::Array>();
+  std::vector<GenRequest> out;
   for (uint32_t i = 0; i < reqs.Length(); i++) {
     Napi::Object r = reqs.Get(i).As<Napi::Object>();
     GenRequest g;
@@ -391,10 +408,14 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
       g.forced = tokensFrom(r.Get("forced"));
       g.hasForced = true;
     }
-    job->requests.push_back(std::move(g));
+    out.push_back(std::move(g));
   }
-  Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-  GenOptions& opts = job->options;
+  return out;
+}
+
+GenOptions parseOptions(Napi::Env env, const Napi::Value& value) {
+  Napi::Object o = value.IsObject() ? value.As<Napi::Object>() : Napi::Object::New(env);
+  GenOptions opts;
   opts.temperature = static_cast<float>(numOpt(o, "temperature", 0.7));
   opts.topK = intOpt(o, "topK", 50);
   opts.topP = static_cast<float>(numOpt(o, "topP", 0.9));
@@ -416,143 +437,177 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
     opts.cvecStart = intOpt(o, "cvecStart", 1);
     opts.cvecEnd = intOpt(o, "cvecEnd", 1);
   }
-  Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>()
-                                                                          : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
-  job->tsfn = Napi::ThreadSafeFunction::New(env, onProgress, "moodaxis.generate", 0, 1);
+  return opts;
+}
+
+}  // namespace
+
+// JS thread: the job owns a thread-safe function (progress and the hand-back) and keeps this object alive
+// until it settles.
+Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char* name, Napi::Function onProgress) {
+  if (onProgress.IsEmpty()) onProgress = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+  job->tsfn = Napi::ThreadSafeFunction::New(env, onProgress, name, 0, 1);
+  Napi::Promise promise = job->deferred.Promise();
   Ref();
-  job->keepAlive = this;  // keep the JS object alive while the job runs
-  post([this, job] {
-    auto report = [job](const Progress& p) {
-      auto* copy = new Progress(p);
-      job->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
+  Job* running = job.release();
+  switch (running->kind) {
+    case JobKind::Generate:
+      post([this, running] {
+        ProgressFn report = [running](const Progress& p) {
+          auto* copy = new Progress(p);
+          const napi_status status = running->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
+            try {
+              progressArguments(env, fn, *p);
+            } catch (const Napi::Error&) {
+              // A failing progress callback must not stop the generation.
+            }
+            delete p;
+          });
+          if (status != napi_ok) delete copy;  // the environment is going away: nobody to tell
+        };
         try {
-          Napi::Array finished = Napi::Array::New(env, p->finished.size());
-          for (size_t i = 0; i < p->finished.size(); i++) {
-            Napi::Object item = resultObject(env, p->finished[i].second);
-            item.Set("index", p->finished[i].first);
-            finished.Set(i, item);
-          }
-          Napi::Array partial = Napi::Array::New(env, p->partial.size());
-          for (size_t i = 0; i < p->partial.size(); i++) {
-            Napi::Object item = Napi::Object::New(env);
-            item.Set("index", p->partial[i].first);
-            item.Set("text", p->partial[i].second);
-            partial.Set(i, item);
-          }
-          fn.Call({Napi::Number::New(env, p->done), Napi::Number::New(env, p->total),
-                   Napi::Number::New(env, static_cast<double>(p->tokens)), finished, partial});
-        } catch (const Napi::Error&) {
-          // A failing progress callback must not stop the generation.
+          running->error = runGenerate(running->requests, running->options, running->results, running->stats, report);
+        } catch (const std::exception& e) {
+          running->error = escaped(&e);
+        } catch (...) {
+          running->error = escaped(nullptr);
         }
-        delete p;
+        if (running->error == "cancelled") running->error = "generation cancelled: the model or context was disposed";
+        deliver(running);
       });
-    };
-    try {
-      job->error = runGenerate(job->requests, job->options, job->results, report);
-    } catch (const std::exception& e) {  // an exception escaping this thread would abort the process
-      job->error = std::string("llama.cpp failed: ") + e.what();
-    }
-    if (job->error == "cancelled") job->error = "generation cancelled: the model or context was disposed";
-    job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
-      finishJob(env, job, [job](Napi::Env env) -> Napi::Value {
-        Napi::Array arr = Napi::Array::New(env, job->results.size());
-        for (size_t i = 0; i < job->results.size(); i++) arr.Set(i, resultObject(env, job->results[i]));
-        return arr;
+      break;
+    case JobKind::Forward:
+      post([this, running] {
+        const int nLayer = llama_model_n_layer(model_->get());
+        for (int32_t block : running->forwardLayers)
+          if (block < 0 || block >= nLayer) running->error = "layer " + std::to_string(block) + " does not exist";
+        if (running->forwardTokens.empty()) running->error = "no tokens to run";
+        if (running->error.empty()) {
+          CaptureConfig config;
+          for (int32_t block : running->forwardLayers) config.layers.push_back(WatchedLayer{block, false, 0.0f});
+          capture_.configure(config, llama_model_n_embd(model_->get()), nLayer, 1);
+          try {
+            running->error = runForward(running->forwardTokens, running->states);
+          } catch (const std::exception& e) {
+            running->error = escaped(&e);
+          } catch (...) {
+            running->error = escaped(nullptr);
+          }
+        }
+        deliver(running);
       });
-    });
-  });
+      break;
+    case JobKind::Dispose:
+      post([this, running] {
+        freeContext();
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          stopping_ = true;
+        }
+        deliver(running);
+      });
+      break;
+  }
   return promise;
 }
 
-// stats() -> timing of the last generate call
+void Context::deliver(Job* job) {
+  job->contextBytes = ctxBytes_;
+  const napi_status status = job->tsfn.BlockingCall(job, [this](Napi::Env env, Napi::Function, Job* job) { settle(env, job); });
+  if (status != napi_ok) {
+    // The environment is shutting down (a worker thread ending): no JS is left to settle the promise.
+    job->tsfn.Release();
+    delete job;
+  }
+}
+
+void Context::settle(Napi::Env env, Job* job) {
+  if (job->kind == JobKind::Dispose && thread_.joinable()) thread_.join();
+  const auto bytes = static_cast<int64_t>(job->contextBytes);
+  if (bytes != reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, bytes - reportedBytes_);
+  reportedBytes_ = bytes;
+  if (job->kind == JobKind::Generate) lastStats_ = job->stats;
+  try {
+    if (!job->error.empty()) {
+      job->deferred.Reject(Napi::Error::New(env, job->error).Value());
+    } else if (job->kind == JobKind::Generate) {
+      Napi::Array arr = Napi::Array::New(env, job->results.size());
+      for (size_t i = 0; i < job->results.size(); i++) arr.Set(i, resultObject(env, job->results[i]));
+      job->deferred.Resolve(arr);
+    } else if (job->kind == JobKind::Forward) {
+      Napi::Array arr = Napi::Array::New(env, job->states.size());
+      for (size_t i = 0; i < job->states.size(); i++) arr.Set(i, toFloat32(env, job->states[i]));
+      job->deferred.Resolve(arr);
+    } else {
+      job->deferred.Resolve(env.Undefined());
+    }
+  } catch (const Napi::Error& e) {  // e.g. no memory left for the result arrays
+    job->deferred.Reject(e.Value());
+  }
+  job->tsfn.Release();
+  Unref();
+  delete job;
+}
+
+// generate(requests, options, onProgress?) -> Promise<results>
+Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, Napi::Error::New(env, "the context has been disposed"));
+  auto job = std::make_unique<Job>(env, JobKind::Generate);
+  try {
+    job->requests = parseRequests(info[0]);
+    job->options = parseOptions(env, info[1]);
+  } catch (const Napi::Error& e) {
+    return rejected(env, e);
+  }
+  Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+  return start(env, std::move(job), "moodaxis.generate", onProgress);
+}
+
+// stats() -> timing of the last generate call that ended
 Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const GenStats& s = lastStats_;
   Napi::Object o = Napi::Object::New(env);
-  o.Set("prefillMs", stats_.prefillMs);
-  o.Set("stepMs", stats_.stepMs);
-  o.Set("steps", static_cast<double>(stats_.steps));
-  o.Set("prefillTokens", static_cast<double>(stats_.prefillTokens));
-  o.Set("stepTokens", static_cast<double>(stats_.stepTokens));
-  o.Set("decodeMs", stats_.decodeMs);
-  o.Set("waitMs", stats_.waitMs);
-  o.Set("sampleMs", stats_.sampleMs);
-  o.Set("captureMs", stats_.captureMs);
-  o.Set("sharedTokens", static_cast<double>(stats_.sharedTokens));
+  o.Set("prefillMs", s.prefillMs);
+  o.Set("stepMs", s.stepMs);
+  o.Set("steps", static_cast<double>(s.steps));
+  o.Set("prefillTokens", static_cast<double>(s.prefillTokens));
+  o.Set("stepTokens", static_cast<double>(s.stepTokens));
+  o.Set("decodeMs", s.decodeMs);
+  o.Set("waitMs", s.waitMs);
+  o.Set("sampleMs", s.sampleMs);
+  o.Set("captureMs", s.captureMs);
+  o.Set("sharedTokens", static_cast<double>(s.sharedTokens));
   return o;
 }
 
 // forward(tokens: Int32Array, layers: number[]) -> Promise<Float32Array[]> (per layer, tokens x nEmbd)
 Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* job = new GenerateJob(env);
-  Napi::Promise promise = job->deferred.Promise();
-  if (disposed_) {
-    job->deferred.Reject(Napi::Error::New(env, "the context has been disposed").Value());
-    delete job;
-    return promise;
+  if (disposed_) return rejected(env, Napi::Error::New(env, "the context has been disposed"));
+  auto job = std::make_unique<Job>(env, JobKind::Forward);
+  try {
+    job->forwardTokens = tokensFrom(info[0]);
+    Napi::Array layers = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < layers.Length(); i++) job->forwardLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
+  } catch (const Napi::Error& e) {
+    return rejected(env, e);
   }
-  job->forwardTokens = tokensFrom(info[0]);
-  Napi::Array layers = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < layers.Length(); i++) {
-    WatchedLayer w;
-    w.block = layers.Get(i).As<Napi::Number>().Int32Value();
-    job->options.capture.layers.push_back(w);
-  }
-  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "moodaxis.forward", 0, 1);
-  Ref();
-  job->keepAlive = this;
-  post([this, job] {
-    const llama_model* model = model_->model;
-    const int nLayer = llama_model_n_layer(model);
-    for (const auto& w : job->options.capture.layers)
-      if (w.block < 0 || w.block >= nLayer) job->error = "layer " + std::to_string(w.block) + " does not exist";
-    if (job->forwardTokens.empty()) job->error = "no tokens to run";
-    if (job->error.empty()) {
-      capture_.configure(job->options.capture, llama_model_n_embd(model), nLayer, 1);
-      try {
-        job->error = runForward(job->forwardTokens, job->states);
-      } catch (const std::exception& e) {
-        job->error = std::string("llama.cpp failed: ") + e.what();
-      }
-    }
-    job->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function, GenerateJob* job) {
-      finishJob(env, job, [job](Napi::Env env) -> Napi::Value {
-        Napi::Array arr = Napi::Array::New(env, job->states.size());
-        for (size_t i = 0; i < job->states.size(); i++) arr.Set(i, toFloat32(env, job->states[i]));
-        return arr;
-      });
-    });
-  });
-  return promise;
+  return start(env, std::move(job), "moodaxis.forward", Napi::Function());
 }
 
 // dispose() -> Promise<void>: cancels a running job between steps, frees the context, ends the thread.
 Napi::Value Context::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* job = new GenerateJob(env);
-  Napi::Promise promise = job->deferred.Promise();
   if (disposed_) {
-    job->deferred.Resolve(env.Undefined());
-    delete job;
-    return promise;
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
   }
   disposed_ = true;
   cancel_ = true;
-  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "moodaxis.dispose", 0, 1);
-  Ref();
-  job->keepAlive = this;
-  post([this, job] {
-    freeContext();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    job->tsfn.BlockingCall(job, [this](Napi::Env env, Napi::Function, GenerateJob* job) {
-      if (thread_.joinable()) thread_.join();
-      finishJob(env, job, [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-    });
-  });
-  return promise;
+  return start(env, std::make_unique<Job>(env, JobKind::Dispose), "moodaxis.dispose", Napi::Function());
 }
 
 }  // namespace moodaxis

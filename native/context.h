@@ -17,11 +17,14 @@
 
 namespace moodaxis {
 
+struct Job;
+
 class Context : public Napi::ObjectWrap<Context> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit Context(const Napi::CallbackInfo& info);
   ~Context() override;
+  void Finalize(Napi::Env env) override;
 
  private:
   Napi::Value Generate(const Napi::CallbackInfo& info);
@@ -29,26 +32,37 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
+  // JS thread: queues a parsed job (its promise settles in settle()).
+  Napi::Promise start(Napi::Env env, std::unique_ptr<Job> job, const char* name, Napi::Function onProgress);
   void post(std::function<void()> job);
   void loop();
   void shutdown();
+  // Owner thread: hands a finished job to the JS thread.
+  void deliver(Job* job);
+  // JS thread: settles the job's promise, reports memory, frees the job.
+  void settle(Napi::Env env, Job* job);
   // Owner-thread work:
   std::string ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts);
   std::string runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
-                          const ProgressFn& progress);
+                          GenStats& stats, const ProgressFn& progress);
   std::string runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states);
   void freeContext();
 
   std::shared_ptr<ModelHandle> model_;
   int32_t threads_ = 0;
-  llama_context* ctx_ = nullptr;
+  llama_context_ptr ctx_;
   int ctxSeq_ = 0, ctxPerSeq_ = 0;
   bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false, ctxCapture_ = false;
-  std::vector<llama_sampler*> backendChains_;  // per sequence, owned here while the context uses them
+  double ctxBytes_ = 0;  // the KV cache the context holds (owner thread)
+  std::vector<llama_sampler_ptr> backendChains_;  // per sequence, owned here while the context uses them
   void* threadpool_ = nullptr;
   std::unique_ptr<WorkerPool> pool_;  // samples a step's rows and folds its captured columns in parallel (GPU backends)
   Capture capture_;
-  GenStats stats_;
+
+  // JS thread only:
+  GenStats lastStats_;          // of the last generate call that ended
+  int64_t reportedBytes_ = 0;   // memory reported to the JS engine (napi_adjust_external_memory)
+  bool disposed_ = false;
 
   std::thread thread_;
   std::mutex mutex_;
@@ -56,7 +70,6 @@ class Context : public Napi::ObjectWrap<Context> {
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::atomic<bool> cancel_{false};
-  bool disposed_ = false;
 };
 
 }  // namespace moodaxis

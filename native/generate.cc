@@ -18,8 +18,8 @@ constexpr size_t kMinShared = 16;
 std::string prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need) {
   const llama_vocab* vocab = model.vocab();
   const int32_t nVocab = llama_vocab_n_tokens(vocab);
-  const int nLayer = llama_model_n_layer(model.model);
-  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model.model);
+  const int nLayer = llama_model_n_layer(model.get());
+  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model.get());
   need = 1;
   for (size_t i = 0; i < reqs.size(); i++) {
     GenRequest& r = reqs[i];
@@ -65,10 +65,11 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
       batchCap_(static_cast<int>(llama_n_batch(target.ctx))),
       // Only plain KV caches share prefixes: recurrent state cannot be cut at a position, and a sliding-window
       // cache may have dropped the prefix already. Deterministic mode on a GPU computes every sequence alone.
-      canShare_(!opts.solo && !llama_model_is_recurrent(target.model.model) && !llama_model_is_hybrid(target.model.model) &&
-                llama_model_n_swa(target.model.model) == 0),
+      canShare_(!opts.solo && !llama_model_is_recurrent(target.model.get()) && !llama_model_is_hybrid(target.model.get()) &&
+                llama_model_n_swa(target.model.get()) == 0),
       samplerParams_{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens},
-      batch_(llama_batch_init(batchCap_, 0, 1)),
+      owned_(batchCap_),
+      batch_(owned_.batch),
       slots_(nSeq) {
   // Admission order: longest work first, so the last sequences to finish are not a long tail at low batch.
   admission_.resize(nReq_);
@@ -81,24 +82,22 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
   lastReport_ = Clock::now();
 }
 
-GenerationRun::~GenerationRun() { llama_batch_free(batch_); }
-
 bool GenerationRun::budgeted(const GenRequest& r) const {
   return !r.hasForced && opts_.thinkBudget >= 0 && opts_.thinkClose != LLAMA_TOKEN_NULL;
 }
 
 // llama.cpp's chain for backend sampling: the same arithmetic as SequenceSampler, inside the graph.
-llama_sampler* GenerationRun::makeBackendChain(uint32_t seed) const {
-  llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+llama_sampler_ptr GenerationRun::makeBackendChain(uint32_t seed) const {
+  llama_sampler_ptr chain(llama_sampler_chain_init(llama_sampler_chain_default_params()));
   if (opts_.temperature <= 0.0f) {
-    llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());
   } else {
     // top-k, then temperature, then top-p: the same distribution as the reference's
     // temperature -> top-k -> top-p (temperature is monotonic, so the top-k set is unchanged).
-    if (opts_.topK > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(opts_.topK));
-    llama_sampler_chain_add(chain, llama_sampler_init_temp(opts_.temperature));
-    if (opts_.topP < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(opts_.topP, 1));
-    llama_sampler_chain_add(chain, llama_sampler_init_dist(seed));
+    if (opts_.topK > 0) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(opts_.topK));
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_temp(opts_.temperature));
+    if (opts_.topP < 1.0f) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_p(opts_.topP, 1));
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_dist(seed));
   }
   return chain;
 }
@@ -106,15 +105,17 @@ llama_sampler* GenerationRun::makeBackendChain(uint32_t seed) const {
 std::string GenerationRun::run() {
   while (done_ < nReq_) {
     if (t_.cancel) return stop("cancelled");
-    const std::vector<int> admitted = admit();
+    std::vector<int> admitted;
+    std::string e = admit(admitted);
+    if (!e.empty()) return stop(e);
     if (!admitted.empty()) {
       for (int s : admitted) t_.stats.prefillTokens += static_cast<int64_t>(reqs_[slots_[s].req].prompt.size());
       const auto t0 = Clock::now();
-      std::string e = prefill(admitted);
+      e = prefill(admitted);
       if (!e.empty()) return stop(e);
       t_.stats.prefillMs += msSince(t0);
     }
-    std::string e = step();
+    e = step();
     if (!e.empty()) return stop(e);
     reportProgress();
   }
@@ -122,8 +123,7 @@ std::string GenerationRun::run() {
 }
 
 // Gives each idle slot the next request in admission order, with a sampler seeded for it.
-std::vector<int> GenerationRun::admit() {
-  std::vector<int> admitted;
+std::string GenerationRun::admit(std::vector<int>& admitted) {
   for (int s = 0; s < nSeq_ && next_ < nReq_; s++) {
     if (active(s)) continue;
     Slot& sl = slots_[s];
@@ -131,11 +131,14 @@ std::vector<int> GenerationRun::admit() {
     sl.state = SlotState::Prefill;
     sl.req = req;
     if (opts_.backendSampling) {
-      // The context owns the chain of sequence s; swap in one seeded for this request.
-      llama_sampler* chain = makeBackendChain(reqs_[req].seed);
-      llama_set_sampler(t_.ctx, s, chain);
-      llama_sampler_free(t_.backendChains[s]);
-      t_.backendChains[s] = chain;
+      // Sequence s samples with a chain we own; swap in one seeded for this request. Whatever the answer,
+      // the context no longer uses the old chain: it is freed here.
+      llama_sampler_ptr chain = makeBackendChain(reqs_[req].seed);
+      if (!llama_set_sampler(t_.ctx, s, chain.get())) {
+        t_.backendChains[s].reset();
+        return "llama.cpp could not run the sampler of sequence " + std::to_string(s) + " in the graph (backend sampling)";
+      }
+      t_.backendChains[s] = std::move(chain);
     } else {
       sl.sampler = SequenceSampler(samplerParams_, reqs_[req].seed);
     }
@@ -143,7 +146,7 @@ std::vector<int> GenerationRun::admit() {
     t_.capture.resetSlot(s);
     admitted.push_back(s);
   }
-  return admitted;
+  return {};
 }
 
 // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
@@ -324,7 +327,7 @@ std::string GenerationRun::chooseAll(const std::vector<Pick>& picks) {
     else if (sl.think.closeNext) {
       chosen_[k] = opts_.thinkClose;
       sl.think.closeNext = false;
-    } else if (opts_.backendSampling) chosen_[k] = llama_sampler_sample(t_.backendChains[s], t_.ctx, idx);
+    } else if (opts_.backendSampling) chosen_[k] = llama_sampler_sample(t_.backendChains[s].get(), t_.ctx, idx);
     else if (const float* row = llama_get_logits_ith(t_.ctx, idx)) chosen_[k] = sl.sampler.sample(row, nVocab_);
     else chosen_[k] = LLAMA_TOKEN_NULL;
   };

@@ -94,7 +94,7 @@ struct RunTarget {
   const ModelHandle& model;
   Capture& capture;
   WorkerPool* pool;                             // null: sample and fold on the owner thread
-  std::vector<llama_sampler*>& backendChains;   // per sequence, with backend sampling
+  std::vector<llama_sampler_ptr>& backendChains;  // per sequence, with backend sampling
   const std::atomic<bool>& cancel;
   GenStats& stats;
 };
@@ -114,7 +114,6 @@ class GenerationRun {
                 std::vector<GenResult>& out, const ProgressFn& progress);
   GenerationRun(const GenerationRun&) = delete;
   GenerationRun& operator=(const GenerationRun&) = delete;
-  ~GenerationRun();
 
   // Runs every request to its end; returns an error message, empty on success.
   std::string run();
@@ -146,9 +145,9 @@ class GenerationRun {
 
   bool active(int s) const { return slots_[s].state != SlotState::Idle; }
   bool budgeted(const GenRequest& r) const;
-  llama_sampler* makeBackendChain(uint32_t seed) const;
+  llama_sampler_ptr makeBackendChain(uint32_t seed) const;
 
-  std::vector<int> admit();
+  std::string admit(std::vector<int>& admitted);
   std::string prefill(const std::vector<int>& admitted);
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
   std::string feedPrompt(int s, size_t from);
@@ -174,7 +173,8 @@ class GenerationRun {
   const int batchCap_;
   const bool canShare_;
   const SamplerParams samplerParams_;
-  llama_batch batch_;
+  OwnedBatch owned_;
+  llama_batch& batch_;
   std::vector<Slot> slots_;
   std::vector<int> admission_;  // request indices, in the order they are admitted
   int next_ = 0, done_ = 0;

@@ -5,8 +5,6 @@
 
 namespace moodaxis {
 
-Napi::FunctionReference Model::constructor;
-
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial) {
   int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, addSpecial, parseSpecial);
   std::vector<llama_token> tokens(std::max(n, 0));
@@ -61,7 +59,7 @@ class LoadWorker : public Napi::AsyncWorker {
       params.devices = cpuDevices_.size() > 1 ? cpuDevices_.data() : none;
     }
     takeLastLlamaErrors();
-    model_ = llama_model_load_from_file(path_.c_str(), params);
+    model_.reset(llama_model_load_from_file(path_.c_str(), params));
     if (!model_) {
       std::string why = takeLastLlamaErrors();
       SetError("llama.cpp could not load the model" + (why.empty() ? std::string() : ": " + why));
@@ -70,8 +68,13 @@ class LoadWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_), Napi::Boolean::New(env, gpuLayers_ == 0)});
-    deferred_.Resolve(obj);
+    try {
+      Napi::Object obj = addonData(env).modelClass.New({Napi::External<llama_model>::New(env, model_.get()), Napi::Boolean::New(env, gpuLayers_ == 0)});
+      model_.release();  // the Model owns it now
+      deferred_.Resolve(obj);
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
@@ -81,7 +84,7 @@ class LoadWorker : public Napi::AsyncWorker {
   std::string path_;
   int32_t gpuLayers_;
   bool useMmap_;
-  llama_model* model_ = nullptr;
+  llama_model_ptr model_;  // freed here unless a Model took it
   std::vector<ggml_backend_dev_t> cpuDevices_;
 };
 
@@ -97,18 +100,23 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod("meta", &Model::Meta),
                                       InstanceMethod("dispose", &Model::Dispose),
                                   });
-  constructor = Napi::Persistent(fn);
-  constructor.SuppressDestruct();
+  addonData(env).modelClass = Napi::Persistent(fn);
   return fn;
 }
 
 Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
-  if (info.Length() < 1 || !info[0].IsExternal()) {
-    Napi::TypeError::New(info.Env(), "Model is created by Model.load(path, options)").ThrowAsJavaScriptException();
-    return;
-  }
-  handle_ = std::make_shared<ModelHandle>(info[0].As<Napi::External<llama_model>>().Data());
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) throw Napi::TypeError::New(env, "Model is created by Model.load(path, options)");
+  handle_ = std::make_shared<ModelHandle>(llama_model_ptr(info[0].As<Napi::External<llama_model>>().Data()));
   handle_->cpuOnly = info.Length() > 1 && info[1].ToBoolean();
+  reportedBytes_ = static_cast<int64_t>(llama_model_size(handle_->get()));
+  Napi::MemoryManagement::AdjustExternalMemory(env, reportedBytes_);
+}
+
+// Collected without dispose(): the memory it reported goes with it.
+void Model::Finalize(Napi::Env env) {
+  if (reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -reportedBytes_);
+  reportedBytes_ = 0;
 }
 
 // Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
@@ -133,7 +141,7 @@ Napi::Value Model::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = require(env);
   if (!h) return env.Undefined();
-  const llama_model* m = h->model;
+  const llama_model* m = h->get();
   const llama_vocab* vocab = h->vocab();
   Napi::Object out = Napi::Object::New(env);
   out.Set("architecture", metaString(m, "general.architecture"));
@@ -202,12 +210,14 @@ Napi::Value Model::Meta(const Napi::CallbackInfo& info) {
   auto h = require(env);
   if (!h) return env.Undefined();
   std::string key = info[0].As<Napi::String>().Utf8Value();
-  if (llama_model_meta_val_str(h->model, key.c_str(), nullptr, 0) < 0) return env.Null();
-  return Napi::String::New(env, metaString(h->model, key.c_str()));
+  if (llama_model_meta_val_str(h->get(), key.c_str(), nullptr, 0) < 0) return env.Null();
+  return Napi::String::New(env, metaString(h->get(), key.c_str()));
 }
 
+// The contexts made from the model keep it loaded until they end.
 Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
   handle_.reset();
+  Finalize(info.Env());
   return info.Env().Undefined();
 }
 
