@@ -22,8 +22,8 @@ struct WatchedLayer {
 
 struct CaptureConfig {
   std::vector<WatchedLayer> layers;
-  float tokenDecay = 0.9f;
-  bool compat = false;  // mood-axis positions: last prompt token + fed generated tokens except the last
+  float tokenDecay = 0.0f;  // weight of a position relative to the next one
+  bool compat = false;      // mood-axis positions: last prompt token + fed generated tokens except the last
 };
 
 // Where each column of the current llama_decode goes.

@@ -12,6 +12,20 @@
 
 namespace moodaxis {
 
+// Why a call failed. It crosses into JS as the rejected error's `code` ('BAD_INPUT', 'RESOURCE',
+// 'CANCELLED', 'NATIVE': lib/engine/errors.ts), set here where the failure is known.
+enum class ErrorCode { None, BadInput, Resource, Cancelled, Native };
+
+struct Status {
+  ErrorCode code = ErrorCode::None;
+  std::string message;
+  bool ok() const { return code == ErrorCode::None; }
+  static Status badInput(std::string m) { return {ErrorCode::BadInput, std::move(m)}; }
+  static Status resource(std::string m) { return {ErrorCode::Resource, std::move(m)}; }
+  static Status cancelled(std::string m) { return {ErrorCode::Cancelled, std::move(m)}; }
+  static Status native(std::string m) { return {ErrorCode::Native, std::move(m)}; }
+};
+
 // The last error lines llama.cpp logged on this thread, so failures can say why.
 void installLogger();
 void setLogVerbose(bool verbose);

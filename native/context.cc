@@ -2,6 +2,8 @@
 // marshalling). The generation loop itself is GenerationRun (generate.cc).
 #include "context.h"
 
+#include "args.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstdio>
@@ -46,39 +48,6 @@ double availableHostMemory() {
   return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0.0;
 }
 
-int32_t intOpt(const Napi::Object& o, const char* key, int32_t fallback) {
-  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : fallback;
-}
-double numOpt(const Napi::Object& o, const char* key, double fallback) {
-  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
-}
-bool boolOpt(const Napi::Object& o, const char* key, bool fallback) {
-  return o.Has(key) && !o.Get(key).IsUndefined() ? o.Get(key).ToBoolean().Value() : fallback;
-}
-
-std::vector<llama_token> tokensFrom(const Napi::Value& v) {
-  auto arr = v.As<Napi::Int32Array>();
-  return std::vector<llama_token>(arr.Data(), arr.Data() + arr.ElementLength());
-}
-
-CaptureConfig parseCapture(const Napi::Object& o) {
-  CaptureConfig c;
-  if (!o.Has("capture") || !o.Get("capture").IsObject()) return c;
-  Napi::Object cap = o.Get("capture").As<Napi::Object>();
-  c.tokenDecay = static_cast<float>(numOpt(cap, "tokenDecay", 0.9));
-  c.compat = boolOpt(cap, "compat", false);
-  Napi::Array layers = cap.Get("layers").As<Napi::Array>();
-  for (uint32_t i = 0; i < layers.Length(); i++) {
-    Napi::Object l = layers.Get(i).As<Napi::Object>();
-    WatchedLayer w;
-    w.block = intOpt(l, "block", 0);
-    w.finalNorm = boolOpt(l, "finalNorm", false);
-    w.weight = static_cast<float>(numOpt(l, "weight", 0.0));
-    c.layers.push_back(w);
-  }
-  return c;
-}
-
 Napi::Float32Array toFloat32(Napi::Env env, const std::vector<float>& v) {
   auto arr = Napi::Float32Array::New(env, v.size());
   std::copy(v.begin(), v.end(), arr.Data());
@@ -120,16 +89,12 @@ Napi::Value progressArguments(Napi::Env env, Napi::Function fn, const Progress& 
                   Napi::Number::New(env, static_cast<double>(p.tokens)), finished, partial});
 }
 
-Napi::Promise rejected(Napi::Env env, const Napi::Error& error) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(error.Value());
-  return deferred.Promise();
+// An exception escaping llama.cpp (one escaping the owner thread would abort the process).
+Status escaped(const std::exception* e) {
+  return Status::native(e ? std::string("llama.cpp failed: ") + e->what() : std::string("llama.cpp failed with an unknown exception"));
 }
 
-// The message of an exception escaping llama.cpp (one escaping the owner thread would abort the process).
-std::string escaped(const std::exception* e) {
-  return e ? std::string("llama.cpp failed: ") + e->what() : std::string("llama.cpp failed with an unknown exception");
-}
+Status disposedContext() { return Status::cancelled("the context has been disposed"); }
 
 }  // namespace
 
@@ -148,7 +113,7 @@ struct Job {
   std::vector<llama_token> forwardTokens;
   std::vector<int32_t> forwardLayers;
   std::vector<std::vector<float>> states;
-  std::string error;
+  Status status;
   double contextBytes = 0;  // the context's memory when the job ended
   Job(Napi::Env env, JobKind k) : kind(k), deferred(Napi::Promise::Deferred::New(env)) {}
 };
@@ -163,15 +128,19 @@ Napi::Function Context::Init(Napi::Env env) {
                      });
 }
 
-// new Context(model, { threads })
+// new Context(model, { threads: number })
 Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(addonData(env).modelClass.Value()))
-    throw Napi::TypeError::New(env, "Context(model, options): a Model expected");
+    throw jsError(env, Status::badInput("Context(model, options): a Model expected"));
+  try {
+    threads_ = Fields(info[1], "Context options").int32("threads");
+  } catch (const BadArgument& e) {
+    throw jsError(env, Status::badInput(e.what()));
+  }
+  if (threads_ < 1) throw jsError(env, Status::badInput("Context options.threads must be at least 1"));
   model_ = Napi::ObjectWrap<Model>::Unwrap(info[0].As<Napi::Object>())->handle();
-  if (!model_) throw Napi::Error::New(env, "the model has been disposed");
-  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-  threads_ = std::max(1, intOpt(opts, "threads", static_cast<int32_t>(std::thread::hardware_concurrency())));
+  if (!model_) throw jsError(env, Status::cancelled("the model has been disposed"));
   // With the layers on a GPU the CPU backend only looks up token embeddings: a wide, spinning
   // threadpool would take the cores that host sampling and capture need (measured 3 ms per step).
   if (!model_->cpuOnly) threads_ = std::min(threads_, 2);
@@ -239,7 +208,7 @@ void Context::freeContext() {
   ctxBytes_ = 0;
 }
 
-std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
+Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
       ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty())
     return {};
@@ -296,8 +265,8 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
       };
       const std::string why = "its KV cache needs about " + size(kvBytes) + " but " + size(avail) + " of memory " +
                               (avail == limit ? "is allowed (MOODAXIS_KV_MEMORY_LIMIT)" : "is available");
-      return "could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
-             " tokens (" + why + "); lower `parallel` or `maxTokens`";
+      return Status::resource("could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
+                              " tokens (" + why + ")");
     }
   }
   takeLastLlamaErrors();
@@ -305,8 +274,8 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   if (!ctx_) {
     backendChains_.clear();
     std::string why = takeLastLlamaErrors();
-    return "could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
-           " tokens (" + (why.empty() ? "allocation failed" : why) + "); lower `parallel` or `maxTokens`";
+    return Status::resource("could not create a context for " + std::to_string(nSeq) + " sequences of " + std::to_string(perSeq) +
+                            " tokens (" + (why.empty() ? "allocation failed" : why) + ")");
   }
   if (threadpool_) llama_attach_threadpool(ctx_.get(), static_cast<ggml_threadpool_t>(threadpool_), static_cast<ggml_threadpool_t>(threadpool_));
   ctxSeq_ = nSeq;
@@ -319,24 +288,24 @@ std::string Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts
   return {};
 }
 
-std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
-                                 GenStats& stats, const ProgressFn& progress) {
+Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
+                            GenStats& stats, const ProgressFn& progress) {
   const int n = static_cast<int>(reqs.size());
   out.assign(n, GenResult());
   if (n == 0) return {};
   int need = 1;
-  std::string err = prepareRequests(*model_, reqs, opts, need);
-  if (!err.empty()) return err;
+  Status err = prepareRequests(*model_, reqs, opts, need);
+  if (!err.ok()) return err;
 
   const int nEmbd = llama_model_n_embd(model_->get());
   const int nSeq = std::max(1, std::min(opts.parallel, n));
   err = ensureContext(nSeq, need, opts);
-  if (!err.empty()) return err;
+  if (!err.ok()) return err;
   capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->get()), nSeq);
   if (!opts.controlVector.empty()) {
     if (llama_set_adapter_cvec(ctx_.get(), opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
                                opts.cvecEnd) != 0)
-      return "the control vector does not fit this model: " + takeLastLlamaErrors();
+      return Status::badInput("the control vector does not fit this model: " + takeLastLlamaErrors());
   } else {
     llama_set_adapter_cvec(ctx_.get(), nullptr, 0, nEmbd, -1, -1);
   }
@@ -354,20 +323,23 @@ std::string Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions
   return run.run();
 }
 
-std::string Context::runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states) {
+Status Context::runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states) {
   const int nTokens = static_cast<int>(tokens.size());
   GenOptions opts;
   opts.f32Cache = true;
   opts.capture.layers.resize(1);  // a context with the graph callback installed
-  std::string err = ensureContext(1, nTokens + 1, opts);
-  if (!err.empty()) return err;
+  Status err = ensureContext(1, nTokens + 1, opts);
+  if (!err.ok()) return err;
+  const int32_t nVocab = llama_vocab_n_tokens(model_->vocab());
+  for (llama_token t : tokens)
+    if (t < 0 || t >= nVocab) return Status::badInput("token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
   llama_set_adapter_cvec(ctx_.get(), nullptr, 0, llama_model_n_embd(model_->get()), -1, -1);
   llama_memory_clear(llama_get_memory(ctx_.get()), true);
   const int batchCap = static_cast<int>(llama_n_batch(ctx_.get()));
   OwnedBatch owned(batchCap);
   llama_batch& batch = owned.batch;
   capture_.beginRawDecode(nTokens);
-  for (int start = 0; start < nTokens && err.empty(); start += batchCap) {
+  for (int start = 0; start < nTokens && err.ok(); start += batchCap) {
     batch.n_tokens = 0;
     for (int p = start; p < std::min(nTokens, start + batchCap); p++) {
       const int i = batch.n_tokens++;
@@ -377,9 +349,8 @@ std::string Context::runForward(const std::vector<llama_token>& tokens, std::vec
       batch.seq_id[i][0] = 0;
       batch.logits[i] = true;  // every token an output: the last block keeps all columns
     }
-    const int32_t rc = llama_decode(ctx_.get(), batch);
-    if (rc != 0) err = "llama_decode failed (code " + std::to_string(rc) + ")";
-    if (!capture_.error().empty()) err = capture_.error();
+    err = cancel_ ? Status::cancelled("the context was disposed") : decodeStatus(llama_decode(ctx_.get(), batch));
+    if (!capture_.error().empty()) err = Status::native(capture_.error());
   }
   capture_.endDecode();
   states = capture_.raw();
@@ -388,54 +359,68 @@ std::string Context::runForward(const std::vector<llama_token>& tokens, std::vec
 
 namespace {
 
+// generate's first argument: [{ text, addSpecial, parseSpecial, maxTokens, seed, startInThink, tokens?, forced? }]
 std::vector<GenRequest> parseRequests(const Napi::Value& value) {
+  if (!value.IsArray()) throw BadArgument("generate requests must be an array");
   Napi::Array reqs = value.As<Napi::Array>();
   std::vector<GenRequest> out;
   for (uint32_t i = 0; i < reqs.Length(); i++) {
-    Napi::Object r = reqs.Get(i).As<Napi::Object>();
+    const Fields r(reqs.Get(i), "generate requests[" + std::to_string(i) + "]");
     GenRequest g;
-    g.text = r.Get("text").As<Napi::String>().Utf8Value();
-    g.addSpecial = boolOpt(r, "addSpecial", true);
-    g.parseSpecial = boolOpt(r, "parseSpecial", true);
-    g.maxTokens = intOpt(r, "maxTokens", 200);
-    g.seed = static_cast<uint32_t>(numOpt(r, "seed", 42));
-    g.startInThink = boolOpt(r, "startInThink", false);
-    if (r.Has("tokens") && r.Get("tokens").IsTypedArray()) {
-      g.given = tokensFrom(r.Get("tokens"));
-      g.hasGiven = true;
-    }
-    if (r.Has("forced") && r.Get("forced").IsTypedArray()) {
-      g.forced = tokensFrom(r.Get("forced"));
-      g.hasForced = true;
-    }
+    g.text = r.string("text");
+    g.addSpecial = r.boolean("addSpecial");
+    g.parseSpecial = r.boolean("parseSpecial");
+    g.maxTokens = r.int32("maxTokens");
+    g.seed = r.uint32("seed");
+    g.startInThink = r.boolean("startInThink");
+    if ((g.hasGiven = r.has("tokens"))) g.given = r.int32Array("tokens");
+    if ((g.hasForced = r.has("forced"))) g.forced = r.int32Array("forced");
     out.push_back(std::move(g));
   }
   return out;
 }
 
-GenOptions parseOptions(Napi::Env env, const Napi::Value& value) {
-  Napi::Object o = value.IsObject() ? value.As<Napi::Object>() : Napi::Object::New(env);
+// capture: null (nothing captured) or { layers: [{ block, finalNorm, weight }], tokenDecay, compat }
+CaptureConfig parseCapture(const Fields& o) {
+  CaptureConfig c;
+  if (o.isNull("capture")) return c;
+  const Fields cap = o.object("capture");
+  c.tokenDecay = static_cast<float>(cap.number("tokenDecay"));
+  c.compat = cap.boolean("compat");
+  for (const Fields& l : cap.objects("layers")) {
+    WatchedLayer w;
+    w.block = l.int32("block");
+    w.finalNorm = l.boolean("finalNorm");
+    w.weight = static_cast<float>(l.number("weight"));
+    c.layers.push_back(w);
+  }
+  return c;
+}
+
+// generate's second argument: every sampling, batching and capture setting (see GenOptions).
+GenOptions parseOptions(const Napi::Value& value) {
+  const Fields o(value, "generate options");
   GenOptions opts;
-  opts.temperature = static_cast<float>(numOpt(o, "temperature", 0.7));
-  opts.topK = intOpt(o, "topK", 50);
-  opts.topP = static_cast<float>(numOpt(o, "topP", 0.9));
-  opts.ignoreEos = boolOpt(o, "ignoreEos", false);
-  opts.thinkBudget = intOpt(o, "thinkBudget", -1);
-  opts.thinkClose = intOpt(o, "thinkClose", LLAMA_TOKEN_NULL);
-  if (o.Has("allowedTokens") && o.Get("allowedTokens").IsTypedArray()) opts.allowedTokens = tokensFrom(o.Get("allowedTokens"));
-  opts.parallel = std::max(1, intOpt(o, "parallel", 8));
-  opts.contextLimit = intOpt(o, "contextLimit", 0);
-  opts.flashAttn = boolOpt(o, "flashAttn", false);
-  opts.f32Cache = boolOpt(o, "f32Cache", false);
-  opts.backendSampling = boolOpt(o, "backendSampling", false);
-  opts.solo = boolOpt(o, "solo", false);
-  opts.stream = boolOpt(o, "stream", false);
+  opts.temperature = static_cast<float>(o.number("temperature"));
+  opts.topK = o.int32("topK");
+  opts.topP = static_cast<float>(o.number("topP"));
+  opts.ignoreEos = o.boolean("ignoreEos");
+  opts.thinkBudget = o.int32("thinkBudget");
+  opts.thinkClose = o.int32("thinkClose");
+  if (o.has("allowedTokens")) opts.allowedTokens = o.int32Array("allowedTokens");
+  opts.parallel = o.int32("parallel");
+  if (opts.parallel < 1) throw BadArgument("generate options.parallel must be at least 1");
+  opts.contextLimit = o.int32("contextLimit");
+  opts.flashAttn = o.boolean("flashAttn");
+  opts.f32Cache = o.boolean("f32Cache");
+  opts.backendSampling = o.boolean("backendSampling");
+  opts.solo = o.boolean("solo");
+  opts.stream = o.boolean("stream");
   opts.capture = parseCapture(o);
-  if (o.Has("controlVector") && o.Get("controlVector").IsTypedArray()) {
-    auto cv = o.Get("controlVector").As<Napi::Float32Array>();
-    opts.controlVector.assign(cv.Data(), cv.Data() + cv.ElementLength());
-    opts.cvecStart = intOpt(o, "cvecStart", 1);
-    opts.cvecEnd = intOpt(o, "cvecEnd", 1);
+  if (o.has("controlVector")) {
+    opts.controlVector = o.float32Array("controlVector");
+    opts.cvecStart = o.int32("cvecStart");
+    opts.cvecEnd = o.int32("cvecEnd");
   }
   return opts;
 }
@@ -466,13 +451,12 @@ Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char
           if (status != napi_ok) delete copy;  // the environment is going away: nobody to tell
         };
         try {
-          running->error = runGenerate(running->requests, running->options, running->results, running->stats, report);
+          running->status = runGenerate(running->requests, running->options, running->results, running->stats, report);
         } catch (const std::exception& e) {
-          running->error = escaped(&e);
+          running->status = escaped(&e);
         } catch (...) {
-          running->error = escaped(nullptr);
+          running->status = escaped(nullptr);
         }
-        if (running->error == "cancelled") running->error = "generation cancelled: the model or context was disposed";
         deliver(running);
       });
       break;
@@ -480,18 +464,18 @@ Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char
       post([this, running] {
         const int nLayer = llama_model_n_layer(model_->get());
         for (int32_t block : running->forwardLayers)
-          if (block < 0 || block >= nLayer) running->error = "layer " + std::to_string(block) + " does not exist";
-        if (running->forwardTokens.empty()) running->error = "no tokens to run";
-        if (running->error.empty()) {
+          if (block < 0 || block >= nLayer) running->status = Status::badInput("layer " + std::to_string(block) + " does not exist");
+        if (running->forwardTokens.empty()) running->status = Status::badInput("no tokens to run");
+        if (running->status.ok()) {
           CaptureConfig config;
           for (int32_t block : running->forwardLayers) config.layers.push_back(WatchedLayer{block, false, 0.0f});
           capture_.configure(config, llama_model_n_embd(model_->get()), nLayer, 1);
           try {
-            running->error = runForward(running->forwardTokens, running->states);
+            running->status = runForward(running->forwardTokens, running->states);
           } catch (const std::exception& e) {
-            running->error = escaped(&e);
+            running->status = escaped(&e);
           } catch (...) {
-            running->error = escaped(nullptr);
+            running->status = escaped(nullptr);
           }
         }
         deliver(running);
@@ -528,8 +512,8 @@ void Context::settle(Napi::Env env, Job* job) {
   reportedBytes_ = bytes;
   if (job->kind == JobKind::Generate) lastStats_ = job->stats;
   try {
-    if (!job->error.empty()) {
-      job->deferred.Reject(Napi::Error::New(env, job->error).Value());
+    if (!job->status.ok()) {
+      job->deferred.Reject(jsError(env, job->status).Value());
     } else if (job->kind == JobKind::Generate) {
       Napi::Array arr = Napi::Array::New(env, job->results.size());
       for (size_t i = 0; i < job->results.size(); i++) arr.Set(i, resultObject(env, job->results[i]));
@@ -552,13 +536,13 @@ void Context::settle(Napi::Env env, Job* job) {
 // generate(requests, options, onProgress?) -> Promise<results>
 Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (disposed_) return rejected(env, Napi::Error::New(env, "the context has been disposed"));
+  if (disposed_) return rejectedPromise(env, disposedContext());
   auto job = std::make_unique<Job>(env, JobKind::Generate);
   try {
     job->requests = parseRequests(info[0]);
-    job->options = parseOptions(env, info[1]);
-  } catch (const Napi::Error& e) {
-    return rejected(env, e);
+    job->options = parseOptions(info[1]);
+  } catch (const std::exception& e) {  // BadArgument, or a Napi::Error reading a value
+    return rejectedPromise(env, Status::badInput(e.what()));
   }
   Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
   return start(env, std::move(job), "moodaxis.generate", onProgress);
@@ -585,14 +569,16 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
 // forward(tokens: Int32Array, layers: number[]) -> Promise<Float32Array[]> (per layer, tokens x nEmbd)
 Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (disposed_) return rejected(env, Napi::Error::New(env, "the context has been disposed"));
+  if (disposed_) return rejectedPromise(env, disposedContext());
   auto job = std::make_unique<Job>(env, JobKind::Forward);
   try {
-    job->forwardTokens = tokensFrom(info[0]);
-    Napi::Array layers = info[1].As<Napi::Array>();
-    for (uint32_t i = 0; i < layers.Length(); i++) job->forwardLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
-  } catch (const Napi::Error& e) {
-    return rejected(env, e);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw BadArgument("forward tokens must be an Int32Array");
+    auto tokens = info[0].As<Napi::Int32Array>();
+    job->forwardTokens.assign(tokens.Data(), tokens.Data() + tokens.ElementLength());
+    job->forwardLayers = int32ArrayArgument(info[1], "forward layers");
+  } catch (const std::exception& e) {
+    return rejectedPromise(env, Status::badInput(e.what()));
   }
   return start(env, std::move(job), "moodaxis.forward", Napi::Function());
 }

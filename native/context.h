@@ -42,10 +42,10 @@ class Context : public Napi::ObjectWrap<Context> {
   // JS thread: settles the job's promise, reports memory, frees the job.
   void settle(Napi::Env env, Job* job);
   // Owner-thread work:
-  std::string ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts);
-  std::string runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out,
-                          GenStats& stats, const ProgressFn& progress);
-  std::string runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states);
+  Status ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts);
+  Status runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out, GenStats& stats,
+                     const ProgressFn& progress);
+  Status runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states);
   void freeContext();
 
   std::shared_ptr<ModelHandle> model_;

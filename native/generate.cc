@@ -13,9 +13,26 @@ double msSince(Clock::time_point t0) { return std::chrono::duration<double, std:
 // A slot whose prompt starts with at least this many tokens of another sequence's copies them.
 constexpr size_t kMinShared = 16;
 
+Status cancelled() { return Status::cancelled("generation cancelled: the model or context was disposed"); }
+
 }  // namespace
 
-std::string prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need) {
+Status decodeStatus(int32_t rc) {
+  if (rc == 0) return {};
+  if (rc == 1) return Status::resource("the KV cache is full");
+  if (rc == 2) return Status::cancelled("llama_decode was aborted");
+  std::string why = takeLastLlamaErrors();
+  const std::string message = "llama_decode failed (code " + std::to_string(rc) + (why.empty() ? "" : ": " + why) + ")";
+  // -2: llama.cpp could not allocate what the batch needs (memory)
+  return rc == -2 ? Status::resource(message) : Status::native(message);
+}
+
+// With a think budget, maxTokens counts the visible answer and think blocks are cut at the budget.
+bool thinkBudgeted(const GenRequest& r, const GenOptions& opts) {
+  return !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose >= 0;
+}
+
+Status prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need) {
   const llama_vocab* vocab = model.vocab();
   const int32_t nVocab = llama_vocab_n_tokens(vocab);
   const int nLayer = llama_model_n_layer(model.get());
@@ -28,25 +45,33 @@ std::string prepareRequests(const ModelHandle& model, std::vector<GenRequest>& r
       r.prompt = r.hasGiven ? r.given : tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
     } catch (const std::exception& e) {
       // llama.cpp throws (e.g. std::out_of_range) on a vocabulary that lacks tokens it falls back to.
-      return which + "the model's tokenizer failed on the prompt (" + e.what() + "): its vocabulary is damaged or incomplete";
+      return Status::badInput(which + "the model's tokenizer failed on the prompt (" + e.what() + "): its vocabulary is damaged or incomplete");
     }
-    if (r.prompt.empty()) return which + "the prompt is empty";
+    if (r.prompt.empty()) return Status::badInput(which + "the prompt is empty");
     for (llama_token t : r.prompt)
       if (t < 0 || t >= nVocab)
-        return which + "token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")";
-    if (r.hasForced && r.forced.empty()) return which + "the response to score is empty";
-    const bool budgeted = !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose != LLAMA_TOKEN_NULL;
-    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens + (budgeted ? opts.thinkBudget + 1 : 0);
+        return Status::badInput(which + "token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+    if (r.hasForced && r.forced.empty()) return Status::badInput(which + "the response to score is empty");
+    for (llama_token t : r.forced)
+      if (t < 0 || t >= nVocab)
+        return Status::badInput(which + "response token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+    if (!r.hasForced && r.maxTokens < 1) return Status::badInput(which + "maxTokens must be at least 1");
+    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens + (thinkBudgeted(r, opts) ? opts.thinkBudget + 1 : 0);
     const int total = static_cast<int>(r.prompt.size()) + gen + 1;
     if (total > limit)
-      return which + "the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " + std::to_string(gen) +
-             " more are generated, more than the context of " + std::to_string(limit) +
-             " tokens per sequence; shorten the prompt, lower maxTokens or raise contextSize";
+      return Status::badInput(which + "the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " + std::to_string(gen) +
+                              " more are generated, more than the context of " + std::to_string(limit) +
+                              " tokens per sequence; shorten the prompt, lower maxTokens or raise contextSize");
     need = std::max(need, total);
   }
   for (const auto& w : opts.capture.layers)
     if (!w.finalNorm && (w.block < 0 || w.block >= nLayer))
-      return "capture layer " + std::to_string(w.block) + " does not exist: the model has layers 0.." + std::to_string(nLayer - 1);
+      return Status::badInput("capture layer " + std::to_string(w.block) + " does not exist: the model has layers 0.." + std::to_string(nLayer - 1));
+  for (llama_token t : opts.allowedTokens)
+    if (t < 0 || t >= nVocab)
+      return Status::badInput("allowed token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+  if (opts.thinkClose >= nVocab)
+    return Status::badInput("thinkClose " + std::to_string(opts.thinkClose) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
   return {};
 }
 
@@ -82,10 +107,6 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
   lastReport_ = Clock::now();
 }
 
-bool GenerationRun::budgeted(const GenRequest& r) const {
-  return !r.hasForced && opts_.thinkBudget >= 0 && opts_.thinkClose != LLAMA_TOKEN_NULL;
-}
-
 // llama.cpp's chain for backend sampling: the same arithmetic as SequenceSampler, inside the graph.
 llama_sampler_ptr GenerationRun::makeBackendChain(uint32_t seed) const {
   llama_sampler_ptr chain(llama_sampler_chain_init(llama_sampler_chain_default_params()));
@@ -102,28 +123,28 @@ llama_sampler_ptr GenerationRun::makeBackendChain(uint32_t seed) const {
   return chain;
 }
 
-std::string GenerationRun::run() {
+Status GenerationRun::run() {
   while (done_ < nReq_) {
-    if (t_.cancel) return stop("cancelled");
+    if (t_.cancel) return stop(cancelled());
     std::vector<int> admitted;
-    std::string e = admit(admitted);
-    if (!e.empty()) return stop(e);
+    Status e = admit(admitted);
+    if (!e.ok()) return stop(e);
     if (!admitted.empty()) {
       for (int s : admitted) t_.stats.prefillTokens += static_cast<int64_t>(reqs_[slots_[s].req].prompt.size());
       const auto t0 = Clock::now();
       e = prefill(admitted);
-      if (!e.empty()) return stop(e);
+      if (!e.ok()) return stop(e);
       t_.stats.prefillMs += msSince(t0);
     }
     e = step();
-    if (!e.empty()) return stop(e);
+    if (!e.ok()) return stop(e);
     reportProgress();
   }
   return {};
 }
 
 // Gives each idle slot the next request in admission order, with a sampler seeded for it.
-std::string GenerationRun::admit(std::vector<int>& admitted) {
+Status GenerationRun::admit(std::vector<int>& admitted) {
   for (int s = 0; s < nSeq_ && next_ < nReq_; s++) {
     if (active(s)) continue;
     Slot& sl = slots_[s];
@@ -136,7 +157,7 @@ std::string GenerationRun::admit(std::vector<int>& admitted) {
       llama_sampler_ptr chain = makeBackendChain(reqs_[req].seed);
       if (!llama_set_sampler(t_.ctx, s, chain.get())) {
         t_.backendChains[s].reset();
-        return "llama.cpp could not run the sampler of sequence " + std::to_string(s) + " in the graph (backend sampling)";
+        return Status::native("llama.cpp could not run the sampler of sequence " + std::to_string(s) + " in the graph (backend sampling)");
       }
       t_.backendChains[s] = std::move(chain);
     } else {
@@ -154,7 +175,7 @@ std::string GenerationRun::admit(std::vector<int>& admitted) {
 // kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
 // round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
 // the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
-std::string GenerationRun::prefill(const std::vector<int>& admitted) {
+Status GenerationRun::prefill(const std::vector<int>& admitted) {
   prefillAll_.clear();
   prefillOut_.clear();
   prefillLast_.clear();
@@ -163,15 +184,15 @@ std::string GenerationRun::prefill(const std::vector<int>& admitted) {
   std::vector<Follower> followers;
   planSharing(admitted, leaders, followers);
   for (int s : leaders) {
-    std::string e = feedPrompt(s, 0);
-    if (!e.empty()) return e;
+    Status e = feedPrompt(s, 0);
+    if (!e.ok()) return e;
   }
   if (followers.empty()) return flushPrefill();
-  std::string e = flushPrefill();
-  if (!e.empty()) return e;
+  Status e = flushPrefill();
+  if (!e.ok()) return e;
   for (const Follower& f : followers) {
     e = shareAndFeed(f);
-    if (!e.empty()) return e;
+    if (!e.ok()) return e;
   }
   return flushPrefill();
 }
@@ -202,7 +223,7 @@ void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<in
 }
 
 // Copies the shared prefix from the source sequence and feeds the rest of the prompt.
-std::string GenerationRun::shareAndFeed(Follower f) {
+Status GenerationRun::shareAndFeed(Follower f) {
   llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
   // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
   if (!llama_memory_seq_rm(mem_, f.slot, f.shared, -1) || llama_memory_seq_pos_min(mem_, f.slot) != 0 ||
@@ -215,13 +236,13 @@ std::string GenerationRun::shareAndFeed(Follower f) {
 }
 
 // Adds prompt tokens [from, end) of slot s to the prefill batch, decoding whenever it is full.
-std::string GenerationRun::feedPrompt(int s, size_t from) {
+Status GenerationRun::feedPrompt(int s, size_t from) {
   Slot& sl = slots_[s];
   const auto& prompt = reqs_[sl.req].prompt;
   for (size_t p = from; p < prompt.size(); p++) {
     if (batch_.n_tokens == (opts_.solo ? 1 : batchCap_)) {
-      std::string e = flushPrefill();
-      if (!e.empty()) return e;
+      Status e = flushPrefill();
+      if (!e.ok()) return e;
     }
     const bool last = p + 1 == prompt.size();
     const int i = batch_.n_tokens++;
@@ -243,22 +264,22 @@ std::string GenerationRun::feedPrompt(int s, size_t from) {
 }
 
 // Decodes the packed prefill batch and chooses the first token of each prompt that ended in it.
-std::string GenerationRun::flushPrefill() {
+Status GenerationRun::flushPrefill() {
   if (batch_.n_tokens == 0) return {};
   t_.capture.beginDecode(std::move(prefillAll_), std::move(prefillOut_));
   prefillAll_.clear();
   prefillOut_.clear();
-  std::string e = decode();
-  if (!e.empty()) return e;
+  Status e = decode();
+  if (!e.ok()) return e;
   e = chooseAll(prefillLast_);
-  if (!e.empty()) return e;
+  if (!e.ok()) return e;
   prefillLast_.clear();
   batch_.n_tokens = 0;
   return {};
 }
 
 // One step: the pending token of every active slot, in ascending slot order (solo: one decode each).
-std::string GenerationRun::step() {
+Status GenerationRun::step() {
   std::vector<int> order;
   for (int s = 0; s < nSeq_; s++)
     if (slots_[s].state == SlotState::Decode || slots_[s].state == SlotState::LastFeed) order.push_back(s);
@@ -282,8 +303,8 @@ std::string GenerationRun::step() {
     t_.stats.stepTokens += static_cast<int64_t>(count);
     std::vector<ColumnRef> outs = all;
     t_.capture.beginDecode(std::move(all), std::move(outs));
-    std::string e = decode();
-    if (!e.empty()) return e;
+    Status e = decode();
+    if (!e.ok()) return e;
     for (size_t k = first; k < first + count; k++) {
       const int s = order[k];
       Slot& sl = slots_[s];
@@ -292,32 +313,26 @@ std::string GenerationRun::step() {
       else picks.emplace_back(s, static_cast<int>(k - first));
     }
     e = chooseAll(picks);
-    if (!e.empty()) return e;
+    if (!e.ok()) return e;
     first += count;
   }
   if (!order.empty()) t_.stats.stepMs += msSince(t0);
   return {};
 }
 
-std::string GenerationRun::decode() {
+Status GenerationRun::decode() {
   const auto t0 = Clock::now();
   const int32_t rc = llama_decode(t_.ctx, batch_);
   t_.stats.decodeMs += msSince(t0);
   t_.stats.captureMs += t_.capture.takeElapsedMs();
   t_.capture.endDecode();
-  if (t_.cancel) return "cancelled";
-  if (!t_.capture.error().empty()) return t_.capture.error();
-  if (rc == 1) return "the KV cache is full; lower `parallel` or `maxTokens`";
-  if (rc == 2) return "cancelled";
-  if (rc != 0) {
-    std::string why = takeLastLlamaErrors();
-    return "llama_decode failed (code " + std::to_string(rc) + (why.empty() ? "" : ": " + why) + ")";
-  }
-  return {};
+  if (t_.cancel || rc == 2) return cancelled();
+  if (!t_.capture.error().empty()) return Status::native(t_.capture.error());
+  return decodeStatus(rc);
 }
 
 // Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
-std::string GenerationRun::chooseAll(const std::vector<Pick>& picks) {
+Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
   chosen_.assign(picks.size(), 0);
   auto pick = [&](int k) {
     const auto [s, idx] = picks[k];
@@ -342,7 +357,7 @@ std::string GenerationRun::chooseAll(const std::vector<Pick>& picks) {
   t_.stats.waitMs += std::chrono::duration<double, std::milli>(t1 - t0).count();
   t_.stats.sampleMs += msSince(t1);
   for (size_t k = 0; k < picks.size(); k++) {
-    if (chosen_[k] == LLAMA_TOKEN_NULL) return "llama.cpp returned no logits for sequence " + std::to_string(picks[k].first);
+    if (chosen_[k] == LLAMA_TOKEN_NULL) return Status::native("llama.cpp returned no logits for sequence " + std::to_string(picks[k].first));
     accept(picks[k].first, chosen_[k]);
   }
   return {};
@@ -375,7 +390,7 @@ void GenerationRun::accept(int s, llama_token t) {
   sl.pending = t;
   sl.pendingKept = t_.capture.keepsGeneratedToken(thinkRelated);
   // With a think budget, maxTokens counts the visible answer; a think block that reaches the budget is closed.
-  const bool withBudget = budgeted(r);
+  const bool withBudget = thinkBudgeted(r, opts_);
   if (withBudget && sl.think.open && sl.think.tokens >= opts_.thinkBudget) sl.think.closeNext = sl.think.cut = true;
   const bool last = (withBudget ? sl.nGen - sl.think.tokens : sl.nGen) >= limitGen;
   sl.state = last ? SlotState::LastFeed : SlotState::Decode;
@@ -414,7 +429,7 @@ void GenerationRun::reportProgress() {
 }
 
 // Hands finished results to JS before any early return, so a journal keeps what was completed.
-std::string GenerationRun::stop(std::string why) {
+Status GenerationRun::stop(Status why) {
   if (progress_ && !prog_.finished.empty()) progress_(prog_);
   return why;
 }

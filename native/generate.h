@@ -17,12 +17,14 @@
 
 namespace moodaxis {
 
+// What one generate call asks for. The JS side passes every value (native code holds no defaults): these
+// members are only zero-initialised.
 struct GenRequest {
-  std::string text;          // prompt text (tokenized on the owner thread)
-  bool addSpecial = true;    // let the tokenizer add BOS
-  bool parseSpecial = true;  // parse control tokens written in the text (chat templates)
-  int32_t maxTokens = 200;
-  uint32_t seed = 42;
+  std::string text;            // prompt text (tokenized on the owner thread)
+  bool addSpecial = false;     // let the tokenizer add BOS
+  bool parseSpecial = false;   // parse control tokens written in the text (chat templates)
+  int32_t maxTokens = 0;
+  uint32_t seed = 0;
   bool startInThink = false;           // the prompt opened a <think> block
   std::vector<llama_token> forced;     // teacher forcing: these tokens instead of sampling
   bool hasForced = false;
@@ -32,20 +34,20 @@ struct GenRequest {
 };
 
 struct GenOptions {
-  float temperature = 0.7f;
-  int32_t topK = 50;
-  float topP = 0.9f;
+  float temperature = 0;  // <= 0: greedy
+  int32_t topK = 0;       // <= 0: the whole vocabulary
+  float topP = 0;         // >= 1: off
   bool ignoreEos = false;
   std::vector<llama_token> allowedTokens;  // non-empty: sample only among these ids (host sampler)
-  // >= 0 (with thinkClose): at most this many tokens in <think> blocks, then thinkClose is forced; maxTokens
-  // then counts the visible answer's tokens only.
-  int32_t thinkBudget = -1;
-  llama_token thinkClose = LLAMA_TOKEN_NULL;
-  int32_t parallel = 8;
+  // >= 0 (with thinkClose >= 0): at most this many tokens in <think> blocks, then thinkClose is forced;
+  // maxTokens then counts the visible answer's tokens only. Negative: no budget.
+  int32_t thinkBudget = 0;
+  llama_token thinkClose = 0;
+  int32_t parallel = 0;
   int32_t contextLimit = 0;  // per-sequence context cap (0: the model's training context)
-  CaptureConfig capture;
+  CaptureConfig capture;     // no layers: nothing captured
   std::vector<float> controlVector;  // layers 1..L-1, nEmbd each; empty: none
-  int32_t cvecStart = -1, cvecEnd = -1;
+  int32_t cvecStart = 0, cvecEnd = 0;
   bool flashAttn = false;
   bool f32Cache = false;  // deterministic mode: F32 KV cache
   bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
@@ -84,9 +86,14 @@ struct Progress {
 
 using ProgressFn = std::function<void(const Progress&)>;
 
+// Whether a request runs under a think budget (see GenOptions::thinkBudget).
+bool thinkBudgeted(const GenRequest& r, const GenOptions& opts);
+
+// The status of a llama_decode return code (its error lines taken from llama.cpp's log).
+Status decodeStatus(int32_t rc);
+
 // Tokenizes and checks the requests; `need` is the context length per sequence the largest one needs.
-// Returns an error message, empty when they can run.
-std::string prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need);
+Status prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need);
 
 // What a run works with, all owned by the Context (its owner thread runs the run).
 struct RunTarget {
@@ -115,8 +122,8 @@ class GenerationRun {
   GenerationRun(const GenerationRun&) = delete;
   GenerationRun& operator=(const GenerationRun&) = delete;
 
-  // Runs every request to its end; returns an error message, empty on success.
-  std::string run();
+  // Runs every request to its end.
+  Status run();
 
  private:
   struct Think {
@@ -144,22 +151,21 @@ class GenerationRun {
   using Pick = std::pair<int, int>;  // (slot, batch index of its output)
 
   bool active(int s) const { return slots_[s].state != SlotState::Idle; }
-  bool budgeted(const GenRequest& r) const;
   llama_sampler_ptr makeBackendChain(uint32_t seed) const;
 
-  std::string admit(std::vector<int>& admitted);
-  std::string prefill(const std::vector<int>& admitted);
+  Status admit(std::vector<int>& admitted);
+  Status prefill(const std::vector<int>& admitted);
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
-  std::string feedPrompt(int s, size_t from);
-  std::string flushPrefill();
-  std::string shareAndFeed(Follower f);
-  std::string step();
-  std::string decode();
-  std::string chooseAll(const std::vector<Pick>& picks);
+  Status feedPrompt(int s, size_t from);
+  Status flushPrefill();
+  Status shareAndFeed(Follower f);
+  Status step();
+  Status decode();
+  Status chooseAll(const std::vector<Pick>& picks);
   void accept(int s, llama_token t);
   void finish(int s, bool eos);
   void reportProgress();
-  std::string stop(std::string why);
+  Status stop(Status why);
 
   const RunTarget& t_;
   const std::vector<GenRequest>& reqs_;

@@ -33,15 +33,27 @@ export interface NativeModel {
   meta(key: string): string | null;
   dispose(): void;
 }
+/**
+ * What the native side is given. It holds no defaults: every field is required (a missing or mistyped one
+ * rejects with code BAD_INPUT); the optional ones are absent when there is nothing to give.
+ */
 export interface NativeRequest {
-  text: string; addSpecial: boolean; parseSpecial: boolean; maxTokens: number; seed: number;
-  startInThink?: boolean; forced?: Int32Array; tokens?: Int32Array;
+  text: string; addSpecial: boolean; parseSpecial: boolean; maxTokens: number; seed: number; startInThink: boolean;
+  /** The prompt as token ids (`text` unused), and teacher forcing: score these tokens instead of sampling. */
+  tokens?: Int32Array; forced?: Int32Array;
 }
-export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
+export interface NativeCaptureLayer { block: number; finalNorm: boolean; weight: number }
 export interface NativeGenerateOptions {
-  temperature: number; topK: number; topP: number; ignoreEos?: boolean; allowedTokens?: Int32Array; thinkBudget?: number; thinkClose?: number; parallel: number; contextLimit?: number;
-  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; solo?: boolean; stream?: boolean;
-  capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
+  temperature: number; topK: number; topP: number; ignoreEos: boolean;
+  /** At most this many tokens in think blocks, then `thinkClose` is forced; −1 for either: no budget. */
+  thinkBudget: number; thinkClose: number;
+  parallel: number;
+  /** Per-sequence context cap (0: the model's training context). */
+  contextLimit: number;
+  flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; solo: boolean; stream: boolean;
+  /** null: nothing captured. */
+  capture: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean } | null;
+  allowedTokens?: Int32Array;
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }
 export interface NativeResult {
@@ -71,8 +83,17 @@ export interface NativeAddon {
   init(options: { libDir?: string; verbose?: boolean }): void;
   loadBackend(path: string): { ok: boolean; error?: string; name?: string; devices?: number };
   systemInfo(): NativeSystemInfo;
-  Model: { load(path: string, options: { gpuLayers: number; useMmap?: boolean }): Promise<NativeModel> };
-  Context: new (model: NativeModel, options: { threads?: number }) => NativeContext;
+  Model: { load(path: string, options: { gpuLayers: number; useMmap: boolean }): Promise<NativeModel> };
+  Context: new (model: NativeModel, options: { threads: number }) => NativeContext;
+}
+
+/** The `code` the native side gives its errors (rejected promises and thrown errors). */
+export type NativeErrorCode = 'BAD_INPUT' | 'RESOURCE' | 'CANCELLED' | 'NATIVE';
+
+/** The code of an error from the addon: NATIVE when it carries none (an error of the addon itself). */
+export function nativeErrorCode(error: unknown): NativeErrorCode {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'BAD_INPUT' || code === 'RESOURCE' || code === 'CANCELLED' ? code : 'NATIVE';
 }
 
 export type BuildKind = 'source' | 'prebuilt';
