@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildFailure, runBuildScript } from './build-script.js';
 import { MoodaxisError } from './errors.js';
+import { withFileLock } from './file-lock.js';
 import { selectCudaBackend, type GpuSelection } from './gpu-backends.js';
 import { packageRoot } from './package-root.js';
 
@@ -102,7 +103,11 @@ export const addonLocations: Record<BuildKind, string> = {
   prebuilt: join(packageRoot, 'build', 'Release', 'moodaxis.node'),
 };
 
-let loaded: { addon: NativeAddon; kind: BuildKind; path: string } | null = null;
+export interface LoadedAddon {
+  addon: NativeAddon;
+  kind: BuildKind;
+  path: string;
+}
 
 /** Which build to use: MOODAXIS_BUILD=source|prebuilt, else the source build when there is one. */
 function chooseBuild(): BuildKind | null {
@@ -123,16 +128,20 @@ async function buildAddon(): Promise<void> {
   if (run.code !== 0) throw new MoodaxisError('NATIVE', `building the native addon failed: ${buildFailure(run)}\nAfter fixing it: cd ${packageRoot} && npm run build:addon`);
 }
 
-let building: Promise<void> | null = null;
+/** Held while a first use builds the addon, so that processes starting together build it once. */
+export const firstUseBuildLock = join(packageRoot, 'build', '.first-use-build.lock');
 
-/** Loads and initialises the addon (building it first if needed). */
-export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKind; path: string }> {
-  if (loaded) return loaded;
+async function loadAddon(): Promise<LoadedAddon> {
   let kind = chooseBuild();
   if (!kind) {
-    // one build for concurrent first calls
-    building ??= buildAddon().finally(() => (building = null));
-    await building;
+    await withFileLock(
+      firstUseBuildLock,
+      async () => {
+        // another process may have built it while this one waited
+        if (!chooseBuild()) await buildAddon();
+      },
+      { onWait: () => process.stderr.write('moodaxis: another process is building the native addon; waiting for it…\n') },
+    );
     kind = chooseBuild();
     if (!kind) throw new MoodaxisError('NATIVE', `the native addon was built but not found at ${addonLocations.prebuilt}`);
   }
@@ -144,8 +153,21 @@ export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKi
     throw new MoodaxisError('NATIVE', `could not load the native addon ${path}: ${(error as Error).message}\nRebuild it with: cd ${packageRoot} && npm run build:addon`, { cause: error });
   }
   addon.init({ libDir: dirname(path), verbose: process.env.MOODAXIS_VERBOSE === '1' });
-  loaded = { addon, kind, path };
-  return loaded;
+  return { addon, kind, path };
+}
+
+let loading: Promise<LoadedAddon> | null = null;
+
+/**
+ * Loads and initialises the addon, building it first if needed: concurrent first calls share one
+ * promise, and concurrent processes one build (a lock file).
+ */
+export function nativeAddon(): Promise<LoadedAddon> {
+  loading ??= loadAddon().catch((error: unknown) => {
+    loading = null; // a later call tries again
+    throw error;
+  });
+  return loading;
 }
 
 let cudaSelection: Promise<CudaStatus> | null = null;
