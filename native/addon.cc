@@ -6,9 +6,11 @@
 
 namespace moodaxis {
 void RegisterBackendFunctions(Napi::Env env, Napi::Object exports);
+AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 }
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new moodaxis::AddonData());  // deleted with the environment
   moodaxis::RegisterBackendFunctions(env, exports);
   exports.Set("Model", moodaxis::Model::Init(env));
   exports.Set("Context", moodaxis::Context::Init(env));

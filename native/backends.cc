@@ -29,10 +29,12 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   static bool initialized = false;
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   if (opts.Has("verbose")) setLogVerbose(opts.Get("verbose").ToBoolean());
+  // Worker threads load the addon too: the first caller of the process initialises, the others wait.
+  auto& state = backendState();
+  std::lock_guard<std::mutex> lock(state.mutex);
   if (initialized) return env.Undefined();
   initialized = true;
   installLogger();
-  auto& state = backendState();
 #ifdef MOODAXIS_DYNAMIC_BACKENDS
   state.dynamicBackends = true;
   if (opts.Has("libDir") && opts.Get("libDir").IsString()) {
@@ -50,6 +52,7 @@ Napi::Value LoadBackend(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Object result = Napi::Object::New(env);
   auto& state = backendState();
+  std::lock_guard<std::mutex> lock(state.mutex);
 #ifdef MOODAXIS_DYNAMIC_BACKENDS
   // ggml_backend_load fails silently when a dependency is missing: ask the dynamic loader first.
   void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
@@ -87,6 +90,7 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   auto& state = backendState();
+  std::lock_guard<std::mutex> lock(state.mutex);
   out.Set("dynamicBackends", state.dynamicBackends);
   out.Set("libDir", state.libDir);
   Napi::Array regs = Napi::Array::New(env);

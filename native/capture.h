@@ -22,8 +22,8 @@ struct WatchedLayer {
 
 struct CaptureConfig {
   std::vector<WatchedLayer> layers;
-  float tokenDecay = 0.9f;
-  bool compat = false;  // mood-axis positions: last prompt token + fed generated tokens except the last
+  float tokenDecay = 0.0f;  // weight of a position relative to the next one
+  bool compat = false;      // mood-axis positions: last prompt token + fed generated tokens except the last
 };
 
 // Where each column of the current llama_decode goes.
@@ -41,6 +41,18 @@ class Capture {
   void setPool(WorkerPool* pool) { pool_ = pool; }
   void configure(const CaptureConfig& config, int nEmbd, int nLayerModel, int nSlots);
   bool enabled() const { return !config_.layers.empty(); }
+
+  // Which positions a response folds in, decided here for the prefill and the steps alike (by the
+  // configuration, whether or not any layer is watched: the kept count is reported either way).
+  // A prompt token: only the last one, and only in compat mode (the reference reads the state that
+  // produced the first answer token).
+  bool keepsPromptToken(bool lastOfPrompt) const { return config_.compat && lastOfPrompt; }
+  // A generated token: every one in compat mode, else those outside <think> blocks (the tags included).
+  bool keepsGeneratedToken(bool thinkRelated) const { return config_.compat || !thinkRelated; }
+  // Whether the last generated token is fed at all: the reference never reads the state at it.
+  bool feedsLastGenerated() const { return !config_.compat; }
+  // Prompts whose kept column must come out in slot order: each slot's prompt in a decode of its own.
+  bool promptPerDecode() const { return config_.compat; }
 
   // Before each llama_decode: the columns in batch order, and the output columns (logits=1) in batch order.
   void beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> outputs);

@@ -1,11 +1,13 @@
 // Model loading (on a libuv worker: loading is I/O), vocabulary access and metadata.
 #include "model.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+
+#include "args.h"
 
 namespace moodaxis {
-
-Napi::FunctionReference Model::constructor;
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial) {
   int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, addSpecial, parseSpecial);
@@ -28,6 +30,11 @@ std::string tokenPiece(const llama_vocab* vocab, llama_token token, bool special
 }
 
 namespace {
+
+bool mentionsAllocation(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text.find("alloc") != std::string::npos || text.find("out of memory") != std::string::npos;
+}
 
 std::string metaString(const llama_model* model, const char* key) {
   int32_t n = llama_model_meta_val_str(model, key, nullptr, 0);
@@ -61,27 +68,39 @@ class LoadWorker : public Napi::AsyncWorker {
       params.devices = cpuDevices_.size() > 1 ? cpuDevices_.data() : none;
     }
     takeLastLlamaErrors();
-    model_ = llama_model_load_from_file(path_.c_str(), params);
+    model_.reset(llama_model_load_from_file(path_.c_str(), params));
     if (!model_) {
-      std::string why = takeLastLlamaErrors();
-      SetError("llama.cpp could not load the model" + (why.empty() ? std::string() : ": " + why));
+      const std::string why = takeLastLlamaErrors();
+      const std::string message = "llama.cpp could not load the model" + (why.empty() ? std::string() : ": " + why);
+      // llama.cpp returns no reason but logs it: a buffer it could not allocate is a lack of memory (of the
+      // GPU, mostly); anything else is the file.
+      status_ = mentionsAllocation(why) ? Status::resource(message) : Status::badInput(message);
+      SetError(message);
     }
   }
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_), Napi::Boolean::New(env, gpuLayers_ == 0)});
-    deferred_.Resolve(obj);
+    try {
+      Napi::Object obj = addonData(env).modelClass.New({Napi::External<llama_model>::New(env, model_.get()), Napi::Boolean::New(env, gpuLayers_ == 0)});
+      model_.release();  // the Model owns it now
+      deferred_.Resolve(obj);
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
   }
 
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(status_.ok() ? error.Value() : jsError(Env(), status_).Value());
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::string path_;
   int32_t gpuLayers_;
   bool useMmap_;
-  llama_model* model_ = nullptr;
+  llama_model_ptr model_;  // freed here unless a Model took it
+  Status status_;
   std::vector<ggml_backend_dev_t> cpuDevices_;
 };
 
@@ -97,27 +116,40 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod("meta", &Model::Meta),
                                       InstanceMethod("dispose", &Model::Dispose),
                                   });
-  constructor = Napi::Persistent(fn);
-  constructor.SuppressDestruct();
+  addonData(env).modelClass = Napi::Persistent(fn);
   return fn;
 }
 
 Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
-  if (info.Length() < 1 || !info[0].IsExternal()) {
-    Napi::TypeError::New(info.Env(), "Model is created by Model.load(path, options)").ThrowAsJavaScriptException();
-    return;
-  }
-  handle_ = std::make_shared<ModelHandle>(info[0].As<Napi::External<llama_model>>().Data());
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) throw jsError(env, Status::badInput("Model is created by Model.load(path, options)"));
+  handle_ = std::make_shared<ModelHandle>(llama_model_ptr(info[0].As<Napi::External<llama_model>>().Data()));
   handle_->cpuOnly = info.Length() > 1 && info[1].ToBoolean();
+  reportedBytes_ = static_cast<int64_t>(llama_model_size(handle_->get()));
+  Napi::MemoryManagement::AdjustExternalMemory(env, reportedBytes_);
+}
+
+// Collected without dispose(): the memory it reported goes with it.
+void Model::Finalize(Napi::Env env) {
+  if (reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -reportedBytes_);
+  reportedBytes_ = 0;
 }
 
 // Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-  int32_t gpuLayers = opts.Has("gpuLayers") ? opts.Get("gpuLayers").As<Napi::Number>().Int32Value() : 0;
-  bool useMmap = opts.Has("useMmap") ? opts.Get("useMmap").ToBoolean().Value() : true;
+  std::string path;
+  int32_t gpuLayers = 0;
+  bool useMmap = false;
+  try {
+    if (!info[0].IsString()) throw BadArgument("Model.load path must be a string");
+    path = info[0].As<Napi::String>().Utf8Value();
+    const Fields opts(info[1], "Model.load options");
+    gpuLayers = opts.int32("gpuLayers");
+    useMmap = opts.boolean("useMmap");
+  } catch (const std::exception& e) {
+    return rejectedPromise(env, Status::badInput(e.what()));
+  }
   auto* worker = new LoadWorker(env, path, gpuLayers, useMmap);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -125,15 +157,14 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
 }
 
 std::shared_ptr<ModelHandle> Model::require(Napi::Env env) const {
-  if (!handle_) Napi::Error::New(env, "the model has been disposed").ThrowAsJavaScriptException();
+  if (!handle_) throw jsError(env, Status::cancelled("the model has been disposed"));
   return handle_;
 }
 
 Napi::Value Model::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = require(env);
-  if (!h) return env.Undefined();
-  const llama_model* m = h->model;
+  const llama_model* m = h->get();
   const llama_vocab* vocab = h->vocab();
   Napi::Object out = Napi::Object::New(env);
   out.Set("architecture", metaString(m, "general.architecture"));
@@ -166,15 +197,16 @@ Napi::Value Model::Info(const Napi::CallbackInfo& info) {
 Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = require(env);
-  if (!h) return env.Undefined();
-  std::string text = info[0].As<Napi::String>().Utf8Value();
-  bool addSpecial = info.Length() > 1 && info[1].ToBoolean();
-  bool parseSpecial = info.Length() > 2 && info[2].ToBoolean();
+  if (!info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean())
+    throw jsError(env, Status::badInput("tokenize(text: string, addSpecial: boolean, parseSpecial: boolean)"));
+  const std::string text = info[0].As<Napi::String>().Utf8Value();
+  const bool addSpecial = info[1].As<Napi::Boolean>();
+  const bool parseSpecial = info[2].As<Napi::Boolean>();
   std::vector<llama_token> tokens;
   try {
     tokens = tokenize(h->vocab(), text, addSpecial, parseSpecial);
   } catch (const std::exception& e) {  // llama.cpp throws on a vocabulary that lacks fallback tokens
-    throw Napi::Error::New(env, std::string("the model's tokenizer failed (") + e.what() + "): its vocabulary is damaged or incomplete");
+    throw jsError(env, Status::badInput(std::string("the model's tokenizer failed (") + e.what() + "): its vocabulary is damaged or incomplete"));
   }
   auto arr = Napi::Int32Array::New(env, tokens.size());
   std::copy(tokens.begin(), tokens.end(), arr.Data());
@@ -185,14 +217,15 @@ Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
 Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = require(env);
-  if (!h) return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsBoolean())
+    throw jsError(env, Status::badInput("detokenize(tokens: Int32Array, special: boolean)"));
   auto arr = info[0].As<Napi::Int32Array>();
-  bool special = info.Length() > 1 && info[1].ToBoolean();
+  const bool special = info[1].As<Napi::Boolean>();
   std::string text;
   try {
     for (size_t i = 0; i < arr.ElementLength(); i++) text += tokenPiece(h->vocab(), arr[i], special);
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("the model's tokenizer failed (") + e.what() + ")");
+    throw jsError(env, Status::badInput(std::string("the model's tokenizer failed (") + e.what() + ")"));
   }
   return Napi::String::New(env, text);
 }
@@ -200,14 +233,16 @@ Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
 Napi::Value Model::Meta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = require(env);
-  if (!h) return env.Undefined();
-  std::string key = info[0].As<Napi::String>().Utf8Value();
-  if (llama_model_meta_val_str(h->model, key.c_str(), nullptr, 0) < 0) return env.Null();
-  return Napi::String::New(env, metaString(h->model, key.c_str()));
+  if (!info[0].IsString()) throw jsError(env, Status::badInput("meta(key: string)"));
+  const std::string key = info[0].As<Napi::String>().Utf8Value();
+  if (llama_model_meta_val_str(h->get(), key.c_str(), nullptr, 0) < 0) return env.Null();
+  return Napi::String::New(env, metaString(h->get(), key.c_str()));
 }
 
+// The contexts made from the model keep it loaded until they end.
 Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
   handle_.reset();
+  Finalize(info.Env());
   return info.Env().Undefined();
 }
 

@@ -8,13 +8,11 @@
 namespace moodaxis {
 
 struct ModelHandle {
-  llama_model* model = nullptr;
+  llama_model_ptr model;
   bool cpuOnly = false;  // loaded without GPU layers: contexts keep their KV cache in host memory
-  explicit ModelHandle(llama_model* m) : model(m) {}
-  ~ModelHandle() {
-    if (model) llama_model_free(model);
-  }
-  const llama_vocab* vocab() const { return llama_model_get_vocab(model); }
+  explicit ModelHandle(llama_model_ptr m) : model(std::move(m)) {}
+  llama_model* get() const { return model.get(); }
+  const llama_vocab* vocab() const { return llama_model_get_vocab(model.get()); }
 };
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial);
@@ -23,8 +21,8 @@ std::string tokenPiece(const llama_vocab* vocab, llama_token token, bool special
 class Model : public Napi::ObjectWrap<Model> {
  public:
   static Napi::Function Init(Napi::Env env);
-  static Napi::FunctionReference constructor;
   explicit Model(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;
   std::shared_ptr<ModelHandle> handle() const { return handle_; }
 
  private:
@@ -37,6 +35,7 @@ class Model : public Napi::ObjectWrap<Model> {
   std::shared_ptr<ModelHandle> require(Napi::Env env) const;
 
   std::shared_ptr<ModelHandle> handle_;
+  int64_t reportedBytes_ = 0;  // the weights, reported to the JS engine (napi_adjust_external_memory)
 };
 
 }  // namespace moodaxis

@@ -19,9 +19,9 @@
 namespace moodaxis {
 
 struct SamplerParams {
-  float temperature = 0.7f;  // <= 0: greedy
-  int32_t topK = 50;         // <= 0: the whole vocabulary
-  float topP = 0.9f;         // >= 1: off
+  float temperature = 0.0f;  // <= 0: greedy
+  int32_t topK = 0;          // <= 0: the whole vocabulary
+  float topP = 0.0f;         // >= 1: off
   // Non-null and non-empty: choose only among these token ids (e.g. a judge's "1".."5"); the chain
   // above then runs over them alone (greedy: the largest of their logits).
   const std::vector<llama_token>* allowed = nullptr;

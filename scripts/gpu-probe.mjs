@@ -24,10 +24,14 @@ try {
     if (!gpu) {
       answer({ ok: false, error: 'the backend loaded but found no GPU' }, 3);
     } else {
-      const model = await addon.Model.load(modelPath, { gpuLayers: -1 });
+      const model = await addon.Model.load(modelPath, { gpuLayers: -1, useMmap: true });
       const context = new addon.Context(model, { threads: 1 });
-      const request = (seed) => ({ text: '', tokens: Int32Array.from([1, 5, 9, 13]), addSpecial: false, parseSpecial: false, maxTokens: 6, seed });
-      const results = await context.generate([request(1), request(2)], { temperature: 0, topK: 1, topP: 1, ignoreEos: true, parallel: 2 });
+      // the addon holds no defaults: every field is given
+      const request = (seed) => ({ text: '', tokens: Int32Array.from([1, 5, 9, 13]), addSpecial: false, parseSpecial: false, maxTokens: 6, seed, startInThink: false });
+      const results = await context.generate([request(1), request(2)], {
+        temperature: 0, topK: 1, topP: 1, ignoreEos: true, thinkBudget: -1, thinkClose: -1, parallel: 2, contextLimit: 0,
+        flashAttn: false, f32Cache: false, backendSampling: false, solo: false, stream: false, capture: null,
+      });
       const tokens = results.reduce((sum, r) => sum + r.tokens, 0);
       await context.dispose();
       model.dispose();

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildFailure, runBuildScript } from './build-script.js';
 import { MoodaxisError } from './errors.js';
+import { withFileLock } from './file-lock.js';
 import { selectCudaBackend, type GpuSelection } from './gpu-backends.js';
 import { packageRoot } from './package-root.js';
 
@@ -33,15 +34,27 @@ export interface NativeModel {
   meta(key: string): string | null;
   dispose(): void;
 }
+/**
+ * What the native side is given. It holds no defaults: every field is required (a missing or mistyped one
+ * rejects with code BAD_INPUT); the optional ones are absent when there is nothing to give.
+ */
 export interface NativeRequest {
-  text: string; addSpecial: boolean; parseSpecial: boolean; maxTokens: number; seed: number;
-  startInThink?: boolean; forced?: Int32Array; tokens?: Int32Array;
+  text: string; addSpecial: boolean; parseSpecial: boolean; maxTokens: number; seed: number; startInThink: boolean;
+  /** The prompt as token ids (`text` unused), and teacher forcing: score these tokens instead of sampling. */
+  tokens?: Int32Array; forced?: Int32Array;
 }
-export interface NativeCaptureLayer { block: number; finalNorm?: boolean; weight: number }
+export interface NativeCaptureLayer { block: number; finalNorm: boolean; weight: number }
 export interface NativeGenerateOptions {
-  temperature: number; topK: number; topP: number; ignoreEos?: boolean; allowedTokens?: Int32Array; thinkBudget?: number; thinkClose?: number; parallel: number; contextLimit?: number;
-  flashAttn?: boolean; f32Cache?: boolean; backendSampling?: boolean; deviceTopK?: boolean; solo?: boolean; stream?: boolean;
-  capture?: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean };
+  temperature: number; topK: number; topP: number; ignoreEos: boolean;
+  /** At most this many tokens in think blocks, then `thinkClose` is forced; −1 for either: no budget. */
+  thinkBudget: number; thinkClose: number;
+  parallel: number;
+  /** Per-sequence context cap (0: the model's training context). */
+  contextLimit: number;
+  flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; solo: boolean; stream: boolean;
+  /** null: nothing captured. */
+  capture: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean } | null;
+  allowedTokens?: Int32Array;
   controlVector?: Float32Array; cvecStart?: number; cvecEnd?: number;
 }
 export interface NativeResult {
@@ -71,8 +84,17 @@ export interface NativeAddon {
   init(options: { libDir?: string; verbose?: boolean }): void;
   loadBackend(path: string): { ok: boolean; error?: string; name?: string; devices?: number };
   systemInfo(): NativeSystemInfo;
-  Model: { load(path: string, options: { gpuLayers: number; useMmap?: boolean }): Promise<NativeModel> };
-  Context: new (model: NativeModel, options: { threads?: number }) => NativeContext;
+  Model: { load(path: string, options: { gpuLayers: number; useMmap: boolean }): Promise<NativeModel> };
+  Context: new (model: NativeModel, options: { threads: number }) => NativeContext;
+}
+
+/** The `code` the native side gives its errors (rejected promises and thrown errors). */
+export type NativeErrorCode = 'BAD_INPUT' | 'RESOURCE' | 'CANCELLED' | 'NATIVE';
+
+/** The code of an error from the addon: NATIVE when it carries none (an error of the addon itself). */
+export function nativeErrorCode(error: unknown): NativeErrorCode {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'BAD_INPUT' || code === 'RESOURCE' || code === 'CANCELLED' ? code : 'NATIVE';
 }
 
 export type BuildKind = 'source' | 'prebuilt';
@@ -81,7 +103,11 @@ export const addonLocations: Record<BuildKind, string> = {
   prebuilt: join(packageRoot, 'build', 'Release', 'moodaxis.node'),
 };
 
-let loaded: { addon: NativeAddon; kind: BuildKind; path: string } | null = null;
+export interface LoadedAddon {
+  addon: NativeAddon;
+  kind: BuildKind;
+  path: string;
+}
 
 /** Which build to use: MOODAXIS_BUILD=source|prebuilt, else the source build when there is one. */
 function chooseBuild(): BuildKind | null {
@@ -102,16 +128,20 @@ async function buildAddon(): Promise<void> {
   if (run.code !== 0) throw new MoodaxisError('NATIVE', `building the native addon failed: ${buildFailure(run)}\nAfter fixing it: cd ${packageRoot} && npm run build:addon`);
 }
 
-let building: Promise<void> | null = null;
+/** Held while a first use builds the addon, so that processes starting together build it once. */
+export const firstUseBuildLock = join(packageRoot, 'build', '.first-use-build.lock');
 
-/** Loads and initialises the addon (building it first if needed). */
-export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKind; path: string }> {
-  if (loaded) return loaded;
+async function loadAddon(): Promise<LoadedAddon> {
   let kind = chooseBuild();
   if (!kind) {
-    // one build for concurrent first calls
-    building ??= buildAddon().finally(() => (building = null));
-    await building;
+    await withFileLock(
+      firstUseBuildLock,
+      async () => {
+        // another process may have built it while this one waited
+        if (!chooseBuild()) await buildAddon();
+      },
+      { onWait: () => process.stderr.write('moodaxis: another process is building the native addon; waiting for it…\n') },
+    );
     kind = chooseBuild();
     if (!kind) throw new MoodaxisError('NATIVE', `the native addon was built but not found at ${addonLocations.prebuilt}`);
   }
@@ -123,8 +153,21 @@ export async function nativeAddon(): Promise<{ addon: NativeAddon; kind: BuildKi
     throw new MoodaxisError('NATIVE', `could not load the native addon ${path}: ${(error as Error).message}\nRebuild it with: cd ${packageRoot} && npm run build:addon`, { cause: error });
   }
   addon.init({ libDir: dirname(path), verbose: process.env.MOODAXIS_VERBOSE === '1' });
-  loaded = { addon, kind, path };
-  return loaded;
+  return { addon, kind, path };
+}
+
+let loading: Promise<LoadedAddon> | null = null;
+
+/**
+ * Loads and initialises the addon, building it first if needed: concurrent first calls share one
+ * promise, and concurrent processes one build (a lock file).
+ */
+export function nativeAddon(): Promise<LoadedAddon> {
+  loading ??= loadAddon().catch((error: unknown) => {
+    loading = null; // a later call tries again
+    throw error;
+  });
+  return loading;
 }
 
 let cudaSelection: Promise<CudaStatus> | null = null;
@@ -166,8 +209,8 @@ export function ensureCuda(options: CudaOptions = {}): Promise<CudaStatus> {
       log: options.log ?? stderrLog,
       build: options.build,
       probeModel: async () => {
-        const { ensureSyntheticModel, TINY_MODEL } = await import('./synthetic/models.js');
-        return ensureSyntheticModel(TINY_MODEL, join(packageRoot, 'build-deps', 'probe-model'));
+        const { ensureFixtureModel } = await import('../../fixtures/models.js');
+        return ensureFixtureModel('tiny', join(packageRoot, 'build-deps', 'probe-model'));
       },
     });
     if (!selection.chosen) {

@@ -6,10 +6,10 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
+import { ensureCuda, nativeAddon, nativeErrorCode, type NativeContext, type NativeGenerateOptions, type NativeGenerateStats, type NativeModel, type NativeRequest, type NativeResult } from './binding.js';
 import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
 import { CAPTURE_WEIGHTS, ENGINE_DEFAULTS, PARALLEL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
-import { MoodaxisError, badInput } from './errors.js';
+import { MoodaxisError, badInput, errorCode } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf/index.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
@@ -287,12 +287,14 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
   let native: NativeModel;
   try {
-    native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0 });
+    native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0, useMmap: true });
   } catch (error) {
     const message = (error as Error).message;
-    if (device && /alloc|out of memory|buffer/i.test(message))
+    // The addon says RESOURCE when llama.cpp could not allocate the model's buffers; any other failure is the file's.
+    if (nativeErrorCode(error) !== 'RESOURCE') throw new MoodaxisError('BAD_INPUT', `${path}: ${message}`, { cause: error });
+    if (device)
       throw new MoodaxisError('RESOURCE', `${path}: ${message}: the model does not fit in the memory of ${device}. Run it on the CPU (--gpu cpu, or gpu: 'cpu'), use a smaller quantization, or free GPU memory`, { cause: error });
-    throw new MoodaxisError('BAD_INPUT', `${path}: ${message}`, { cause: error });
+    throw new MoodaxisError('RESOURCE', `${path}: ${message}`, { cause: error });
   }
   let raw: ReturnType<NativeModel['info']>;
   let eosText: string;
@@ -508,7 +510,7 @@ class LoadedModel implements Model {
     }
     if (options.thinkBudget !== undefined) checkNumber('thinkBudget', options.thinkBudget, 0, 1 << 20, true);
 
-    let capture: NativeGenerateOptions['capture'];
+    let capture: NativeGenerateOptions['capture'] = null;
     if (options.capture !== false) {
       const c = options.capture ?? {};
       const defaults = defaultCapture(this.info.layers);
@@ -544,12 +546,13 @@ class LoadedModel implements Model {
       try {
         return await this.generateOnce(ctx, nativeRequests, options, { temperature, topK, topP, parallel: used, capture, cv });
       } catch (error) {
-        const message = (error as Error)?.message ?? '';
-        if (!message.includes('could not create a context for')) throw error;
-        if (used <= 1) throw new MoodaxisError('RESOURCE', message.replace(/lower `parallel` or `maxTokens`$/, 'even one sequence does not fit: lower `maxTokens` (or `contextSize`), or shorten the prompts'), { cause: error });
-        if (options.parallel !== undefined || this.closing) throw error;
+        // RESOURCE: the context for `used` sequences could not be created, or its KV cache ran full.
+        if (errorCode(error) !== 'RESOURCE') throw error;
+        const message = (error as Error).message;
+        if (used <= 1) throw new MoodaxisError('RESOURCE', `${message}; even one sequence does not fit: lower \`maxTokens\` (or \`contextSize\`), or shorten the prompts`, { cause: error });
+        if (options.parallel !== undefined || this.closing) throw new MoodaxisError('RESOURCE', `${message}; lower \`parallel\` or \`maxTokens\``, { cause: error });
         const lower = Math.ceil(used / 2);
-        warn?.(`${message.replace(/; lower `parallel` or `maxTokens`$/, '')}; retrying with parallel ${lower}`);
+        warn?.(`${message}; retrying with parallel ${lower}`);
         used = lower;
         this.parallelUsed = { parallel: used, requestedParallel: parallel };
       }
@@ -579,13 +582,15 @@ class LoadedModel implements Model {
     });
     let results: NativeResult[];
     try {
+      const budgeted = options.thinkBudget !== undefined && thinkClose !== null;
       results = await ctx.generate(
         nativeRequests,
         {
           temperature, topK, topP, parallel,
           ignoreEos: options.ignoreEos ?? false,
           ...(options.allowedTokens ? { allowedTokens: Int32Array.from(options.allowedTokens) } : {}),
-          ...(options.thinkBudget !== undefined && thinkClose !== null ? { thinkBudget: options.thinkBudget, thinkClose } : {}),
+          thinkBudget: budgeted ? options.thinkBudget! : -1,
+          thinkClose: budgeted ? thinkClose : -1,
           contextLimit: this.contextLimit,
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
@@ -645,11 +650,9 @@ function allFinite(v: Float32Array): boolean {
   return true;
 }
 
-function translateNativeError(error: unknown, path: string): Error {
+/** An error of the addon, with the code it gave, naming the model. */
+function translateNativeError(error: unknown, path: string): MoodaxisError {
   const message = (error as Error)?.message ?? String(error);
-  const name = basename(path);
-  if (message.startsWith('generation cancelled')) return new MoodaxisError('CANCELLED', `${name}: ${message}`);
-  if (/^request \d+:/.test(message) || message.startsWith('capture layer')) return new MoodaxisError('BAD_INPUT', `${name}: ${message}`);
-  if (/context|KV cache|allocat/i.test(message)) return new MoodaxisError('RESOURCE', `${name}: ${message}`);
-  return new MoodaxisError('NATIVE', `${name}: ${message}`, { cause: error });
+  const code = nativeErrorCode(error);
+  return new MoodaxisError(code, `${basename(path)}: ${message}`, code === 'NATIVE' ? { cause: error } : undefined);
 }

@@ -1,0 +1,445 @@
+#include "generate.h"
+
+#include <algorithm>
+
+namespace moodaxis {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// A slot whose prompt starts with at least this many tokens of another sequence's copies them.
+constexpr size_t kMinShared = 16;
+
+Status cancelled() { return Status::cancelled("generation cancelled: the model or context was disposed"); }
+
+}  // namespace
+
+Status decodeStatus(int32_t rc) {
+  if (rc == 0) return {};
+  if (rc == 1) return Status::resource("the KV cache is full");
+  if (rc == 2) return Status::cancelled("llama_decode was aborted");
+  std::string why = takeLastLlamaErrors();
+  const std::string message = "llama_decode failed (code " + std::to_string(rc) + (why.empty() ? "" : ": " + why) + ")";
+  // -2: llama.cpp could not allocate what the batch needs (memory)
+  return rc == -2 ? Status::resource(message) : Status::native(message);
+}
+
+// With a think budget, maxTokens counts the visible answer and think blocks are cut at the budget.
+bool thinkBudgeted(const GenRequest& r, const GenOptions& opts) {
+  return !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose >= 0;
+}
+
+Status prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need) {
+  const llama_vocab* vocab = model.vocab();
+  const int32_t nVocab = llama_vocab_n_tokens(vocab);
+  const int nLayer = llama_model_n_layer(model.get());
+  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model.get());
+  need = 1;
+  for (size_t i = 0; i < reqs.size(); i++) {
+    GenRequest& r = reqs[i];
+    const std::string which = "request " + std::to_string(i) + ": ";
+    try {
+      r.prompt = r.hasGiven ? r.given : tokenize(vocab, r.text, r.addSpecial, r.parseSpecial);
+    } catch (const std::exception& e) {
+      // llama.cpp throws (e.g. std::out_of_range) on a vocabulary that lacks tokens it falls back to.
+      return Status::badInput(which + "the model's tokenizer failed on the prompt (" + e.what() + "): its vocabulary is damaged or incomplete");
+    }
+    if (r.prompt.empty()) return Status::badInput(which + "the prompt is empty");
+    for (llama_token t : r.prompt)
+      if (t < 0 || t >= nVocab)
+        return Status::badInput(which + "token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+    if (r.hasForced && r.forced.empty()) return Status::badInput(which + "the response to score is empty");
+    for (llama_token t : r.forced)
+      if (t < 0 || t >= nVocab)
+        return Status::badInput(which + "response token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+    if (!r.hasForced && r.maxTokens < 1) return Status::badInput(which + "maxTokens must be at least 1");
+    const int gen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens + (thinkBudgeted(r, opts) ? opts.thinkBudget + 1 : 0);
+    const int total = static_cast<int>(r.prompt.size()) + gen + 1;
+    if (total > limit)
+      return Status::badInput(which + "the prompt has " + std::to_string(r.prompt.size()) + " tokens and up to " + std::to_string(gen) +
+                              " more are generated, more than the context of " + std::to_string(limit) +
+                              " tokens per sequence; shorten the prompt, lower maxTokens or raise contextSize");
+    need = std::max(need, total);
+  }
+  for (const auto& w : opts.capture.layers)
+    if (!w.finalNorm && (w.block < 0 || w.block >= nLayer))
+      return Status::badInput("capture layer " + std::to_string(w.block) + " does not exist: the model has layers 0.." + std::to_string(nLayer - 1));
+  for (llama_token t : opts.allowedTokens)
+    if (t < 0 || t >= nVocab)
+      return Status::badInput("allowed token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+  if (opts.thinkClose >= nVocab)
+    return Status::badInput("thinkClose " + std::to_string(opts.thinkClose) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
+  return {};
+}
+
+GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenRequest>& reqs, const GenOptions& opts, int nSeq,
+                             std::vector<GenResult>& out, const ProgressFn& progress)
+    : t_(target),
+      reqs_(reqs),
+      opts_(opts),
+      out_(out),
+      progress_(progress),
+      vocab_(target.model.vocab()),
+      mem_(llama_get_memory(target.ctx)),
+      nSeq_(nSeq),
+      nReq_(static_cast<int>(reqs.size())),
+      nVocab_(llama_vocab_n_tokens(vocab_)),
+      batchCap_(static_cast<int>(llama_n_batch(target.ctx))),
+      // Only plain KV caches share prefixes: recurrent state cannot be cut at a position, and a sliding-window
+      // cache may have dropped the prefix already. Deterministic mode on a GPU computes every sequence alone.
+      canShare_(!opts.solo && !llama_model_is_recurrent(target.model.get()) && !llama_model_is_hybrid(target.model.get()) &&
+                llama_model_n_swa(target.model.get()) == 0),
+      samplerParams_{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens},
+      owned_(batchCap_),
+      batch_(owned_.batch),
+      slots_(nSeq) {
+  // Admission order: longest work first, so the last sequences to finish are not a long tail at low batch.
+  admission_.resize(nReq_);
+  for (int i = 0; i < nReq_; i++) admission_[i] = i;
+  auto work = [&](int i) {
+    return static_cast<int>(reqs_[i].prompt.size()) + (reqs_[i].hasForced ? static_cast<int>(reqs_[i].forced.size()) : reqs_[i].maxTokens);
+  };
+  std::stable_sort(admission_.begin(), admission_.end(), [&](int a, int b) { return work(a) > work(b); });
+  prog_.total = nReq_;
+  lastReport_ = Clock::now();
+}
+
+// llama.cpp's chain for backend sampling: the same arithmetic as SequenceSampler, inside the graph.
+llama_sampler_ptr GenerationRun::makeBackendChain(uint32_t seed) const {
+  llama_sampler_ptr chain(llama_sampler_chain_init(llama_sampler_chain_default_params()));
+  if (opts_.temperature <= 0.0f) {
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());
+  } else {
+    // top-k, then temperature, then top-p: the same distribution as the reference's
+    // temperature -> top-k -> top-p (temperature is monotonic, so the top-k set is unchanged).
+    if (opts_.topK > 0) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(opts_.topK));
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_temp(opts_.temperature));
+    if (opts_.topP < 1.0f) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_p(opts_.topP, 1));
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_dist(seed));
+  }
+  return chain;
+}
+
+Status GenerationRun::run() {
+  while (done_ < nReq_) {
+    if (t_.cancel) return stop(cancelled());
+    std::vector<int> admitted;
+    Status e = admit(admitted);
+    if (!e.ok()) return stop(e);
+    if (!admitted.empty()) {
+      for (int s : admitted) t_.stats.prefillTokens += static_cast<int64_t>(reqs_[slots_[s].req].prompt.size());
+      const auto t0 = Clock::now();
+      e = prefill(admitted);
+      if (!e.ok()) return stop(e);
+      t_.stats.prefillMs += msSince(t0);
+    }
+    e = step();
+    if (!e.ok()) return stop(e);
+    reportProgress();
+  }
+  return {};
+}
+
+// Gives each idle slot the next request in admission order, with a sampler seeded for it.
+Status GenerationRun::admit(std::vector<int>& admitted) {
+  for (int s = 0; s < nSeq_ && next_ < nReq_; s++) {
+    if (active(s)) continue;
+    Slot& sl = slots_[s];
+    const int req = admission_[next_++];
+    sl.state = SlotState::Prefill;
+    sl.req = req;
+    if (opts_.backendSampling) {
+      // Sequence s samples with a chain we own; swap in one seeded for this request. Whatever the answer,
+      // the context no longer uses the old chain: it is freed here.
+      llama_sampler_ptr chain = makeBackendChain(reqs_[req].seed);
+      if (!llama_set_sampler(t_.ctx, s, chain.get())) {
+        t_.backendChains[s].reset();
+        return Status::native("llama.cpp could not run the sampler of sequence " + std::to_string(s) + " in the graph (backend sampling)");
+      }
+      t_.backendChains[s] = std::move(chain);
+    } else {
+      sl.sampler = SequenceSampler(samplerParams_, reqs_[req].seed);
+    }
+    sl.think.open = reqs_[req].startInThink;
+    t_.capture.resetSlot(s);
+    admitted.push_back(s);
+  }
+  return {};
+}
+
+// Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
+// share a long prefix (chat template, system instruction): a slot whose prompt starts with at least
+// kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
+// round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
+// the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
+Status GenerationRun::prefill(const std::vector<int>& admitted) {
+  prefillAll_.clear();
+  prefillOut_.clear();
+  prefillLast_.clear();
+  batch_.n_tokens = 0;
+  std::vector<int> leaders;
+  std::vector<Follower> followers;
+  planSharing(admitted, leaders, followers);
+  for (int s : leaders) {
+    Status e = feedPrompt(s, 0);
+    if (!e.ok()) return e;
+  }
+  if (followers.empty()) return flushPrefill();
+  Status e = flushPrefill();
+  if (!e.ok()) return e;
+  for (const Follower& f : followers) {
+    e = shareAndFeed(f);
+    if (!e.ok()) return e;
+  }
+  return flushPrefill();
+}
+
+// Leaders prefill their whole prompt; followers share a leader's or a running sequence's prefix.
+void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const {
+  std::vector<char> admittedNow(nSeq_, 0);
+  for (int s : admitted) admittedNow[s] = 1;
+  for (int s : admitted) {
+    const auto& prompt = reqs_[slots_[s].req].prompt;
+    int source = -1;
+    size_t shared = 0;
+    auto consider = [&](int t) {
+      const auto& other = reqs_[slots_[t].req].prompt;
+      const size_t limit = std::min(prompt.size() - 1, other.size());  // the last token is always fed
+      size_t l = 0;
+      while (l < limit && prompt[l] == other[l]) l++;
+      if (l > shared) shared = l, source = t;
+    };
+    if (canShare_) {
+      for (int t = 0; t < nSeq_; t++)
+        if (t != s && active(t) && !admittedNow[t]) consider(t);
+      for (int t : leaders) consider(t);
+    }
+    if (shared >= kMinShared) followers.push_back({s, source, static_cast<int>(shared)});
+    else leaders.push_back(s);
+  }
+}
+
+// Copies the shared prefix from the source sequence and feeds the rest of the prompt.
+Status GenerationRun::shareAndFeed(Follower f) {
+  llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
+  // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
+  if (!llama_memory_seq_rm(mem_, f.slot, f.shared, -1) || llama_memory_seq_pos_min(mem_, f.slot) != 0 ||
+      llama_memory_seq_pos_max(mem_, f.slot) != f.shared - 1) {
+    llama_memory_seq_rm(mem_, f.slot, -1, -1);
+    f.shared = 0;
+  }
+  t_.stats.sharedTokens += f.shared;
+  return feedPrompt(f.slot, static_cast<size_t>(f.shared));
+}
+
+// Adds prompt tokens [from, end) of slot s to the prefill batch, decoding whenever it is full.
+Status GenerationRun::feedPrompt(int s, size_t from) {
+  Slot& sl = slots_[s];
+  const auto& prompt = reqs_[sl.req].prompt;
+  for (size_t p = from; p < prompt.size(); p++) {
+    if (batch_.n_tokens == (opts_.solo ? 1 : batchCap_)) {
+      Status e = flushPrefill();
+      if (!e.ok()) return e;
+    }
+    const bool last = p + 1 == prompt.size();
+    const int i = batch_.n_tokens++;
+    batch_.token[i] = prompt[p];
+    batch_.pos[i] = static_cast<llama_pos>(p);
+    batch_.n_seq_id[i] = 1;
+    batch_.seq_id[i][0] = s;
+    batch_.logits[i] = last;
+    const ColumnRef ref{t_.capture.keepsPromptToken(last) ? s : -1};
+    prefillAll_.push_back(ref);
+    if (last) {
+      prefillOut_.push_back(ref);
+      prefillLast_.emplace_back(s, i);
+    }
+  }
+  sl.pos = static_cast<int>(prompt.size());
+  if (t_.capture.promptPerDecode() || opts_.solo) return flushPrefill();
+  return {};
+}
+
+// Decodes the packed prefill batch and chooses the first token of each prompt that ended in it.
+Status GenerationRun::flushPrefill() {
+  if (batch_.n_tokens == 0) return {};
+  t_.capture.beginDecode(std::move(prefillAll_), std::move(prefillOut_));
+  prefillAll_.clear();
+  prefillOut_.clear();
+  Status e = decode();
+  if (!e.ok()) return e;
+  e = chooseAll(prefillLast_);
+  if (!e.ok()) return e;
+  prefillLast_.clear();
+  batch_.n_tokens = 0;
+  return {};
+}
+
+// One step: the pending token of every active slot, in ascending slot order (solo: one decode each).
+Status GenerationRun::step() {
+  std::vector<int> order;
+  for (int s = 0; s < nSeq_; s++)
+    if (slots_[s].state == SlotState::Decode || slots_[s].state == SlotState::LastFeed) order.push_back(s);
+  const auto t0 = Clock::now();
+  for (size_t first = 0; first < order.size();) {
+    const size_t count = opts_.solo ? 1 : order.size();
+    std::vector<ColumnRef> all;
+    std::vector<Pick> picks;
+    batch_.n_tokens = 0;
+    for (size_t k = first; k < first + count; k++) {
+      const Slot& sl = slots_[order[k]];
+      const int i = batch_.n_tokens++;
+      batch_.token[i] = sl.pending;
+      batch_.pos[i] = sl.pos;
+      batch_.n_seq_id[i] = 1;
+      batch_.seq_id[i][0] = order[k];
+      batch_.logits[i] = true;
+      all.push_back(ColumnRef{sl.pendingKept ? order[k] : -1});
+    }
+    t_.stats.steps++;
+    t_.stats.stepTokens += static_cast<int64_t>(count);
+    std::vector<ColumnRef> outs = all;
+    t_.capture.beginDecode(std::move(all), std::move(outs));
+    Status e = decode();
+    if (!e.ok()) return e;
+    for (size_t k = first; k < first + count; k++) {
+      const int s = order[k];
+      Slot& sl = slots_[s];
+      sl.pos++;
+      if (sl.state == SlotState::LastFeed) finish(s, false);
+      else picks.emplace_back(s, static_cast<int>(k - first));
+    }
+    e = chooseAll(picks);
+    if (!e.ok()) return e;
+    first += count;
+  }
+  if (!order.empty()) t_.stats.stepMs += msSince(t0);
+  return {};
+}
+
+Status GenerationRun::decode() {
+  const auto t0 = Clock::now();
+  const int32_t rc = llama_decode(t_.ctx, batch_);
+  t_.stats.decodeMs += msSince(t0);
+  t_.stats.captureMs += t_.capture.takeElapsedMs();
+  t_.capture.endDecode();
+  if (t_.cancel || rc == 2) return cancelled();
+  if (!t_.capture.error().empty()) return Status::native(t_.capture.error());
+  return decodeStatus(rc);
+}
+
+// Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
+Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
+  chosen_.assign(picks.size(), 0);
+  auto pick = [&](int k) {
+    const auto [s, idx] = picks[k];
+    Slot& sl = slots_[s];
+    const GenRequest& r = reqs_[sl.req];
+    if (r.hasForced) chosen_[k] = r.forced[sl.nGen];
+    else if (sl.think.closeNext) {
+      chosen_[k] = opts_.thinkClose;
+      sl.think.closeNext = false;
+    } else if (opts_.backendSampling) chosen_[k] = llama_sampler_sample(t_.backendChains[s].get(), t_.ctx, idx);
+    else if (opts_.deviceTopK) {  // the k candidates the graph chose for this row (DeviceTopK)
+      const llama_token* ids = llama_get_sampled_candidates_ith(t_.ctx, idx);
+      const float* logits = llama_get_sampled_logits_ith(t_.ctx, idx);
+      const uint32_t n = llama_get_sampled_logits_count_ith(t_.ctx, idx);
+      chosen_[k] = ids && logits && n > 0 && llama_get_sampled_candidates_count_ith(t_.ctx, idx) == n
+                       ? sl.sampler.sampleCandidates(logits, ids, static_cast<int32_t>(n))
+                       : LLAMA_TOKEN_NULL;
+    }
+    else if (const float* row = llama_get_logits_ith(t_.ctx, idx)) chosen_[k] = sl.sampler.sample(row, nVocab_);
+    else chosen_[k] = LLAMA_TOKEN_NULL;
+  };
+  const auto t0 = Clock::now();
+  llama_synchronize(t_.ctx);  // the decode's outputs are ready (before threads read the logits)
+  const auto t1 = Clock::now();
+  if (!opts_.backendSampling && !opts_.deviceTopK && t_.pool && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab_ >= (1 << 20)) {
+    t_.pool->run(static_cast<int>(picks.size()), pick);
+  } else {
+    for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));
+  }
+  t_.stats.waitMs += std::chrono::duration<double, std::milli>(t1 - t0).count();
+  t_.stats.sampleMs += msSince(t1);
+  for (size_t k = 0; k < picks.size(); k++) {
+    if (chosen_[k] == LLAMA_TOKEN_NULL) return Status::native("llama.cpp returned no logits for sequence " + std::to_string(picks[k].first));
+    accept(picks[k].first, chosen_[k]);
+  }
+  return {};
+}
+
+// Takes the token chosen for slot s: stop, or queue it to be fed (and perhaps captured) in the next step.
+void GenerationRun::accept(int s, llama_token t) {
+  Slot& sl = slots_[s];
+  const GenRequest& r = reqs_[sl.req];
+  if (!r.hasForced && !opts_.ignoreEos && llama_vocab_is_eog(vocab_, t)) {
+    finish(s, true);
+    return;
+  }
+  const std::string special = tokenPiece(vocab_, t, true);
+  const bool opens = special.find("<think>") != std::string::npos;
+  const bool closes = special.find("</think>") != std::string::npos;
+  const bool thinkRelated = sl.think.open || opens || closes;
+  if (opens) sl.think.open = true;
+  if (closes) sl.think.open = false;
+  if (thinkRelated) sl.think.tokens++;
+  sl.text += tokenPiece(vocab_, t, false);
+  sl.ids.push_back(t);
+  sl.nGen++;
+  prog_.tokens++;
+  const int limitGen = r.hasForced ? static_cast<int>(r.forced.size()) : r.maxTokens;
+  if (!t_.capture.feedsLastGenerated() && sl.nGen >= limitGen) {
+    finish(s, false);
+    return;
+  }
+  sl.pending = t;
+  sl.pendingKept = t_.capture.keepsGeneratedToken(thinkRelated);
+  // With a think budget, maxTokens counts the visible answer; a think block that reaches the budget is closed.
+  const bool withBudget = thinkBudgeted(r, opts_);
+  if (withBudget && sl.think.open && sl.think.tokens >= opts_.thinkBudget) sl.think.closeNext = sl.think.cut = true;
+  const bool last = (withBudget ? sl.nGen - sl.think.tokens : sl.nGen) >= limitGen;
+  sl.state = last ? SlotState::LastFeed : SlotState::Decode;
+}
+
+void GenerationRun::finish(int s, bool eos) {
+  Slot& sl = slots_[s];
+  GenResult& res = out_[sl.req];
+  res.text = std::move(sl.text);
+  res.ids = std::move(sl.ids);
+  res.tokens = sl.nGen;
+  res.thinkTokens = sl.think.tokens;
+  res.thinkCut = sl.think.cut;
+  res.eos = eos;
+  res.promptTokens = static_cast<int32_t>(reqs_[sl.req].prompt.size());
+  res.capturedTokens = static_cast<int32_t>(t_.capture.keptTokens(s));
+  t_.capture.finishSlot(s, res.vector, res.norms);
+  prog_.finished.emplace_back(sl.req, res);
+  sl = Slot();
+  llama_memory_seq_rm(mem_, s, -1, -1);
+  done_++;
+  prog_.done = done_;
+}
+
+// About every 100 ms, and whenever requests finished: counts, finished results, and (stream) partial texts.
+void GenerationRun::reportProgress() {
+  const auto now = Clock::now();
+  if (!progress_ || (prog_.finished.empty() && now - lastReport_ <= std::chrono::milliseconds(100))) return;
+  lastReport_ = now;
+  prog_.partial.clear();
+  if (opts_.stream)
+    for (const Slot& sl : slots_)
+      if (sl.state != SlotState::Idle) prog_.partial.emplace_back(sl.req, sl.text);
+  progress_(prog_);
+  prog_.finished.clear();
+}
+
+// Hands finished results to JS before any early return, so a journal keeps what was completed.
+Status GenerationRun::stop(Status why) {
+  if (progress_ && !prog_.finished.empty()) progress_(prog_);
+  return why;
+}
+
+}  // namespace moodaxis

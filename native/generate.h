@@ -1,0 +1,196 @@
+// One generate call on a context's owner thread: continuous batching over up to `parallel` sequence
+// slots, prompt prefill separate from the one-token-per-sequence steps (so capture columns follow batch
+// order), per-request seeded samplers, prompt prefixes copied between sequences, and capture folded in as
+// tokens are fed. Each slot moves through an explicit SlotState; the run's methods are the phases.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "capture.h"
+#include "model.h"
+#include "sampler.h"
+
+namespace moodaxis {
+
+// What one generate call asks for. The JS side passes every value (native code holds no defaults): these
+// members are only zero-initialised.
+struct GenRequest {
+  std::string text;            // prompt text (tokenized on the owner thread)
+  bool addSpecial = false;     // let the tokenizer add BOS
+  bool parseSpecial = false;   // parse control tokens written in the text (chat templates)
+  int32_t maxTokens = 0;
+  uint32_t seed = 0;
+  bool startInThink = false;           // the prompt opened a <think> block
+  std::vector<llama_token> forced;     // teacher forcing: these tokens instead of sampling
+  bool hasForced = false;
+  std::vector<llama_token> given;      // prompt given as token ids (text unused)
+  bool hasGiven = false;
+  std::vector<llama_token> prompt;     // filled on the owner thread
+};
+
+struct GenOptions {
+  float temperature = 0;  // <= 0: greedy
+  int32_t topK = 0;       // <= 0: the whole vocabulary
+  float topP = 0;         // >= 1: off
+  bool ignoreEos = false;
+  std::vector<llama_token> allowedTokens;  // non-empty: sample only among these ids (host sampler)
+  // >= 0 (with thinkClose >= 0): at most this many tokens in <think> blocks, then thinkClose is forced;
+  // maxTokens then counts the visible answer's tokens only. Negative: no budget.
+  int32_t thinkBudget = 0;
+  llama_token thinkClose = 0;
+  int32_t parallel = 0;
+  int32_t contextLimit = 0;  // per-sequence context cap (0: the model's training context)
+  CaptureConfig capture;     // no layers: nothing captured
+  std::vector<float> controlVector;  // layers 1..L-1, nEmbd each; empty: none
+  int32_t cvecStart = 0, cvecEnd = 0;
+  bool flashAttn = false;
+  bool f32Cache = false;  // deterministic mode: F32 KV cache
+  bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
+  bool deviceTopK = false;  // top-k of every row in the graph, the rest of the draw on the host (DeviceTopK)
+  bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
+  bool stream = false;  // progress reports carry the text so far of every request in flight
+};
+
+struct GenResult {
+  std::string text;
+  std::vector<llama_token> ids;
+  int32_t tokens = 0;
+  bool eos = false;
+  std::vector<float> vector;
+  std::vector<float> norms;
+  int32_t promptTokens = 0;
+  int32_t capturedTokens = 0;
+  int32_t thinkTokens = 0;  // generated tokens inside (or marking) <think> blocks: never captured
+  bool thinkCut = false;    // the think budget ran out and the block was closed
+};
+
+// Timing of a generate call.
+struct GenStats {
+  double prefillMs = 0, stepMs = 0;
+  double decodeMs = 0, waitMs = 0, sampleMs = 0;  // inside llama_decode, waiting for its outputs, choosing tokens
+  double captureMs = 0;                           // reading and folding captured states (inside llama_decode)
+  int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
+  int64_t sharedTokens = 0;  // prompt tokens taken from another sequence's cache instead of prefilled
+};
+
+struct Progress {
+  int32_t done = 0, total = 0;
+  int64_t tokens = 0;
+  std::vector<std::pair<int32_t, GenResult>> finished;  // results completed since the last report
+  std::vector<std::pair<int32_t, std::string>> partial;  // with GenOptions::stream: text so far, per request in flight
+};
+
+using ProgressFn = std::function<void(const Progress&)>;
+
+// Whether a request runs under a think budget (see GenOptions::thinkBudget).
+bool thinkBudgeted(const GenRequest& r, const GenOptions& opts);
+
+// The status of a llama_decode return code (its error lines taken from llama.cpp's log).
+Status decodeStatus(int32_t rc);
+
+// Tokenizes and checks the requests; `need` is the context length per sequence the largest one needs.
+Status prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need);
+
+// What a run works with, all owned by the Context (its owner thread runs the run).
+struct RunTarget {
+  llama_context* ctx;
+  const ModelHandle& model;
+  Capture& capture;
+  WorkerPool* pool;                             // null: sample and fold on the owner thread
+  std::vector<llama_sampler_ptr>& backendChains;  // per sequence, with backend sampling
+  const std::atomic<bool>& cancel;
+  GenStats& stats;
+};
+
+// Where a slot is in its request's life.
+enum class SlotState {
+  Idle,      // no request
+  Prefill,   // admitted: its prompt is being fed; the first token is chosen from the prompt's last output
+  Decode,    // a chosen token waits to be fed in the next step, and the next token is chosen from its output
+  LastFeed,  // a chosen token waits to be fed in the next step, and then the request ends
+};
+
+class GenerationRun {
+ public:
+  // Requests must have been prepared (prepareRequests); the context holds nSeq sequences, cleared.
+  GenerationRun(const RunTarget& target, const std::vector<GenRequest>& reqs, const GenOptions& opts, int nSeq,
+                std::vector<GenResult>& out, const ProgressFn& progress);
+  GenerationRun(const GenerationRun&) = delete;
+  GenerationRun& operator=(const GenerationRun&) = delete;
+
+  // Runs every request to its end.
+  Status run();
+
+ private:
+  struct Think {
+    bool open = false;        // inside a <think> block
+    int tokens = 0;           // generated tokens inside (or marking) think blocks
+    bool closeNext = false;   // the budget ran out: the next token is the closing tag
+    bool cut = false;         // the budget ran out at least once
+  };
+  struct Slot {
+    SlotState state = SlotState::Idle;
+    int req = -1;  // the request, while not Idle
+    int pos = 0;   // position of the next token fed
+    int nGen = 0;  // tokens chosen so far
+    llama_token pending = 0;   // Decode / LastFeed: the token to feed
+    bool pendingKept = false;  // ... and whether its position is captured
+    Think think;
+    SequenceSampler sampler;
+    std::string text;
+    std::vector<llama_token> ids;
+  };
+  // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache.
+  struct Follower {
+    int slot, source, shared;
+  };
+  using Pick = std::pair<int, int>;  // (slot, batch index of its output)
+
+  bool active(int s) const { return slots_[s].state != SlotState::Idle; }
+  llama_sampler_ptr makeBackendChain(uint32_t seed) const;
+
+  Status admit(std::vector<int>& admitted);
+  Status prefill(const std::vector<int>& admitted);
+  void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
+  Status feedPrompt(int s, size_t from);
+  Status flushPrefill();
+  Status shareAndFeed(Follower f);
+  Status step();
+  Status decode();
+  Status chooseAll(const std::vector<Pick>& picks);
+  void accept(int s, llama_token t);
+  void finish(int s, bool eos);
+  void reportProgress();
+  Status stop(Status why);
+
+  const RunTarget& t_;
+  const std::vector<GenRequest>& reqs_;
+  const GenOptions& opts_;
+  std::vector<GenResult>& out_;
+  const ProgressFn& progress_;
+  const llama_vocab* vocab_;
+  llama_memory_t mem_;
+  const int nSeq_, nReq_;
+  const int32_t nVocab_;
+  const int batchCap_;
+  const bool canShare_;
+  const SamplerParams samplerParams_;
+  OwnedBatch owned_;
+  llama_batch& batch_;
+  std::vector<Slot> slots_;
+  std::vector<int> admission_;  // request indices, in the order they are admitted
+  int next_ = 0, done_ = 0;
+  Progress prog_;
+  std::chrono::steady_clock::time_point lastReport_;
+  std::vector<llama_token> chosen_;
+  // The prefill batch being packed: its columns for the capture, and each slot's last prompt token.
+  std::vector<ColumnRef> prefillAll_, prefillOut_;
+  std::vector<Pick> prefillLast_;
+};
+
+}  // namespace moodaxis
