@@ -274,7 +274,6 @@ export interface ProgressWork {
 
 export interface Progress {
   update(done: number, work?: ProgressWork): void;
-  tick(n?: number): void;
   done(note?: string): void;
 }
 
@@ -395,9 +394,6 @@ export function createProgress(opts: ProgressOptions): Progress {
 
   return {
     update,
-    tick(n = 1) {
-      update(count + n, work);
-    },
     done(note?: string) {
       if (finished) return;
       const { elapsed, rate } = stats();

@@ -3,13 +3,14 @@
  * benchmark, steer, drift, generate, validate --judge): it loads the model (the engine and its addon
  * load here, not at startup), disposes it at the end and on interruption, hands the run its output
  * folder and the library's progress and status callbacks, saves what the library does not write, and
- * prints the result (JSON with --json, else the command's text) and a last status line. Errors go to main, which maps them to exit codes.
+ * prints the result (JSON with --json, else the command's text) and a last status line. Errors go to
+ * main, which maps them to exit codes.
  */
 import type { Model } from '../engine/model.js';
-import { defaultOutDir, onInterrupt, printResult, progressReporter, status, warn, type CommonArgs } from './runtime.js';
+import { defaultOutDir, onInterrupt, printResult, progressReporter, status, warn, type CommonArgs, type ResultOutput } from './runtime.js';
 
 /** Loads a model for a command; it is disposed on interruption. */
-export async function openModel(path: string, args: CommonArgs): Promise<Model> {
+async function openModel(path: string, args: CommonArgs): Promise<Model> {
   const { loadModel } = await import('../engine/model.js');
   // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) and a chat
   // template's absence are said on stderr.
@@ -29,7 +30,7 @@ export interface ModelRun {
   onStatus: (message: string) => void;
 }
 
-export interface ModelCommand<R> {
+export interface ModelCommand<R> extends Omit<ResultOutput<R>, 'summary'> {
   /** The GGUF file. */
   model: string;
   /** --out, checked before the model loads (`outDir`); undefined: the model's default folder. */
@@ -40,10 +41,6 @@ export interface ModelCommand<R> {
   run(run: ModelRun): Promise<R>;
   /** Writes the files of the result that the library does not write itself (after the progress bar ends). */
   save?(result: R, run: ModelRun): Promise<void> | void;
-  /** What stdout shows without --json (a table, with its last newline), written as it is. */
-  text(result: R): string;
-  /** What --json prints (default: the result itself). */
-  json?(result: R): unknown;
   /** The status line after the result ("wrote …"), if any. */
   summary?(result: R, run: ModelRun): string | undefined;
 }
@@ -62,7 +59,7 @@ export async function runModelCommand<R>(args: CommonArgs, command: ModelCommand
     const result = await command.run(run);
     progress?.done();
     await command.save?.(result, run);
-    printResult(args, result, { text: command.text, json: command.json, summary: (r) => command.summary?.(r, run) });
+    printResult(args, result, { ...command, summary: (r) => command.summary?.(r, run) });
     return result;
   } finally {
     await model.dispose();

@@ -65,7 +65,7 @@ export function colorOut(): boolean {
 }
 
 /** A value as JSON on stdout (--json). */
-export function printJson(value: unknown): void {
+function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 

@@ -9,8 +9,7 @@ import { readInputText } from '../engine/input.js';
 import { badInput } from '../engine/errors.js';
 import { anovaMeanSquares, effectiveDimensionality, icc, iccFromMeanSquares, type IccModel } from '../stats/index.js';
 import { ICC_FORMS } from './commands/stats.js';
-
-export const ICC_MODELS: IccModel[] = ICC_FORMS;
+import { fixed } from './format.js';
 
 export interface ParsedMatrix {
   matrix: number[][];
@@ -139,7 +138,7 @@ export function iccStatistic(matrix: number[][], file: string, options: { model:
     subjects: ms.n,
     raters: ms.k,
     meanSquares: { msr: ms.msr, msc: ms.msc, mse: ms.mse },
-    all: Object.fromEntries(ICC_MODELS.map((m) => [m, orNull(iccFromMeanSquares(ms, m))])) as Record<IccModel, number | null>,
+    all: Object.fromEntries(ICC_FORMS.map((m) => [m, orNull(iccFromMeanSquares(ms, m))])) as Record<IccModel, number | null>,
   };
 }
 
@@ -156,7 +155,7 @@ export function pcaStatistic(matrix: number[][], file: string): PcaResult {
     eigenvalues: r.eigenvalues,
     pc1Share: r.pc1Share,
     participationRatio: r.participationRatio,
-    effectiveDimensionality: `${r.participationRatio.toFixed(2)} / ${k}`,
+    effectiveDimensionality: `${fixed(r.participationRatio)} / ${k}`,
   };
 }
 

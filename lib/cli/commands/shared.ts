@@ -6,7 +6,6 @@
  * nothing heavy at the top: the library loads in its handler.
  */
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import type { GpuChoice } from '../../engine/model.js';
 import type { RunSettings } from '../../method/settings.js';
 import { DEFAULT_OUT_TEXT, OUT_RULE } from '../runtime.js';
 

@@ -21,7 +21,7 @@ export const statsCommand = defineCommand({
       .option('bootstrap', { type: 'number', requiresArg: true, describe: 'bootstrap resamples over subjects for a 95 % CI (icc only)' })
       .option('seed', { type: 'number', default: 0, requiresArg: true, describe: 'seed of the bootstrap' }),
   async handler(a) {
-    const { readMatrixFile, iccStatistic, pcaStatistic, ICC_MODELS } = await import('../stats-matrix.js');
+    const { readMatrixFile, iccStatistic, pcaStatistic } = await import('../stats-matrix.js');
     const { badInput } = await import('../../engine/errors.js');
     if (a.bootstrap !== undefined && !(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw badInput(`--bootstrap must be a whole number ≥ 1, got ${a.bootstrap}`);
     if (!(Number.isInteger(a.seed) && a.seed >= 0 && a.seed < 2 ** 32)) throw badInput(`--seed must be a whole number between 0 and 2^32 − 1, got ${a.seed}`);
@@ -30,7 +30,7 @@ export const statsCommand = defineCommand({
       printResult(a, iccStatistic(matrix, a.file, { model: a.form, bootstrap: a.bootstrap, seed: a.seed }), {
         text(r) {
           if (a.quiet) return `${f(r.value)}\n`;
-          const rows = ICC_MODELS.map((m) => [`ICC(${m})${m === r.model ? ' *' : ''}`, f(r.all[m]), m === r.model && r.ci ? `[${f(r.ci[0])}, ${f(r.ci[1])}]` : '']);
+          const rows = ICC_FORMS.map((m) => [`ICC(${m})${m === r.model ? ' *' : ''}`, f(r.all[m]), m === r.model && r.ci ? `[${f(r.ci[0])}, ${f(r.ci[1])}]` : '']);
           return [
             table(['statistic', 'value', r.ci ? `95 % CI (${r.bootstrap} resamples, seed ${r.seed})` : ''], rows),
             legend(`* the form asked for (--form ${r.model}) · (2,·): raters random, (3,·): fixed · (·,1): one rater, (·,k): mean of k`),
