@@ -1,10 +1,38 @@
 /**
- * Terminal output helpers: colour decisions (NO_COLOR / FORCE_COLOR / TTY), ANSI-aware widths,
- * aligned tables, centred score bars, a stderr progress bar, and the fingerprint summary table.
- * No dependencies.
+ * Terminal output helpers: the number format of every table, colour decisions (NO_COLOR / FORCE_COLOR /
+ * TTY), ANSI-aware widths, aligned tables, centred score bars, a stderr progress bar, and the
+ * fingerprint summary table. No dependencies.
  */
 import type { FingerprintDoc } from '../docs/types.js';
 import { lengthRText, truncationWarning } from '../protocols/wording.js';
+
+// ------------------------------------------------------------------ numbers
+
+/** How `fixed` writes a number besides its decimals. */
+export interface NumberStyle {
+  /** Decimals (default 2). */
+  digits?: number;
+  /** A '+' before a positive number ('positive'), or before zero too ('nonnegative'); default none. */
+  plus?: 'positive' | 'nonnegative';
+  /** A number that rounds to zero is written as a plain zero: "0.00", never "-0.00" or "+0.00". */
+  plainZero?: boolean;
+  /** What a missing number (null, undefined, NaN, ±∞) is written as (default '—'). */
+  missing?: string;
+}
+
+/** A number with fixed decimals, the one number format of the CLI's tables and lines. */
+export function fixed(x: number | null | undefined, style: NumberStyle = {}): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return style.missing ?? '—';
+  const text = x.toFixed(style.digits ?? 2);
+  if (style.plainZero && Number(text) === 0) return text.replace('-', '');
+  const plus = style.plus === 'nonnegative' ? x >= 0 : style.plus === 'positive' && x > 0;
+  return plus ? `+${text}` : text;
+}
+
+/** A share as a percentage: 0.125 → "12.5 %" with `digits` 1 (default 0). */
+export function percent(share: number, digits = 0): string {
+  return `${fixed(share * 100, { digits })} %`;
+}
 
 // ------------------------------------------------------------------ colour
 
@@ -246,7 +274,6 @@ export interface ProgressWork {
 
 export interface Progress {
   update(done: number, work?: ProgressWork): void;
-  tick(n?: number): void;
   done(note?: string): void;
 }
 
@@ -261,8 +288,8 @@ export function formatDuration(seconds: number): string {
 
 function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond) || perSecond <= 0) return '–/s';
-  if (perSecond < 1) return `${(perSecond * 60).toFixed(1)}/min`;
-  return `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond)}/s`;
+  if (perSecond < 1) return `${fixed(perSecond * 60, { digits: 1 })}/min`;
+  return `${perSecond < 10 ? fixed(perSecond, { digits: 1 }) : Math.round(perSecond)}/s`;
 }
 
 /** Seconds over which the shown ETA follows a new estimate (an exponential moving average in time). */
@@ -367,9 +394,6 @@ export function createProgress(opts: ProgressOptions): Progress {
 
   return {
     update,
-    tick(n = 1) {
-      update(count + n, work);
-    },
     done(note?: string) {
       if (finished) return;
       const { elapsed, rate } = stats();
@@ -386,17 +410,15 @@ export function createProgress(opts: ProgressOptions): Progress {
 
 // ------------------------------------------------------------------ fingerprint table
 
+/** The fingerprint's numbers: 2 decimals, no "-0.00"; a score with its sign. */
+const PLAIN_ZERO: NumberStyle = { plainZero: true };
+const SCORE: NumberStyle = { plainZero: true, plus: 'positive' };
+
 export interface FingerprintTableOptions {
   color?: boolean;
   border?: 'box' | 'plain';
   /** Width of the score bar (default 17). */
   barWidth?: number;
-}
-
-function num(x: number, digits = 2, sign = false): string {
-  if (!Number.isFinite(x)) return '—';
-  const s = x.toFixed(digits);
-  return sign && x > 0 && Number(s) !== 0 ? '+' + s : Number(s) === 0 ? (0).toFixed(digits) : s;
 }
 
 /**
@@ -424,13 +446,13 @@ export function formatFingerprintTable(doc: FingerprintDoc, opts: FingerprintTab
       a.negative,
       bar(a.mean, { width: opts.barWidth ?? 17, color }),
       a.positive,
-      `${num(a.mean, 2, true)} ± ${num(a.std)}`,
-      a.auc < 0.75 ? c.yellow(num(a.auc)) : num(a.auc),
-      num(a.dprime),
+      `${fixed(a.mean, SCORE)} ± ${fixed(a.std, PLAIN_ZERO)}`,
+      a.auc < 0.75 ? c.yellow(fixed(a.auc, PLAIN_ZERO)) : fixed(a.auc, PLAIN_ZERO),
+      fixed(a.dprime, PLAIN_ZERO),
     ];
     if (hasDz) {
       const d = dz.get(a.id);
-      row.push(d ? `${levelColor[d.level](d.level)} ${c.dim(num(d.severity) + (d.partial ? '*' : ''))}${d.kind.length ? c.dim(' ' + d.kind.join(',')) : ''}` : '—');
+      row.push(d ? `${levelColor[d.level](d.level)} ${c.dim(fixed(d.severity, PLAIN_ZERO) + (d.partial ? '*' : ''))}${d.kind.length ? c.dim(' ' + d.kind.join(',')) : ''}` : '—');
     }
     return row;
   });
@@ -438,7 +460,7 @@ export function formatFingerprintTable(doc: FingerprintDoc, opts: FingerprintTab
   const lines = [`${c.bold(m.name)}${m.demo ? ' ' + c.yellow('[demo]') : ''} ${c.dim(`${m.architecture} · ${doc.axes[0]?.scores.length ?? 0} baseline questions`)}`];
   lines.push(table(columns, rows, { border: opts.border ?? 'box', color }));
   const foot: string[] = [];
-  if (doc.structure) foot.push(`effective dimensionality ${num(doc.structure.participationRatio)} / ${doc.structure.axes.length}`, `PC1 ${(doc.structure.pc1Share * 100).toFixed(1)} %`);
+  if (doc.structure) foot.push(`effective dimensionality ${fixed(doc.structure.participationRatio, PLAIN_ZERO)} / ${doc.structure.axes.length}`, `PC1 ${percent(doc.structure.pc1Share, 1)}`);
   if (doc.deadZones.some((d) => d.partial)) foot.push('* partial severity (no stability run)');
   if (foot.length) lines.push(c.dim(foot.join(' · ')));
   lines.push(legend(`score: mean ± std over the questions · AUC, d′: how well calibration split the poles (yellow < 0.75)${hasDz ? ' · dead zone: level, severity 0–1' : ''}`, color));

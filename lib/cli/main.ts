@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { commands } from './commands/index.js';
-import { DEFAULT_OUT, fail, installSignalHandlers } from './runtime.js';
+import { DEFAULT_OUT_TEXT, fail, installSignalHandlers } from './runtime.js';
 import { notANumber, usageMessage, type UsageContext } from './usage.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ESM build cuts words at the column edge).
@@ -42,7 +42,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     .scriptName('moodaxis')
     .usage('$0 <command> [options]\n\nBehavioural fingerprint of an open-weight LLM from its hidden states.')
     .epilogue(
-      `--out is always a folder: a command writes its files into it under fixed names (fingerprint.json, stability.json, benchmark.json, steer-<axis>.json, axes.json, report.html), by default ${DEFAULT_OUT} (report: the current folder). Calibrated axes are cached per model, seed and sampler settings: another --seed calibrates again.`,
+      `--out is always a folder: a command writes its files into it under fixed names (fingerprint.json, stability.json, benchmark.json, steer-<axis>.json, axes.json, report.html), by default ${DEFAULT_OUT_TEXT} (report: the current folder). Calibrated axes are cached per model, seed and sampler settings: another --seed calibrates again.`,
     );
   for (const c of commands) {
     cli = cli.command(

@@ -1,16 +1,16 @@
 /**
  * What every command shares: exit codes (2 for bad input, 1 for other failures, 130/143 on SIGINT /
  * SIGTERM), interruption (dispose the models in use so generation stops, journals are flushed, and the
- * process exits promptly), output streams, progress, and the --out rule. Heavy modules (the engine and
- * its addon) load only when a command opens a model.
+ * process exits promptly), output streams (a result as JSON or text, status lines, warnings), progress,
+ * and the --out rule. Nothing here loads the engine (model-command.ts does, when a command opens a model).
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ENGINE_DEFAULTS, PROTOCOL_DEFAULTS } from '../defaults.js';
+import { PROTOCOL_DEFAULTS } from '../defaults.js';
 import { badInput, errorCode } from '../engine/errors.js';
-import type { GpuChoice, Model } from '../engine/model.js';
+import type { GpuChoice } from '../engine/model.js';
 import type { ProgressDetail } from '../method/response.js';
-import { createProgress, useColor } from './format.js';
+import { createProgress, fixed, useColor } from './format.js';
 
 export interface CommonArgs {
   json?: boolean;
@@ -65,10 +65,33 @@ export function colorOut(): boolean {
   return useColor(process.stdout);
 }
 
+/** A value as JSON on stdout (--json). */
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** How a command shows its result. */
+export interface ResultOutput<R> {
+  /** What stdout shows without --json (a table, with its last newline), written as it is. */
+  text(result: R): string;
+  /** What --json prints (default: the result itself). */
+  json?(result: R): unknown;
+  /** The status line after it ("wrote …"), if any. */
+  summary?(result: R): string | undefined;
+}
+
+/** Prints a command's result: JSON with --json, else its text; then its status line. */
+export function printResult<R>(args: CommonArgs, result: R, output: ResultOutput<R>): void {
+  if (args.json) printJson(output.json ? output.json(result) : result);
+  else process.stdout.write(output.text(result));
+  const summary = output.summary?.(result);
+  if (summary) status(args, summary);
+}
+
 /** "12.3 s, 4,000 tokens generated, 239 responses from the journal": a run's own work, from its document's timing. */
 export function workSummary(timing: { seconds: number; generatedTokens: number; restoredResponses?: number } | undefined): string {
   if (!timing) return '';
-  const parts = [`${timing.seconds.toFixed(1)} s`, `${timing.generatedTokens.toLocaleString('en-US')} tokens generated`];
+  const parts = [`${fixed(timing.seconds, { digits: 1 })} s`, `${timing.generatedTokens.toLocaleString('en-US')} tokens generated`];
   if (timing.restoredResponses) parts.push(`${timing.restoredResponses} ${timing.restoredResponses === 1 ? 'response' : 'responses'} from the journal`);
   return parts.join(', ');
 }
@@ -96,36 +119,27 @@ export function progressReporter(args: CommonArgs, label: string) {
   };
 }
 
-/** Loads a model for a command (the engine loads here, not at startup); it is disposed on interruption. */
-export async function openModel(path: string, args: CommonArgs): Promise<Model> {
-  const { loadModel } = await import('../engine/model.js');
-  // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) and a chat
-  // template's absence are said on stderr.
-  const model = await loadModel(path, { gpu: args.gpu ?? ENGINE_DEFAULTS.gpu, onWarning: (m) => warn(args, m) });
-  onInterrupt(() => model.dispose());
-  return model;
-}
-
 // ------------------------------------------------------------------ --out
 
 /** `--out` for every command that writes files: a folder, written into under fixed file names. */
 export const OUT_RULE = 'output folder (created when missing; its parent must exist)';
+
+/** Where a command writes without --out: ./moodaxis-out/<model> (report: the current folder). */
+export const DEFAULT_OUT_TEXT = `./${PROTOCOL_DEFAULTS.outDir}/<model>`;
 
 /** The model's default output folder: ./<PROTOCOL_DEFAULTS.outDir>/<model name>. */
 export function defaultOutDir(modelName: string): string {
   return resolve(join(PROTOCOL_DEFAULTS.outDir, modelName.replace(/[^\w.-]+/g, '_')));
 }
 
-/** The default output folder as the help says it: "./moodaxis-out/<model>". */
-export const DEFAULT_OUT = `./${PROTOCOL_DEFAULTS.outDir}/<model>`;
-
 /**
- * The folder a command writes into: `--out` when given, else `fallback`. `--out` is always a folder:
- * refused when empty, when it is an existing file or looks like a file name (`report.html`), or when its
- * parent folder does not exist (no folder trees appear from a typo). `files` names what goes in it.
+ * The folder `--out` names, checked, or undefined without `--out` (the command's default then applies).
+ * `--out` is always a folder: refused when empty, when it is an existing file or looks like a file name
+ * (`report.html`), or when its parent folder does not exist (no folder trees appear from a typo).
+ * `files` names what goes in it.
  */
-export function outDir(out: string | undefined, fallback: string, files: string): string {
-  if (out === undefined) return fallback;
+export function outDir(out: string | undefined, files: string): string | undefined {
+  if (out === undefined) return undefined;
   if (out.trim() === '') throw badInput(`--out needs a folder (moodaxis writes ${files} into it)`);
   const dir = resolve(out);
   if (existsSync(dir)) {

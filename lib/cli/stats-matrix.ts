@@ -8,8 +8,7 @@
 import { readInputText } from '../engine/input.js';
 import { badInput } from '../engine/errors.js';
 import { anovaMeanSquares, effectiveDimensionality, icc, iccFromMeanSquares, ICC_FORMS, type IccModel } from '../stats/index.js';
-
-export const ICC_MODELS: readonly IccModel[] = ICC_FORMS;
+import { fixed } from './format.js';
 
 export interface ParsedMatrix {
   matrix: number[][];
@@ -138,7 +137,7 @@ export function iccStatistic(matrix: number[][], file: string, options: { model:
     subjects: ms.n,
     raters: ms.k,
     meanSquares: { msr: ms.msr, msc: ms.msc, mse: ms.mse },
-    all: Object.fromEntries(ICC_MODELS.map((m) => [m, orNull(iccFromMeanSquares(ms, m))])) as Record<IccModel, number | null>,
+    all: Object.fromEntries(ICC_FORMS.map((m) => [m, orNull(iccFromMeanSquares(ms, m))])) as Record<IccModel, number | null>,
   };
 }
 
@@ -155,7 +154,7 @@ export function pcaStatistic(matrix: number[][], file: string): PcaResult {
     eigenvalues: r.eigenvalues,
     pc1Share: r.pc1Share,
     participationRatio: r.participationRatio,
-    effectiveDimensionality: `${r.participationRatio.toFixed(2)} / ${k}`,
+    effectiveDimensionality: `${fixed(r.participationRatio)} / ${k}`,
   };
 }
 

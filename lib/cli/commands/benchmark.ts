@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
+import { PROTOCOL_DEFAULTS } from '../../defaults.js';
 import type { BenchmarkDoc } from '../../docs/types.js';
-import { createColors, legend, table } from '../format.js';
-import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
-import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
-import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
-
+import { createColors, legend, percent, table } from '../format.js';
+import { runModelCommand } from '../model-command.js';
+import { colorOut, outDir, workSummary } from '../runtime.js';
+import { ANSWER_TOKENS, AXES_FLAG, CACHE_FLAG, defineCommand, MODEL_ARG, outFlag, runOptions, settingsFrom } from './shared.js';
+import { promptOptions, promptSettings } from './prompt-options.js';
 
 /** The benchmark as a terminal table: one row per scenario with its check, then the pass rate. */
 export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
@@ -24,47 +24,34 @@ export function formatBenchmarkTable(doc: BenchmarkDoc, color = false): string {
     ...(doc.warnings ?? []).map((w) => c.yellow(`warning: ${w}`)),
     table(['scenario', 'axis', 'check', 'result'], rows, { color }),
     legend('check: what the scenario asks of the score on its axis (system prompt, or a follow-up asking for more or less)', color),
-    `pass rate ${c.bold(`${doc.passed}/${doc.total}`)} (${Math.round(doc.passRate * 100)} %)`,
+    `pass rate ${c.bold(`${doc.passed}/${doc.total}`)} (${percent(doc.passRate)})`,
   ].join('\n');
 }
 
-async function handler(a: RunArgs & PromptArgs & { model: string; axes?: string; axesFile?: string; out?: string; threshold: number; cache: boolean }) {
-  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'benchmark.json and its journal');
-  const { benchmark } = await import('../../protocols/benchmark.js');
-  const model = await openModel(a.model, a);
-  const out = explicitOut ?? defaultOutDir(model.info.name);
-  const progress = progressReporter(a, 'benchmark');
-  try {
-    const doc = await benchmark(model, {
-      ...settingsFrom(a),
-      ...promptSettings(a),
-      axes: a.axes,
-      axesFile: a.axesFile,
-      out,
-      cache: a.cache,
-      threshold: a.threshold,
-      onProgress: progress.update,
-      onStatus: (m) => status(a, m),
-    });
-    progress.done();
-    if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${formatBenchmarkTable(doc, colorOut())}\n`);
-    status(a, `wrote ${join(out, 'benchmark.json')} (${workSummary(doc.timing)})`);
-  } finally {
-    await model.dispose();
-  }
-}
+const BENCHMARK_FILES = 'benchmark.json and its journal';
 
-export const benchmarkCommand: Command = {
+export const benchmarkCommand = defineCommand({
   command: 'benchmark <model>',
   describe: 'instruction following: nine scenarios on warm/cold, confident/cautious, verbose/concise, pass rate x/9',
   builder: (y) =>
-    promptOptions(runOptions(y, { maxTokens: `new tokens per answer, the calibration answers included (default ${RUN_DEFAULTS.maxTokens})`, compat: true }))
-      .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
-      .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
+    promptOptions(runOptions(y, { maxTokens: ANSWER_TOKENS, compat: true }))
+      .positional('model', MODEL_ARG)
+      .option('axes', AXES_FLAG)
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set with warm_cold, confident_cautious and verbose_concise' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for benchmark.json and its journal (default ${DEFAULT_OUT})` })
+      .option('out', outFlag(BENCHMARK_FILES))
       .option('threshold', { type: 'number', default: PROTOCOL_DEFAULTS.benchmark.threshold, requiresArg: true, describe: 'score a system-prompt scenario must exceed' })
-      .option('cache', { type: 'boolean', default: PROTOCOL_DEFAULTS.cache, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
-  handler,
-};
+      .option('cache', CACHE_FLAG),
+  async handler(a) {
+    const out = outDir(a.out, BENCHMARK_FILES);
+    const { benchmark } = await import('../../protocols/benchmark.js');
+    await runModelCommand(a, {
+      model: a.model,
+      out,
+      progress: 'benchmark',
+      run: ({ model, out, onProgress, onStatus }) =>
+        benchmark(model, { ...settingsFrom(a), ...promptSettings(a), axes: a.axes, axesFile: a.axesFile, out, cache: a.cache, threshold: a.threshold, onProgress, onStatus }),
+      text: (doc) => `${formatBenchmarkTable(doc, colorOut())}\n`,
+      summary: (doc, { out }) => `wrote ${join(out, 'benchmark.json')} (${workSummary(doc.timing)})`,
+    });
+  },
+});

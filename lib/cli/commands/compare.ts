@@ -1,10 +1,11 @@
 import { PROTOCOL_DEFAULTS } from '../../defaults.js';
 import type { CompareDoc } from '../../docs/types.js';
-import { createColors, legend, table } from '../format.js';
-import { colorOut } from '../runtime.js';
-import { outputOptions, type Command } from './shared.js';
+import { createColors, fixed, legend, table, type NumberStyle } from '../format.js';
+import { colorOut, printResult } from '../runtime.js';
+import { defineCommand, outputOptions } from './shared.js';
 
-const f = (x: number | null, d = 2, sign = false) => (x === null || !Number.isFinite(x) ? '—' : `${sign && x > 0 ? '+' : ''}${x.toFixed(d)}`);
+/** A mean or a change of it: 2 decimals, signed. */
+const SIGNED: NumberStyle = { plus: 'positive' };
 
 /** Two fingerprints side by side: means ± std, delta, std ratio, flags. */
 export function formatCompareTable(doc: CompareDoc, color = false): string {
@@ -12,10 +13,10 @@ export function formatCompareTable(doc: CompareDoc, color = false): string {
   const label = new Map(doc.axes.map((x) => [x.id, `${x.positive}/${x.negative}`]));
   const rows = doc.axes.map((x) => [
     `${x.positive}/${x.negative}`,
-    `${f(x.a.mean, 2, true)} ± ${f(x.a.std)}`,
-    `${f(x.b.mean, 2, true)} ± ${f(x.b.std)}`,
-    x.moved ? c.red(f(x.delta, 2, true)) : f(x.delta, 2, true),
-    x.suppressed ? c.yellow(f(x.stdRatio)) : f(x.stdRatio),
+    `${fixed(x.a.mean, SIGNED)} ± ${fixed(x.a.std)}`,
+    `${fixed(x.b.mean, SIGNED)} ± ${fixed(x.b.std)}`,
+    x.moved ? c.red(fixed(x.delta, SIGNED)) : fixed(x.delta, SIGNED),
+    x.suppressed ? c.yellow(fixed(x.stdRatio)) : fixed(x.stdRatio),
     [x.moved ? c.red('moved') : '', x.suppressed ? c.yellow('suppressed') : ''].filter(Boolean).join(', '),
   ]);
   const lines = [
@@ -34,16 +35,7 @@ export function formatCompareTable(doc: CompareDoc, color = false): string {
   return lines.join('\n');
 }
 
-async function handler(a: { a: string; b: string; threshold: number; json?: boolean; quiet?: boolean }) {
-  const { compareFiles } = await import('../../protocols/compare.js');
-  const doc = await compareFiles(a.a, a.b, { threshold: a.threshold });
-  if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else if (!a.quiet) process.stdout.write(`${formatCompareTable(doc, colorOut())}\n`);
-  // 1: the style moved (a CI job can fail on it); bad input exits 2 through the shared handler.
-  if (doc.moved.length) process.exitCode = 1;
-}
-
-export const compareCommand: Command = {
+export const compareCommand = defineCommand({
   command: 'compare <a> <b>',
   describe: 'compare two fingerprints (score deltas, std ratios); exit 1 when an axis moved more than the threshold',
   builder: (y) =>
@@ -51,5 +43,11 @@ export const compareCommand: Command = {
       .positional('a', { type: 'string', demandOption: true, describe: 'fingerprint.json (A, e.g. the base model or the old version)' })
       .positional('b', { type: 'string', demandOption: true, describe: 'fingerprint.json (B)' })
       .option('threshold', { type: 'number', default: PROTOCOL_DEFAULTS.compare.threshold, requiresArg: true, describe: 'largest |Δ mean| allowed before exiting 1' }),
-  handler,
-};
+  async handler(a) {
+    const { compareFiles } = await import('../../protocols/compare.js');
+    const doc = await compareFiles(a.a, a.b, { threshold: a.threshold });
+    printResult(a, doc, { text: (d) => (a.quiet ? '' : `${formatCompareTable(d, colorOut())}\n`) });
+    // 1: the style moved (a CI job can fail on it); bad input exits 2 through the shared handler.
+    if (doc.moved.length) process.exitCode = 1;
+  },
+});

@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
 import type { DriftDoc } from '../../docs/types.js';
 import { categoryLabel } from '../../protocols/wording.js';
-import { createColors, legend, table } from '../format.js';
-import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
-import { runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
-import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+import { createColors, fixed, legend, table, type NumberStyle } from '../format.js';
+import { runModelCommand } from '../model-command.js';
+import { colorOut, outDir, workSummary } from '../runtime.js';
+import { ANSWER_TOKENS, AXES_FLAG, CACHE_FLAG, defineCommand, MODEL_ARG, outFlag, runOptions, settingsFrom } from './shared.js';
+import { promptOptions, promptSettings } from './prompt-options.js';
 
-const f = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(3)}`);
+/** Drift values: 3 decimals, signed. */
+const DRIFT: NumberStyle = { digits: 3, plus: 'positive' };
+const f = (x: number | null) => fixed(x, DRIFT);
 const ci = (c: [number, number] | null) => (c ? `[${f(c[0])}, ${f(c[1])}]` : '—');
 /** "x [lo, hi]", highlighted when the CI excludes 0. */
 const withCI = (x: number | null, c: [number, number] | null, mark: (s: string) => string) => {
@@ -43,52 +46,47 @@ export function formatDriftTable(doc: DriftDoc, color = false): string {
   ].join('\n');
 }
 
-type DriftArgs = RunArgs & PromptArgs & { model: string; scenarios?: string; axes?: string; axesFile?: string; out?: string; cache: boolean; resamples: number; bootstrapSeed: number };
+const DRIFT_FILES = 'drift.json and its journal';
 
-async function handler(a: DriftArgs) {
-  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'drift.json and its journal');
-  const { drift } = await import('../../protocols/drift.js');
-  const { loadScenarioSet } = await import('../../protocols/drift-scenarios.js');
-  // a bad scenario file fails before the model loads
-  if (a.scenarios !== undefined) loadScenarioSet(a.scenarios);
-  const model = await openModel(a.model, a);
-  const out = explicitOut ?? defaultOutDir(model.info.name);
-  const progress = progressReporter(a, 'drift');
-  try {
-    const doc = await drift(model, {
-      ...settingsFrom(a),
-      ...promptSettings(a),
-      scenarios: a.scenarios,
-      axes: a.axes,
-      axesFile: a.axesFile,
-      out,
-      cache: a.cache,
-      resamples: a.resamples,
-      bootstrapSeed: a.bootstrapSeed,
-      onProgress: progress.update,
-      onStatus: (m) => status(a, m),
-    });
-    progress.done();
-    if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${formatDriftTable(doc, colorOut())}\n`);
-    status(a, `wrote ${join(out, 'drift.json')} (${workSummary(doc.timing)})`);
-  } finally {
-    await model.dispose();
-  }
-}
-
-export const driftCommand: Command = {
+export const driftCommand = defineCommand({
   command: 'drift <model>',
   describe: 'behaviour drift over long hostile conversations: per category and axis, slope per turn and last − first turn against neutral controls',
   builder: (y) =>
-    promptOptions(runOptions(y, { maxTokens: `new tokens per answer, the calibration answers included (default ${RUN_DEFAULTS.maxTokens})`, compat: true }))
-      .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
+    promptOptions(runOptions(y, { maxTokens: ANSWER_TOKENS, compat: true }))
+      .positional('model', MODEL_ARG)
       .option('scenarios', { type: 'string', requiresArg: true, describe: 'scenario file (default: the built-in axes/drift-scenarios.json)' })
-      .option('axes', { type: 'string', requiresArg: true, describe: 'calibrated axes file (from `moodaxis calibrate`) instead of the cache' })
+      .option('axes', AXES_FLAG)
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (questions and instructions)' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for drift.json and its journal (default ${DEFAULT_OUT})` })
+      .option('out', outFlag(DRIFT_FILES))
       .option('resamples', { type: 'number', default: PROTOCOL_DEFAULTS.drift.resamples, requiresArg: true, describe: 'bootstrap resamples of the scenarios' })
       .option('bootstrap-seed', { type: 'number', default: RUN_DEFAULTS.seed, requiresArg: true, describe: 'bootstrap seed' })
-      .option('cache', { type: 'boolean', default: PROTOCOL_DEFAULTS.cache, describe: 'reuse the axes calibrated for this model with the same seed and settings (--no-cache: calibrate again)' }),
-  handler,
-};
+      .option('cache', CACHE_FLAG),
+  async handler(a) {
+    const out = outDir(a.out, DRIFT_FILES);
+    const { drift } = await import('../../protocols/drift.js');
+    const { loadScenarioSet } = await import('../../protocols/drift-scenarios.js');
+    // a bad scenario file fails before the model loads
+    if (a.scenarios !== undefined) loadScenarioSet(a.scenarios);
+    await runModelCommand(a, {
+      model: a.model,
+      out,
+      progress: 'drift',
+      run: ({ model, out, onProgress, onStatus }) =>
+        drift(model, {
+          ...settingsFrom(a),
+          ...promptSettings(a),
+          scenarios: a.scenarios,
+          axes: a.axes,
+          axesFile: a.axesFile,
+          out,
+          cache: a.cache,
+          resamples: a.resamples,
+          bootstrapSeed: a.bootstrapSeed,
+          onProgress,
+          onStatus,
+        }),
+      text: (doc) => `${formatDriftTable(doc, colorOut())}\n`,
+      summary: (doc, { out }) => `wrote ${join(out, 'drift.json')} (${workSummary(doc.timing)})`,
+    });
+  },
+});

@@ -8,24 +8,9 @@ import { RUN_DEFAULTS } from '../../defaults.js';
 import { badInput } from '../../engine/errors.js';
 import type { ChatMessage } from '../../engine/chat.js';
 import type { GenerateRequest } from '../../engine/model.js';
-import { openModel, status, type CommonArgs } from '../runtime.js';
+import { runModelCommand } from '../model-command.js';
 import { controlVectorOption, loadControlVectorArgs } from './control-vector.js';
-import { deterministicOption, gpuOption, outputOptions, type Command } from './shared.js';
-
-type GenerateArgs = CommonArgs & {
-  model: string;
-  prompt?: string;
-  messages?: string;
-  system?: string;
-  user?: string;
-  maxTokens: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  seed: number;
-  deterministic?: boolean;
-  controlVector?: string | string[];
-};
+import { defineCommand, deterministicOption, gpuOption, MODEL_ARG, outputOptions } from './shared.js';
 
 const ROLES = ['system', 'user', 'assistant'];
 
@@ -49,7 +34,7 @@ export function parseMessages(text: string, source: string): ChatMessage[] {
 }
 
 /** The one request the flags describe: --prompt, --messages, or --user with an optional --system. */
-export async function requestFrom(a: Pick<GenerateArgs, 'prompt' | 'messages' | 'system' | 'user'>): Promise<{ request: GenerateRequest; from: string }> {
+export async function requestFrom(a: { prompt?: string; messages?: string; system?: string; user?: string }): Promise<{ request: GenerateRequest; from: string }> {
   const given = [a.prompt !== undefined && '--prompt', a.messages !== undefined && '--messages', (a.user !== undefined || a.system !== undefined) && '--system/--user'].filter(Boolean);
   if (given.length === 0) throw badInput('generate: missing --prompt TEXT, --messages FILE or --user TEXT (see moodaxis generate --help)');
   if (given.length > 1) throw badInput(`generate: give one of --prompt, --messages or --system/--user, not ${given.join(' and ')}`);
@@ -64,61 +49,12 @@ export async function requestFrom(a: Pick<GenerateArgs, 'prompt' | 'messages' | 
   return { request: { messages }, from: 'messages' };
 }
 
-async function handler(a: GenerateArgs) {
-  const { request } = await requestFrom(a);
-  const model = await openModel(a.model, a);
-  try {
-    const controlVector = await loadControlVectorArgs(a, model);
-    const deterministic = a.deterministic ?? model.info.backend === 'cpu';
-    // On a terminal the text streams as it is generated (about every 100 ms); elsewhere it prints once.
-    const streaming = !a.json && process.stdout.isTTY === true;
-    let shown = 0;
-    const show = (text: string) => {
-      if (text.length > shown) process.stdout.write(text.slice(shown));
-      shown = Math.max(shown, text.length);
-    };
-    const [result] = await model.generate([{ ...request, seed: a.seed }], {
-      ...(streaming ? { onText: (_index: number, text: string) => show(text) } : {}),
-      maxTokens: a.maxTokens,
-      temperature: a.temperature,
-      topK: a.topK,
-      topP: a.topP,
-      seed: a.seed,
-      deterministic,
-      capture: false,
-      controlVector,
-    });
-    const r = result!;
-    if (a.json) {
-      const doc = {
-        kind: 'moodaxis.generation',
-        model: { path: model.info.path, name: model.info.name, identity: model.info.identity, chatTemplate: model.info.chatTemplate !== null },
-        sampler: { temperature: a.temperature, topK: a.topK, topP: a.topP, seed: a.seed, maxTokens: a.maxTokens, deterministic },
-        controlVector: a.controlVector === undefined ? null : ([] as string[]).concat(a.controlVector),
-        text: r.text,
-        tokenIds: Array.from(r.tokenIds),
-        tokens: r.tokens,
-        promptTokens: r.promptTokens,
-        stopReason: r.stopReason,
-      };
-      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    } else {
-      if (streaming) show(r.text);
-      else process.stdout.write(r.text);
-      if (!r.text.endsWith('\n')) process.stdout.write('\n');
-      status(a, `${r.tokens} tokens, stopped by ${r.stopReason === 'eos' ? 'the end-of-generation token' : `the limit (--max-tokens ${a.maxTokens})`}`);
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-export const generateCommand: Command = {
+export const generateCommand = defineCommand({
   command: 'generate <model>',
   describe: 'generate one answer (a prompt, or chat messages), optionally steered with control vectors',
   builder: (y) =>
     outputOptions(deterministicOption(gpuOption(y)), 'no status line (the text, or the JSON, still prints)', 'print JSON on stdout and nothing else: text, token ids, stop reason')
-      .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
+      .positional('model', MODEL_ARG)
       .option('prompt', { type: 'string', requiresArg: true, describe: 'raw prompt text (no chat template)' })
       .option('messages', { type: 'string', requiresArg: true, describe: 'JSON file: [{ "role": "system"|"user"|"assistant", "content": … }, …], rendered with the chat template' })
       .option('system', { type: 'string', requiresArg: true, describe: 'system message (with --user)' })
@@ -129,5 +65,49 @@ export const generateCommand: Command = {
       .option('top-p', { type: 'number', default: RUN_DEFAULTS.topP, requiresArg: true, describe: 'then among the smallest set holding this probability' })
       .option('seed', { type: 'number', default: RUN_DEFAULTS.seed, requiresArg: true, describe: 'seed of the sampler (the same seed and settings give the same answer)' })
       .option('control-vector', controlVectorOption),
-  handler,
-};
+  async handler(a) {
+    const { request } = await requestFrom(a);
+    // On a terminal the text streams as it is generated (about every 100 ms); elsewhere it prints once.
+    const streaming = !a.json && process.stdout.isTTY === true;
+    let shown = 0;
+    /** The text not yet on stdout. */
+    const unshown = (text: string) => {
+      const rest = text.slice(shown);
+      shown = Math.max(shown, text.length);
+      return rest;
+    };
+    await runModelCommand(a, {
+      model: a.model,
+      async run({ model }) {
+        const controlVector = await loadControlVectorArgs(a, model);
+        const deterministic = a.deterministic ?? model.info.backend === 'cpu';
+        const [result] = await model.generate([{ ...request, seed: a.seed }], {
+          ...(streaming ? { onText: (_index: number, text: string) => process.stdout.write(unshown(text)) } : {}),
+          maxTokens: a.maxTokens,
+          temperature: a.temperature,
+          topK: a.topK,
+          topP: a.topP,
+          seed: a.seed,
+          deterministic,
+          capture: false,
+          controlVector,
+        });
+        const r = result!;
+        return {
+          kind: 'moodaxis.generation',
+          model: { path: model.info.path, name: model.info.name, identity: model.info.identity, chatTemplate: model.info.chatTemplate !== null },
+          sampler: { temperature: a.temperature, topK: a.topK, topP: a.topP, seed: a.seed, maxTokens: a.maxTokens, deterministic },
+          controlVector: a.controlVector ?? null,
+          text: r.text,
+          tokenIds: Array.from(r.tokenIds),
+          tokens: r.tokens,
+          promptTokens: r.promptTokens,
+          stopReason: r.stopReason,
+        };
+      },
+      // the rest of the answer (all of it when it did not stream), ending with a newline
+      text: (doc) => `${unshown(doc.text)}${doc.text.endsWith('\n') ? '' : '\n'}`,
+      summary: (doc) => `${doc.tokens} tokens, stopped by ${doc.stopReason === 'eos' ? 'the end-of-generation token' : `the limit (--max-tokens ${a.maxTokens})`}`,
+    });
+  },
+});

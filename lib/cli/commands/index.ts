@@ -16,7 +16,8 @@ import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
 import { validateCommand } from './validate.js';
 
-export const commands: Command[] = [
+/** (Each command is typed by its own arguments; main registers them all alike.) */
+export const commands: Command<unknown>[] = [
   fingerprintCommand,
   calibrateCommand,
   scoreCommand,

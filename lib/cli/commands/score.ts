@@ -1,8 +1,10 @@
 import { badInput } from '../../engine/errors.js';
 import type { ScoreItem } from '../../method/score.js';
-import { colorOut, openModel } from '../runtime.js';
-import { batchOptions, gpuOption, outputOptions, type Command } from './shared.js';
-import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+import { fixed, legend, table } from '../format.js';
+import { runModelCommand } from '../model-command.js';
+import { colorOut } from '../runtime.js';
+import { batchOptions, defineCommand, gpuOption, outputOptions } from './shared.js';
+import { promptOptions, promptSettings } from './prompt-options.js';
 
 async function readScoreItems(a: { input?: string; text?: string; question: string }): Promise<ScoreItem[]> {
   if (a.text !== undefined) return [{ question: a.question, response: a.text }];
@@ -22,31 +24,7 @@ async function readScoreItems(a: { input?: string; text?: string; question: stri
   });
 }
 
-async function handler(a: PromptArgs & { model: string; axes: string; input?: string; text?: string; question: string; parallel?: number; deterministic?: boolean; gpu?: 'auto' | 'cuda' | 'cpu'; json?: boolean; quiet?: boolean }) {
-  const items = await readScoreItems(a);
-  const [{ readAxesFile, assertAxesFit }, { score }, { table, legend }, { axisLabel }] = await Promise.all([
-    import('../../docs/axes.js'),
-    import('../../method/score.js'),
-    import('../format.js'),
-    import('../../protocols/wording.js'),
-  ]);
-  const axes = await readAxesFile(a.axes);
-  const model = await openModel(a.model, a);
-  try {
-    assertAxesFit(axes, model.info, a.axes); // refused naming the file
-    // Teacher-forced: nothing is sampled, so there is no seed; the capture settings come from the axes file.
-    const doc = await score(model, items, { axes, parallel: a.parallel, deterministic: a.deterministic, ...promptSettings(a) });
-    if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else {
-      process.stdout.write(`${table(['#', 'tokens', ...axes.axes.map(axisLabel)], doc.items.map((it, i) => [i + 1, it.tokens, ...axes.axes.map((x) => it.scores[x.id]!.toFixed(2))]))}\n`);
-      process.stdout.write(`${legend('one row per response · tokens: its length · each axis: its score, −1 … +1 (the positive pole > 0)', colorOut())}\n`);
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-export const scoreCommand: Command = {
+export const scoreCommand = defineCommand({
   command: 'score <model>',
   describe: 'score given responses on calibrated axes (read teacher-forced: nothing is generated)',
   builder: (y) =>
@@ -56,5 +34,24 @@ export const scoreCommand: Command = {
       .option('input', { type: 'string', requiresArg: true, describe: 'JSON lines: {"question": …, "response": …}' })
       .option('text', { type: 'string', describe: 'one response to score' })
       .option('question', { type: 'string', default: '', describe: 'the question --text answers' })),
-  handler,
-};
+  async handler(a) {
+    const items = await readScoreItems(a);
+    const [{ readAxesFile, assertAxesFit }, { score }, { axisLabel }] = await Promise.all([
+      import('../../docs/axes.js'),
+      import('../../method/score.js'),
+      import('../../protocols/wording.js'),
+    ]);
+    const axes = await readAxesFile(a.axes);
+    await runModelCommand(a, {
+      model: a.model,
+      async run({ model }) {
+        assertAxesFit(axes, model.info, a.axes); // refused naming the file
+        // Teacher-forced: nothing is sampled, so there is no seed; the capture settings come from the axes file.
+        return score(model, items, { axes, parallel: a.parallel, deterministic: a.deterministic, ...promptSettings(a) });
+      },
+      text: (doc) =>
+        `${table(['#', 'tokens', ...axes.axes.map(axisLabel)], doc.items.map((it, i) => [i + 1, it.tokens, ...axes.axes.map((x) => fixed(it.scores[x.id]))]))}\n` +
+        `${legend('one row per response · tokens: its length · each axis: its score, −1 … +1 (the positive pole > 0)', colorOut())}\n`,
+    });
+  },
+});

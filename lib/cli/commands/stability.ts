@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import { PROTOCOL_DEFAULTS } from '../../defaults.js';
 import type { StabilityDoc } from '../../docs/types.js';
 import { iccText, sampleSizeVerdict } from '../../protocols/wording.js';
-import { createColors, legend, table } from '../format.js';
-import { colorOut, DEFAULT_OUT, defaultOutDir, openModel, OUT_RULE, outDir, progressReporter, status, workSummary } from '../runtime.js';
-import { BASELINE_TOKENS, runOptions, settingsFrom, type Command, type RunArgs } from './shared.js';
-import { promptOptions, promptSettings, type PromptArgs } from './prompt-options.js';
+import { createColors, fixed, legend, table } from '../format.js';
+import { runModelCommand } from '../model-command.js';
+import { colorOut, outDir, workSummary } from '../runtime.js';
+import { BASELINE_TOKENS, defineCommand, MODEL_ARG, outFlag, runOptions, settingsFrom } from './shared.js';
+import { promptOptions, promptSettings } from './prompt-options.js';
 
-const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+/** Stability's numbers: 3 decimals unless said, unsigned. */
+const f = (x: number | null | undefined, digits = 3) => fixed(x, { digits });
 
 /** The stability document as terminal tables: reliability per axis, then the sample-size curve. */
 export function formatStabilityTable(doc: StabilityDoc, color = false, label: (id: string) => string = (id) => id): string {
@@ -57,45 +59,32 @@ export function formatStabilityTable(doc: StabilityDoc, color = false, label: (i
   return lines.join('\n');
 }
 
-async function handler(a: RunArgs & PromptArgs & { model: string; axesFile?: string; out?: string; runs: number; bootstrap: number; draws: number }) {
-  const explicitOut = a.out === undefined ? undefined : outDir(a.out, '', 'stability.json and its journal');
-  const [{ stability }, { resolveAxisSet }, { axisLabel }] = await Promise.all([import('../../protocols/stability.js'), import('../../method/calibrate.js'), import('../../protocols/wording.js')]);
-  const axisSet = await resolveAxisSet({ axesFile: a.axesFile });
-  const model = await openModel(a.model, a);
-  const out = explicitOut ?? defaultOutDir(model.info.name);
-  const progress = progressReporter(a, 'stability');
-  try {
-    const doc = await stability(model, {
-      ...settingsFrom(a),
-      axisSet,
-      ...promptSettings(a),
-      runs: a.runs,
-      bootstrap: a.bootstrap,
-      draws: a.draws,
-      out,
-      onProgress: progress.update,
-      onStatus: (m) => status(a, m),
-    });
-    progress.done();
-    const labels = new Map(axisSet.axes.map((x) => [x.id, axisLabel(x)]));
-    if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${formatStabilityTable(doc, colorOut(), (id) => labels.get(id) ?? id)}\n`);
-    status(a, `wrote ${join(out, 'stability.json')} (${workSummary(doc.timing)}); use it with: moodaxis fingerprint ${a.model} --stability ${join(out, 'stability.json')}`);
-  } finally {
-    await model.dispose();
-  }
-}
+const STABILITY_FILES = 'stability.json and its journal';
 
-export const stabilityCommand: Command = {
+export const stabilityCommand = defineCommand({
   command: 'stability <model>',
   describe: 'test-retest ICC, calibration-set stability (sets A, B, C), sample-size curve and dead zones',
   builder: (y) =>
     promptOptions(runOptions(y, { baselineMaxTokens: BASELINE_TOKENS, compat: true }))
-      .positional('model', { type: 'string', demandOption: true, describe: 'GGUF model file' })
+      .positional('model', MODEL_ARG)
       .option('runs', { type: 'number', default: PROTOCOL_DEFAULTS.stability.runs, requiresArg: true, describe: 'baseline repetitions with different seeds (test-retest raters)' })
       .option('axes-file', { type: 'string', requiresArg: true, describe: 'custom axis set (without sets B and C only test-retest and the sample-size curve run)' })
-      .option('out', { type: 'string', requiresArg: true, describe: `${OUT_RULE} for stability.json and its journal (default ${DEFAULT_OUT})` })
+      .option('out', outFlag(STABILITY_FILES))
       .option('bootstrap', { type: 'number', default: PROTOCOL_DEFAULTS.stability.bootstrap, requiresArg: true, describe: 'bootstrap resamples of the ICC confidence interval' })
       .option('draws', { type: 'number', default: PROTOCOL_DEFAULTS.stability.draws, requiresArg: true, describe: 'random subsets per sample size' }),
-  handler,
-};
+  async handler(a) {
+    const out = outDir(a.out, STABILITY_FILES);
+    const [{ stability }, { resolveAxisSet }, { axisLabel }] = await Promise.all([import('../../protocols/stability.js'), import('../../method/calibrate.js'), import('../../protocols/wording.js')]);
+    const axisSet = await resolveAxisSet({ axesFile: a.axesFile });
+    const labels = new Map(axisSet.axes.map((x) => [x.id, axisLabel(x)]));
+    await runModelCommand(a, {
+      model: a.model,
+      out,
+      progress: 'stability',
+      run: ({ model, out, onProgress, onStatus }) =>
+        stability(model, { ...settingsFrom(a), axisSet, ...promptSettings(a), runs: a.runs, bootstrap: a.bootstrap, draws: a.draws, out, onProgress, onStatus }),
+      text: (doc) => `${formatStabilityTable(doc, colorOut(), (id) => labels.get(id) ?? id)}\n`,
+      summary: (doc, { out }) => `wrote ${join(out, 'stability.json')} (${workSummary(doc.timing)}); use it with: moodaxis fingerprint ${a.model} --stability ${join(out, 'stability.json')}`,
+    });
+  },
+});

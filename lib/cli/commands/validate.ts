@@ -5,18 +5,17 @@
  */
 import { join, dirname, resolve } from 'node:path';
 import { badInput } from '../../engine/errors.js';
-import type { GpuChoice } from '../../engine/model.js';
-import { validateWithJudge } from '../../protocols/judge.js';
 import { ENGINE_DEFAULTS, PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
 import { validateWithRatings } from '../../protocols/validate.js';
 import type { ValidationDoc } from '../../docs/types.js';
-import { createColors, table } from '../format.js';
-import { colorOut, onInterrupt, progressReporter, status, type CommonArgs } from '../runtime.js';
-import { loadModel } from '../../engine/model.js';
-import { PARALLEL_TEXT, type Command } from './shared.js';
+import { createColors, fixed, table } from '../format.js';
+import { runModelCommand } from '../model-command.js';
+import { colorOut, printResult, warn, type ResultOutput } from '../runtime.js';
+import { defineCommand, PARALLEL_TEXT } from './shared.js';
 
 const FLAG_TEXT = { negative: 'ρ < 0', 'ci-includes-0': 'CI includes 0', undefined: 'ρ undefined' } as const;
-const f = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(2)}`);
+/** A correlation: 2 decimals, signed. */
+const f = (x: number | null) => fixed(x, { plus: 'positive' });
 const ci = (c: [number, number] | null) => (c ? `[${f(c[0])}, ${f(c[1])}]` : '—');
 
 /** The validation table: per axis n, ρ, CI and flags, then the pooled row and the notes. */
@@ -34,39 +33,7 @@ export function formatValidationTable(doc: ValidationDoc, color = false): string
   return lines.join('\n');
 }
 
-type ValidateArgs = CommonArgs & { fingerprint: string; ratings?: string; judge?: string; axesFile?: string; parallel?: number; gpu?: GpuChoice; out?: string; resamples: number; seed: number };
-
-async function judged(a: ValidateArgs, options: { out: string; resamples: number; seed: number }) {
-  const judge = await loadModel(a.judge!, { gpu: a.gpu ?? ENGINE_DEFAULTS.gpu, onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`) });
-  onInterrupt(() => judge.dispose());
-  const progress = progressReporter(a, 'judge');
-  try {
-    const doc = await validateWithJudge(a.fingerprint, {
-      ...options,
-      judge,
-      parallel: a.parallel,
-      axesFile: a.axesFile,
-      onProgress: (done, total) => progress.update(done, total),
-      onWarning: (m) => !a.quiet && process.stderr.write(`moodaxis: warning: ${m}\n`),
-    });
-    progress.done();
-    return doc;
-  } finally {
-    await judge.dispose();
-  }
-}
-
-async function handler(a: ValidateArgs) {
-  if (!a.ratings === !a.judge) throw badInput('give exactly one source of ratings: --ratings RATINGS.csv or --judge JUDGE.gguf');
-  const out = resolve(a.out ?? dirname(a.fingerprint));
-  const options = { out, resamples: a.resamples, seed: a.seed };
-  const doc = a.judge ? await judged(a, options) : await validateWithRatings(a.fingerprint, a.ratings!, options);
-  if (a.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else if (!a.quiet) process.stdout.write(`${formatValidationTable(doc, colorOut())}\n`);
-  status(a, `wrote ${join(out, 'validation.json')}`);
-}
-
-export const validateCommand: Command = {
+export const validateCommand = defineCommand({
   command: 'validate <fingerprint>',
   describe: "check a fingerprint's scores against independent ratings (a ratings CSV or a local judge model)",
   builder: (y) =>
@@ -82,5 +49,23 @@ export const validateCommand: Command = {
       .option('seed', { type: 'number', default: RUN_DEFAULTS.seed, describe: 'bootstrap seed' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout and nothing else' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no table or status output' }),
-  handler,
-};
+  async handler(a) {
+    if (!a.ratings === !a.judge) throw badInput('give exactly one source of ratings: --ratings RATINGS.csv or --judge JUDGE.gguf');
+    const out = resolve(a.out ?? dirname(a.fingerprint));
+    const options = { out, resamples: a.resamples, seed: a.seed };
+    const output: ResultOutput<ValidationDoc> = {
+      text: (doc) => (a.quiet ? '' : `${formatValidationTable(doc, colorOut())}\n`),
+      summary: () => `wrote ${join(out, 'validation.json')}`,
+    };
+    if (a.judge) {
+      const { validateWithJudge } = await import('../../protocols/judge.js');
+      await runModelCommand(a, {
+        model: a.judge,
+        progress: 'judge',
+        run: ({ model, onProgress }) =>
+          validateWithJudge(a.fingerprint, { ...options, judge: model, parallel: a.parallel, axesFile: a.axesFile, onProgress, onWarning: (m) => warn(a, m) }),
+        ...output,
+      });
+    } else printResult(a, await validateWithRatings(a.fingerprint, a.ratings!, options), output);
+  },
+});
