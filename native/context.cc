@@ -89,9 +89,17 @@ Napi::Value progressArguments(Napi::Env env, Napi::Function fn, const Progress& 
                   Napi::Number::New(env, static_cast<double>(p.tokens)), finished, partial});
 }
 
-// An exception escaping llama.cpp (one escaping the owner thread would abort the process).
-Status escaped(const std::exception* e) {
-  return Status::native(e ? std::string("llama.cpp failed: ") + e->what() : std::string("llama.cpp failed with an unknown exception"));
+// Runs owner-thread work; an exception escaping llama.cpp becomes a NATIVE status (one escaping the owner
+// thread would abort the process).
+template <class Work>
+Status guarded(Work&& work) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    return Status::native(std::string("llama.cpp failed: ") + e.what());
+  } catch (...) {
+    return Status::native("llama.cpp failed with an unknown exception");
+  }
 }
 
 Status disposedContext() { return Status::cancelled("the context has been disposed"); }
@@ -461,13 +469,7 @@ Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char
           });
           if (status != napi_ok) delete copy;  // the environment is going away: nobody to tell
         };
-        try {
-          running->status = runGenerate(running->requests, running->options, running->results, running->stats, report);
-        } catch (const std::exception& e) {
-          running->status = escaped(&e);
-        } catch (...) {
-          running->status = escaped(nullptr);
-        }
+        running->status = guarded([&] { return runGenerate(running->requests, running->options, running->results, running->stats, report); });
         deliver(running);
       });
       break;
@@ -481,13 +483,7 @@ Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char
           CaptureConfig config;
           for (int32_t block : running->forwardLayers) config.layers.push_back(WatchedLayer{block, false, 0.0f});
           capture_.configure(config, llama_model_n_embd(model_->get()), nLayer, 1);
-          try {
-            running->status = runForward(running->forwardTokens, running->states);
-          } catch (const std::exception& e) {
-            running->status = escaped(&e);
-          } catch (...) {
-            running->status = escaped(nullptr);
-          }
+          running->status = guarded([&] { return runForward(running->forwardTokens, running->states); });
         }
         deliver(running);
       });
