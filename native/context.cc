@@ -89,24 +89,8 @@ Napi::Value progressArguments(Napi::Env env, Napi::Function fn, const Progress& 
                   Napi::Number::New(env, static_cast<double>(p.tokens)), finished, partial});
 }
 
-// Runs owner-thread work; an exception escaping llama.cpp becomes a NATIVE status (one escaping the owner
-// thread would abort the process).
-template <class Work>
-Status guarded(Work&& work) {
-  try {
-    return work();
-  } catch (const std::exception& e) {
-    return Status::native(std::string("llama.cpp failed: ") + e.what());
-  } catch (...) {
-    return Status::native("llama.cpp failed with an unknown exception");
-  }
-}
-
-Status disposedContext() { return Status::cancelled("the context has been disposed"); }
 
 }  // namespace
-
-enum class JobKind { Generate, Forward, Dispose };
 
 // One call from JS: parsed arguments in, results out. Created on the JS thread once the arguments are
 // parsed, run on the owner thread, settled and freed on the JS thread.
@@ -215,13 +199,17 @@ void Context::freeContext() {
   deviceTopK_.reset();
   ctxSeq_ = ctxPerSeq_ = 0;
   ctxBytes_ = 0;
+  held_.reset(0, {}, 0, 0);
+}
+
+bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
+  return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
+         ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
+         (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0);
 }
 
 Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
-  if (ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
-      ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
-      (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0))
-    return {};
+  if (contextFits(nSeq, nCtxSeq, opts)) return {};
   freeContext();
   llama_context_params cp = llama_context_default_params();
   const uint32_t perSeq = static_cast<uint32_t>((nCtxSeq + 255) / 256 * 256);
@@ -314,8 +302,9 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
   if (!err.ok()) return err;
 
   const int nEmbd = llama_model_n_embd(model_->get());
-  const int nSeq = std::max(1, std::min(opts.parallel, n));
-  err = ensureContext(nSeq, need, opts);
+  const bool reuse = opts.reuseCache && sharesPrefixes(*model_, opts);
+  int nSeq = 0;
+  err = reuse ? ensureRetainingContext(n, need, opts, nSeq) : ensureContext(nSeq = std::max(1, std::min(opts.parallel, n)), need, opts);
   if (!err.ok()) return err;
   capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->get()), nSeq);
   if (!opts.controlVector.empty()) {
@@ -325,7 +314,8 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
   } else {
     llama_set_adapter_cvec(ctx_.get(), nullptr, 0, nEmbd, -1, -1);
   }
-  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  // What the sequences hold is kept only for a call that reuses it, under the same control vector.
+  if (!reuse || !held_.holdsFor(nSeq, opts.controlVector, opts.cvecStart, opts.cvecEnd)) clearMemory(nSeq, opts);
   stats = GenStats();
   // Host sampling of many large-vocabulary rows (and folding the captured columns) is worth a few
   // threads; on a CPU backend they would compete with llama.cpp's own threads for the cores.
@@ -334,12 +324,52 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
     pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
     capture_.setPool(pool_.get());
   }
-  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, cancel_, stats};
+  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, cancel_, stats, held_};
   GenerationRun run(target, reqs, opts, nSeq, out, progress);
-  return run.run();
+  Status status = run.run();
+  // A failed or cancelled decode may leave part of a batch in the cache: nothing is trusted after it.
+  if (!status.ok()) clearMemory(nSeq, opts);
+  return status;
 }
 
-Status Context::runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states) {
+// With reuse, one sequence per request (as many as llama.cpp allows), so that each conversation keeps its
+// own: a context that has that many already, with room, is kept with what it holds. A new one gets room for
+// four times the tokens needed (conversations grow, and a new context forgets everything); when memory
+// refuses, less room, then `parallel` sequences.
+Status Context::ensureRetainingContext(int n, int need, const GenOptions& opts, int& nSeq) {
+  const int inFlight = std::max(1, std::min(opts.parallel, n));
+  const int wanted = std::max(inFlight, std::min(n, static_cast<int>(llama_max_parallel_sequences())));
+  if (ctx_ && ctxSeq_ >= wanted && contextFits(ctxSeq_, need, opts)) {
+    nSeq = ctxSeq_;
+    return {};
+  }
+  const int limit = contextLimit(*model_, opts);
+  auto room = [&](int times) { return std::max(need, std::min(limit, times * need)); };
+  const std::pair<int, int> tries[] = {{wanted, room(4)}, {wanted, room(2)}, {wanted, need}, {inFlight, room(4)}, {inFlight, need}};
+  Status status;
+  for (const auto& [seqs, tokens] : tries) {
+    status = ensureContext(seqs, tokens, opts);
+    if (status.ok()) {
+      nSeq = seqs;
+      break;
+    }
+  }
+  return status;
+}
+
+void Context::clearMemory(int nSeq, const GenOptions& opts) {
+  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  held_.reset(nSeq, opts.controlVector, opts.cvecStart, opts.cvecEnd);
+}
+
+Status Context::runForward(const std::vector<llama_token>& tokens, const std::vector<int32_t>& layers, std::vector<std::vector<float>>& states) {
+  const int nLayer = llama_model_n_layer(model_->get());
+  for (int32_t block : layers)
+    if (block < 0 || block >= nLayer) return Status::badInput("layer " + std::to_string(block) + " does not exist");
+  if (tokens.empty()) return Status::badInput("no tokens to run");
+  CaptureConfig watched;
+  for (int32_t block : layers) watched.layers.push_back(WatchedLayer{block, false, 0.0f});
+  capture_.configure(watched, llama_model_n_embd(model_->get()), nLayer, 1);
   const int nTokens = static_cast<int>(tokens.size());
   GenOptions opts;
   opts.f32Cache = true;
@@ -350,7 +380,7 @@ Status Context::runForward(const std::vector<llama_token>& tokens, std::vector<s
   for (llama_token t : tokens)
     if (t < 0 || t >= nVocab) return Status::badInput("token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
   llama_set_adapter_cvec(ctx_.get(), nullptr, 0, llama_model_n_embd(model_->get()), -1, -1);
-  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  clearMemory(1, opts);
   const int batchCap = static_cast<int>(llama_n_batch(ctx_.get()));
   OwnedBatch owned(batchCap);
   llama_batch& batch = owned.batch;
@@ -435,6 +465,7 @@ GenOptions parseOptions(const Napi::Value& value) {
   if (opts.topK <= 0 || !opts.allowedTokens.empty() || opts.backendSampling) opts.deviceTopK = false;
   opts.solo = o.boolean("solo");
   opts.stream = o.boolean("stream");
+  opts.reuseCache = o.boolean("reuseCache");
   opts.capture = parseCapture(o);
   if (o.has("controlVector")) {
     opts.controlVector = o.float32Array("controlVector");
@@ -454,52 +485,52 @@ Napi::Promise Context::start(Napi::Env env, std::unique_ptr<Job> job, const char
   Napi::Promise promise = job->deferred.Promise();
   Ref();
   Job* running = job.release();
-  switch (running->kind) {
-    case JobKind::Generate:
-      post([this, running] {
-        ProgressFn report = [running](const Progress& p) {
-          auto* copy = new Progress(p);
-          const napi_status status = running->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
-            try {
-              progressArguments(env, fn, *p);
-            } catch (const Napi::Error&) {
-              // A failing progress callback must not stop the generation.
-            }
-            delete p;
-          });
-          if (status != napi_ok) delete copy;  // the environment is going away: nobody to tell
-        };
-        running->status = guarded([&] { return runGenerate(running->requests, running->options, running->results, running->stats, report); });
-        deliver(running);
-      });
-      break;
-    case JobKind::Forward:
-      post([this, running] {
-        const int nLayer = llama_model_n_layer(model_->get());
-        for (int32_t block : running->forwardLayers)
-          if (block < 0 || block >= nLayer) running->status = Status::badInput("layer " + std::to_string(block) + " does not exist");
-        if (running->forwardTokens.empty()) running->status = Status::badInput("no tokens to run");
-        if (running->status.ok()) {
-          CaptureConfig config;
-          for (int32_t block : running->forwardLayers) config.layers.push_back(WatchedLayer{block, false, 0.0f});
-          capture_.configure(config, llama_model_n_embd(model_->get()), nLayer, 1);
-          running->status = guarded([&] { return runForward(running->forwardTokens, running->states); });
-        }
-        deliver(running);
-      });
-      break;
-    case JobKind::Dispose:
-      post([this, running] {
-        freeContext();
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          stopping_ = true;
-        }
-        deliver(running);
-      });
-      break;
-  }
+  post([this, running] {
+    work(running);
+    deliver(running);
+  });
   return promise;
+}
+
+// Owner thread: the job's work; an exception escaping llama.cpp becomes its NATIVE status (one escaping
+// this thread would abort the process).
+void Context::work(Job* job) {
+  auto guarded = [job](const std::function<Status()>& run) {
+    try {
+      job->status = run();
+    } catch (const std::exception& e) {
+      job->status = Status::native(std::string("llama.cpp failed: ") + e.what());
+    } catch (...) {
+      job->status = Status::native("llama.cpp failed with an unknown exception");
+    }
+  };
+  switch (job->kind) {
+    case JobKind::Generate: {
+      ProgressFn report = [job](const Progress& p) {
+        auto* copy = new Progress(p);
+        const napi_status status = job->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Progress* p) {
+          try {
+            progressArguments(env, fn, *p);
+          } catch (const Napi::Error&) {
+            // A failing progress callback must not stop the generation.
+          }
+          delete p;
+        });
+        if (status != napi_ok) delete copy;  // the environment is going away: nobody to tell
+      };
+      guarded([&] { return runGenerate(job->requests, job->options, job->results, job->stats, report); });
+      break;
+    }
+    case JobKind::Forward:
+      guarded([&] { return runForward(job->forwardTokens, job->forwardLayers, job->states); });
+      break;
+    case JobKind::Dispose: {
+      freeContext();
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      break;
+    }
+  }
 }
 
 void Context::deliver(Job* job) {
@@ -540,19 +571,27 @@ void Context::settle(Napi::Env env, Job* job) {
   delete job;
 }
 
-// generate(requests, options, onProgress?) -> Promise<results>
-Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (disposed_) return rejectedPromise(env, disposedContext());
-  auto job = std::make_unique<Job>(env, JobKind::Generate);
+// A call's arguments parsed into a new job, which is queued; a refusal (BAD_INPUT) or a disposed context
+// (CANCELLED) rejects the promise instead.
+Napi::Value Context::parseAndStart(Napi::Env env, JobKind kind, const char* name, Napi::Function onProgress,
+                                   const std::function<void(Job&)>& parse) {
+  if (disposed_) return rejectedPromise(env, Status::cancelled("the context has been disposed"));
+  auto job = std::make_unique<Job>(env, kind);
   try {
-    job->requests = parseRequests(info[0]);
-    job->options = parseOptions(info[1]);
+    parse(*job);
   } catch (const std::exception& e) {  // BadArgument, or a Napi::Error reading a value
     return rejectedPromise(env, Status::badInput(e.what()));
   }
+  return start(env, std::move(job), name, onProgress);
+}
+
+// generate(requests, options, onProgress?) -> Promise<results>
+Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
-  return start(env, std::move(job), "moodaxis.generate", onProgress);
+  return parseAndStart(info.Env(), JobKind::Generate, "moodaxis.generate", onProgress, [&](Job& job) {
+    job.requests = parseRequests(info[0]);
+    job.options = parseOptions(info[1]);
+  });
 }
 
 // stats() -> timing of the last generate call that ended
@@ -575,19 +614,13 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
 
 // forward(tokens: Int32Array, layers: number[]) -> Promise<Float32Array[]> (per layer, tokens x nEmbd)
 Napi::Value Context::Forward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (disposed_) return rejectedPromise(env, disposedContext());
-  auto job = std::make_unique<Job>(env, JobKind::Forward);
-  try {
+  return parseAndStart(info.Env(), JobKind::Forward, "moodaxis.forward", Napi::Function(), [&](Job& job) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
       throw BadArgument("forward tokens must be an Int32Array");
     auto tokens = info[0].As<Napi::Int32Array>();
-    job->forwardTokens.assign(tokens.Data(), tokens.Data() + tokens.ElementLength());
-    job->forwardLayers = int32ArrayArgument(info[1], "forward layers");
-  } catch (const std::exception& e) {
-    return rejectedPromise(env, Status::badInput(e.what()));
-  }
-  return start(env, std::move(job), "moodaxis.forward", Napi::Function());
+    job.forwardTokens.assign(tokens.Data(), tokens.Data() + tokens.ElementLength());
+    job.forwardLayers = int32ArrayArgument(info[1], "forward layers");
+  });
 }
 
 // dispose() -> Promise<void>: cancels a running job between steps, frees the context, ends the thread.

@@ -15,10 +15,12 @@
 #include "topk.h"
 #include "model.h"
 #include "sampler.h"
+#include "sequence-cache.h"
 
 namespace moodaxis {
 
 struct Job;
+enum class JobKind { Generate, Forward, Dispose };
 
 class Context : public Napi::ObjectWrap<Context> {
  public:
@@ -35,7 +37,10 @@ class Context : public Napi::ObjectWrap<Context> {
 
   // JS thread: queues a parsed job (its promise settles in settle()).
   Napi::Promise start(Napi::Env env, std::unique_ptr<Job> job, const char* name, Napi::Function onProgress);
+  Napi::Value parseAndStart(Napi::Env env, JobKind kind, const char* name, Napi::Function onProgress,
+                            const std::function<void(Job&)>& parse);
   void post(std::function<void()> job);
+  void work(Job* job);
   void loop();
   void shutdown();
   // Owner thread: hands a finished job to the JS thread.
@@ -43,10 +48,13 @@ class Context : public Napi::ObjectWrap<Context> {
   // JS thread: settles the job's promise, reports memory, frees the job.
   void settle(Napi::Env env, Job* job);
   // Owner-thread work:
+  bool contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const;
   Status ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts);
+  Status ensureRetainingContext(int n, int need, const GenOptions& opts, int& nSeq);
+  void clearMemory(int nSeq, const GenOptions& opts);
   Status runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opts, std::vector<GenResult>& out, GenStats& stats,
                      const ProgressFn& progress);
-  Status runForward(const std::vector<llama_token>& tokens, std::vector<std::vector<float>>& states);
+  Status runForward(const std::vector<llama_token>& tokens, const std::vector<int32_t>& layers, std::vector<std::vector<float>>& states);
   void freeContext();
 
   std::shared_ptr<ModelHandle> model_;
@@ -60,6 +68,7 @@ class Context : public Napi::ObjectWrap<Context> {
   void* threadpool_ = nullptr;
   std::unique_ptr<WorkerPool> pool_;  // samples a step's rows and folds its captured columns in parallel (GPU backends)
   Capture capture_;
+  SequenceCache held_;  // what each sequence's KV cache holds (owner thread)
 
   // JS thread only:
   GenStats lastStats_;          // of the last generate call that ended

@@ -32,11 +32,20 @@ bool thinkBudgeted(const GenRequest& r, const GenOptions& opts) {
   return !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose >= 0;
 }
 
+bool sharesPrefixes(const ModelHandle& model, const GenOptions& opts) {
+  const llama_model* m = model.get();
+  return !opts.solo && !llama_model_is_recurrent(m) && !llama_model_is_hybrid(m) && llama_model_n_swa(m) == 0;
+}
+
+int contextLimit(const ModelHandle& model, const GenOptions& opts) {
+  return opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model.get());
+}
+
 Status prepareRequests(const ModelHandle& model, std::vector<GenRequest>& reqs, const GenOptions& opts, int& need) {
   const llama_vocab* vocab = model.vocab();
   const int32_t nVocab = llama_vocab_n_tokens(vocab);
   const int nLayer = llama_model_n_layer(model.get());
-  const int limit = opts.contextLimit > 0 ? opts.contextLimit : llama_model_n_ctx_train(model.get());
+  const int limit = contextLimit(model, opts);
   need = 1;
   for (size_t i = 0; i < reqs.size(); i++) {
     GenRequest& r = reqs[i];
@@ -86,12 +95,11 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
       mem_(llama_get_memory(target.ctx)),
       nSeq_(nSeq),
       nReq_(static_cast<int>(reqs.size())),
+      activeLimit_(std::min(nSeq, std::max(1, std::min(opts.parallel, static_cast<int>(reqs.size()))))),
       nVocab_(llama_vocab_n_tokens(vocab_)),
       batchCap_(static_cast<int>(llama_n_batch(target.ctx))),
-      // Only plain KV caches share prefixes: recurrent state cannot be cut at a position, and a sliding-window
-      // cache may have dropped the prefix already. Deterministic mode on a GPU computes every sequence alone.
-      canShare_(!opts.solo && !llama_model_is_recurrent(target.model.get()) && !llama_model_is_hybrid(target.model.get()) &&
-                llama_model_n_swa(target.model.get()) == 0),
+      canShare_(sharesPrefixes(target.model, opts)),
+      reuse_(opts.reuseCache && canShare_),
       samplerParams_{opts.temperature, opts.topK, opts.topP, opts.allowedTokens.empty() ? nullptr : &opts.allowedTokens},
       owned_(batchCap_),
       batch_(owned_.batch),
@@ -103,6 +111,7 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
     return static_cast<int>(reqs_[i].prompt.size()) + (reqs_[i].hasForced ? static_cast<int>(reqs_[i].forced.size()) : reqs_[i].maxTokens);
   };
   std::stable_sort(admission_.begin(), admission_.end(), [&](int a, int b) { return work(a) > work(b); });
+  if (reuse_) findOwners();
   prog_.total = nReq_;
   lastReport_ = Clock::now();
 }
@@ -143,14 +152,25 @@ Status GenerationRun::run() {
   return {};
 }
 
-// Gives each idle slot the next request in admission order, with a sampler seeded for it.
+// Gives the next requests in admission order a sequence each, with a sampler seeded for it, while fewer
+// than activeLimit_ are decoding: without reuse the lowest idle one, with reuse the one chooseSequence picks.
 Status GenerationRun::admit(std::vector<int>& admitted) {
-  for (int s = 0; s < nSeq_ && next_ < nReq_; s++) {
-    if (active(s)) continue;
-    Slot& sl = slots_[s];
+  int active = 0;
+  for (int s = 0; s < nSeq_; s++) active += this->active(s) ? 1 : 0;
+  while (next_ < nReq_ && active < activeLimit_) {
     const int req = admission_[next_++];
+    int kept = 0;
+    int s = 0;
+    if (reuse_) s = chooseSequence(req, kept);
+    else
+      while (this->active(s)) s++;
+    Slot& sl = slots_[s];
     sl.state = SlotState::Prefill;
     sl.req = req;
+    sl.kept = kept;
+    active++;
+    t_.held.touch(s);
+    t_.held.promptLength(s) = reqs_[req].prompt.size();
     if (opts_.backendSampling) {
       // Sequence s samples with a chain we own; swap in one seeded for this request. Whatever the answer,
       // the context no longer uses the old chain: it is freed here.
@@ -167,14 +187,63 @@ Status GenerationRun::admit(std::vector<int>& admitted) {
     t_.capture.resetSlot(s);
     admitted.push_back(s);
   }
+  std::sort(admitted.begin(), admitted.end());  // prefill in sequence order, as the steps
   return {};
+}
+
+// The prompt's last token is always fed: its output gives the first generated token.
+size_t GenerationRun::sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other) {
+  const size_t limit = std::min(prompt.size() - 1, other.size());
+  size_t l = 0;
+  while (l < limit && prompt[l] == other[l]) l++;
+  return l;
+}
+
+// With reuse, what the sequences held when the call began: each one's owner is the request that starts with
+// the longest prefix of it (ties to the first), if that is a real share (a conversation's next turn finds
+// its history): kMinShared tokens, or half the prompt the sequence began with if that is shorter, not a
+// common first word.
+void GenerationRun::findOwners() {
+  owner_.assign(nSeq_, -1);
+  ownedTokens_.assign(nSeq_, 0);
+  for (int s = 0; s < nSeq_; s++) {
+    const size_t enough = std::min(kMinShared, std::max<size_t>(1, t_.held.promptLength(s) / 2));
+    for (int r = 0; r < nReq_; r++) {
+      const size_t l = sharedPrefix(reqs_[r].prompt, t_.held.tokens(s));
+      if (l > ownedTokens_[s] && l >= enough && l > 0) ownedTokens_[s] = l, owner_[s] = r;
+    }
+  }
+}
+
+// With reuse: the idle sequence the request owns that holds the most of its prompt (kept in place), else
+// the idle one used least recently, sparing those a request still waiting owns.
+int GenerationRun::chooseSequence(int req, int& kept) {
+  int choice = -1;
+  for (int s = 0; s < nSeq_; s++)
+    if (!active(s) && owner_[s] == req && (choice < 0 || ownedTokens_[s] > ownedTokens_[choice])) choice = s;
+  if (choice >= 0) {
+    kept = static_cast<int>(ownedTokens_[choice]);
+    owner_[choice] = -1;  // what it held is the request's now
+    return choice;
+  }
+  std::vector<char> waitingOwner(nReq_, 0);
+  for (int k = next_; k < nReq_; k++) waitingOwner[admission_[k]] = 1;
+  auto spared = [&](int s) { return owner_[s] >= 0 && waitingOwner[owner_[s]] ? 1 : 0; };
+  for (int s = 0; s < nSeq_; s++) {
+    if (active(s)) continue;
+    if (choice < 0 || std::make_pair(spared(s), t_.held.lastUsed(s)) < std::make_pair(spared(choice), t_.held.lastUsed(choice))) choice = s;
+  }
+  owner_[choice] = -1;
+  kept = static_cast<int>(sharedPrefix(reqs_[req].prompt, t_.held.tokens(choice)));  // what it happens to share is kept too
+  return choice;
 }
 
 // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
 // share a long prefix (chat template, system instruction): a slot whose prompt starts with at least
 // kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
 // round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
-// the whole stream at the next decode (a device copy per layer, far cheaper than recomputing).
+// the whole stream at the next decode (a device copy per layer, far cheaper than recomputing). With
+// reuse, a sequence's own cache from an earlier call (a conversation's history) is kept in place.
 Status GenerationRun::prefill(const std::vector<int>& admitted) {
   prefillAll_.clear();
   prefillOut_.clear();
@@ -197,7 +266,9 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   return flushPrefill();
 }
 
-// Leaders prefill their whole prompt; followers share a leader's or a running sequence's prefix.
+// Leaders prefill their whole prompt; followers start from the longest prefix held by a sequence: their
+// own (with reuse, what an earlier call left: kept in place), a running one, a leader of this round, or
+// (with reuse) an idle one. What each sequence holds is `held` (a leader's will be its prompt).
 void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const {
   std::vector<char> admittedNow(nSeq_, 0);
   for (int s : admitted) admittedNow[s] = 1;
@@ -205,32 +276,37 @@ void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<in
     const auto& prompt = reqs_[slots_[s].req].prompt;
     int source = -1;
     size_t shared = 0;
-    auto consider = [&](int t) {
-      const auto& other = reqs_[slots_[t].req].prompt;
-      const size_t limit = std::min(prompt.size() - 1, other.size());  // the last token is always fed
-      size_t l = 0;
-      while (l < limit && prompt[l] == other[l]) l++;
-      if (l > shared) shared = l, source = t;
+    // another sequence's prefix is copied (a stream copy per layer): worth it from kMinShared tokens on
+    auto consider = [&](int t, const std::vector<llama_token>& holds) {
+      const size_t l = sharedPrefix(prompt, holds);
+      if (l > shared && l >= kMinShared) shared = l, source = t;
     };
     if (canShare_) {
+      if (reuse_ && slots_[s].kept > 0) source = s, shared = static_cast<size_t>(slots_[s].kept);
+      // (without reuse a running sequence offers its prompt, with reuse all it holds)
       for (int t = 0; t < nSeq_; t++)
-        if (t != s && active(t) && !admittedNow[t]) consider(t);
-      for (int t : leaders) consider(t);
+        if (t != s && !admittedNow[t] && (active(t) || reuse_)) consider(t, reuse_ ? t_.held.tokens(t) : reqs_[slots_[t].req].prompt);
+      for (int t : leaders) consider(t, reqs_[slots_[t].req].prompt);
     }
-    if (shared >= kMinShared) followers.push_back({s, source, static_cast<int>(shared)});
+    if (shared > 0) followers.push_back({s, source, static_cast<int>(shared)});
     else leaders.push_back(s);
   }
 }
 
-// Copies the shared prefix from the source sequence and feeds the rest of the prompt.
+// Starts the follower's sequence with the shared prefix (its own kept in place, or a copy of the source's)
+// and feeds the rest of the prompt.
 Status GenerationRun::shareAndFeed(Follower f) {
-  llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
+  auto& holds = t_.held.tokens(f.slot);
+  if (f.source != f.slot) {
+    llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
+    holds = t_.held.tokens(f.source);
+  }
   // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
   if (!llama_memory_seq_rm(mem_, f.slot, f.shared, -1) || llama_memory_seq_pos_min(mem_, f.slot) != 0 ||
       llama_memory_seq_pos_max(mem_, f.slot) != f.shared - 1) {
-    llama_memory_seq_rm(mem_, f.slot, -1, -1);
     f.shared = 0;
   }
+  holds.resize(f.shared);
   t_.stats.sharedTokens += f.shared;
   return feedPrompt(f.slot, static_cast<size_t>(f.shared));
 }
@@ -239,6 +315,11 @@ Status GenerationRun::shareAndFeed(Follower f) {
 Status GenerationRun::feedPrompt(int s, size_t from) {
   Slot& sl = slots_[s];
   const auto& prompt = reqs_[sl.req].prompt;
+  auto& holds = t_.held.tokens(s);
+  if (from == 0) {  // a leader, or a follower whose prefix could not be cut: the sequence starts empty
+    llama_memory_seq_rm(mem_, s, -1, -1);
+    holds.clear();
+  }
   for (size_t p = from; p < prompt.size(); p++) {
     if (batch_.n_tokens == (opts_.solo ? 1 : batchCap_)) {
       Status e = flushPrefill();
@@ -251,6 +332,7 @@ Status GenerationRun::feedPrompt(int s, size_t from) {
     batch_.n_seq_id[i] = 1;
     batch_.seq_id[i][0] = s;
     batch_.logits[i] = last;
+    holds.push_back(prompt[p]);
     const ColumnRef ref{t_.capture.keepsPromptToken(last) ? s : -1};
     prefillAll_.push_back(ref);
     if (last) {
@@ -297,6 +379,7 @@ Status GenerationRun::step() {
       batch_.n_seq_id[i] = 1;
       batch_.seq_id[i][0] = order[k];
       batch_.logits[i] = true;
+      t_.held.tokens(order[k]).push_back(sl.pending);
       all.push_back(ColumnRef{sl.pendingKept ? order[k] : -1});
     }
     t_.stats.steps++;
@@ -418,7 +501,12 @@ void GenerationRun::finish(int s, bool eos) {
   t_.capture.finishSlot(s, res.vector, res.norms);
   prog_.finished.emplace_back(sl.req, res);
   sl = Slot();
-  llama_memory_seq_rm(mem_, s, -1, -1);
+  if (reuse_) {
+    t_.held.touch(s);  // kept for a later call
+  } else {
+    llama_memory_seq_rm(mem_, s, -1, -1);
+    t_.held.tokens(s).clear();
+  }
   done_++;
   prog_.done = done_;
 }

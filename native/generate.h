@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "model.h"
 #include "sampler.h"
+#include "sequence-cache.h"
 
 namespace moodaxis {
 
@@ -54,6 +55,10 @@ struct GenOptions {
   bool deviceTopK = false;  // top-k of every row in the graph, the rest of the draw on the host (DeviceTopK)
   bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
   bool stream = false;  // progress reports carry the text so far of every request in flight
+  // Keep every sequence's KV cache after the call, and start a prompt from what an earlier call left in a
+  // sequence when it begins with those tokens (multi-turn conversations). The context may then hold more
+  // sequences than `parallel` (at most one per request); at most `parallel` are decoded at once.
+  bool reuseCache = false;
 };
 
 struct GenResult {
@@ -75,7 +80,7 @@ struct GenStats {
   double decodeMs = 0, waitMs = 0, sampleMs = 0;  // inside llama_decode, waiting for its outputs, choosing tokens
   double captureMs = 0;                           // reading and folding captured states (inside llama_decode)
   int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
-  int64_t sharedTokens = 0;  // prompt tokens taken from another sequence's cache instead of prefilled
+  int64_t sharedTokens = 0;  // prompt tokens a sequence's cache held already (another's, or its own from an earlier call)
 };
 
 struct Progress {
@@ -89,6 +94,14 @@ using ProgressFn = std::function<void(const Progress&)>;
 
 // Whether a request runs under a think budget (see GenOptions::thinkBudget).
 bool thinkBudgeted(const GenRequest& r, const GenOptions& opts);
+
+// Whether sequences can start from another's cached prefix (in a call, and across calls with reuseCache):
+// only plain KV caches (recurrent state cannot be cut at a position, and a sliding-window cache may have
+// dropped the prefix already), and not in solo mode (deterministic mode on a GPU computes every sequence alone).
+bool sharesPrefixes(const ModelHandle& model, const GenOptions& opts);
+
+// The largest context per sequence a call may use.
+int contextLimit(const ModelHandle& model, const GenOptions& opts);
 
 // The status of a llama_decode return code (its error lines taken from llama.cpp's log).
 Status decodeStatus(int32_t rc);
@@ -105,6 +118,7 @@ struct RunTarget {
   std::vector<llama_sampler_ptr>& backendChains;  // per sequence, with backend sampling
   const std::atomic<bool>& cancel;
   GenStats& stats;
+  SequenceCache& held;                          // what each sequence's KV cache holds
 };
 
 // Where a slot is in its request's life.
@@ -117,7 +131,8 @@ enum class SlotState {
 
 class GenerationRun {
  public:
-  // Requests must have been prepared (prepareRequests); the context holds nSeq sequences, cleared.
+  // Requests must have been prepared (prepareRequests); the context holds nSeq sequences, cleared unless
+  // the call reuses them (GenOptions::reuseCache), in which case `target.held` says what they hold.
   GenerationRun(const RunTarget& target, const std::vector<GenRequest>& reqs, const GenOptions& opts, int nSeq,
                 std::vector<GenResult>& out, const ProgressFn& progress);
   GenerationRun(const GenerationRun&) = delete;
@@ -136,6 +151,7 @@ class GenerationRun {
   struct Slot {
     SlotState state = SlotState::Idle;
     int req = -1;  // the request, while not Idle
+    int kept = 0;  // Prefill: prompt tokens its sequence already holds from an earlier call (reuseCache)
     int pos = 0;   // position of the next token fed
     int nGen = 0;  // tokens chosen so far
     llama_token pending = 0;   // Decode / LastFeed: the token to feed
@@ -145,7 +161,7 @@ class GenerationRun {
     std::string text;
     std::vector<llama_token> ids;
   };
-  // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache.
+  // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache (itself: kept in place).
   struct Follower {
     int slot, source, shared;
   };
@@ -155,6 +171,10 @@ class GenerationRun {
   llama_sampler_ptr makeBackendChain(uint32_t seed) const;
 
   Status admit(std::vector<int>& admitted);
+  void findOwners();
+  int chooseSequence(int req, int& kept);
+  // Tokens at the start of `prompt` that `other` holds, short of the prompt's last token.
+  static size_t sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other);
   Status prefill(const std::vector<int>& admitted);
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
   Status feedPrompt(int s, size_t from);
@@ -176,14 +196,18 @@ class GenerationRun {
   const llama_vocab* vocab_;
   llama_memory_t mem_;
   const int nSeq_, nReq_;
+  const int activeLimit_;  // sequences decoded at once: `parallel`, at most one per request
   const int32_t nVocab_;
   const int batchCap_;
   const bool canShare_;
+  const bool reuse_;  // keep the sequences after the call, start prompts from what they hold
   const SamplerParams samplerParams_;
   OwnedBatch owned_;
   llama_batch& batch_;
   std::vector<Slot> slots_;
   std::vector<int> admission_;  // request indices, in the order they are admitted
+  std::vector<int> owner_;      // with reuse: per sequence, the request that starts with most of what it held (-1: none)
+  std::vector<size_t> ownedTokens_;  // ... and how many of its tokens
   int next_ = 0, done_ = 0;
   Progress prog_;
   std::chrono::steady_clock::time_point lastReport_;

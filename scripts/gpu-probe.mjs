@@ -30,7 +30,7 @@ try {
       const request = (seed) => ({ text: '', tokens: Int32Array.from([1, 5, 9, 13]), addSpecial: false, parseSpecial: false, maxTokens: 6, seed, startInThink: false });
       const results = await context.generate([request(1), request(2)], {
         temperature: 0, topK: 1, topP: 1, ignoreEos: true, thinkBudget: -1, thinkClose: -1, parallel: 2, contextLimit: 0,
-        flashAttn: false, f32Cache: false, backendSampling: false, solo: false, stream: false, capture: null,
+        flashAttn: false, f32Cache: false, backendSampling: false, solo: false, stream: false, reuseCache: false, capture: null,
       });
       const tokens = results.reduce((sum, r) => sum + r.tokens, 0);
       await context.dispose();

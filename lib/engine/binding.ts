@@ -52,6 +52,8 @@ export interface NativeGenerateOptions {
   /** Per-sequence context cap (0: the model's training context). */
   contextLimit: number;
   flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; solo: boolean; stream: boolean;
+  /** Keep the sequences' KV cache after the call; start prompts from what an earlier call left (GenerateOptions.reuseCache). */
+  reuseCache: boolean;
   /** null: nothing captured. */
   capture: { layers: NativeCaptureLayer[]; tokenDecay: number; compat: boolean } | null;
   allowedTokens?: Int32Array;
@@ -67,7 +69,10 @@ export interface NativeGenerateStats {
   decodeMs: number; waitMs: number; sampleMs: number;
   /** Part of decodeMs spent reading and folding captured states. */
   captureMs: number;
-  /** Prompt tokens copied from another sequence's cache (shared prefix) instead of prefilled. */
+  /**
+   * Prompt tokens not prefilled because a sequence's cache held them already: a prefix shared with another
+   * request, or (reuseCache) what an earlier call left. Included in prefillTokens.
+   */
   sharedTokens: number;
 }
 export interface NativeContext {

@@ -109,6 +109,18 @@ export interface GenerateOptions {
    */
   deterministic?: boolean;
   /**
+   * Keep every sequence's KV cache after the call, and let a request whose prompt begins with what a kept
+   * sequence holds (its prompt and answer from an earlier call) start from there instead of prefilling it:
+   * the turns of a conversation reuse the shared history. The same positions are captured and the results
+   * are those of a call without it up to float rounding: the history's keys and values were computed one
+   * token per step rather than in one prefill, which CPU kernels round differently (vectors within ~1e-6 in
+   * deterministic mode, as for requests batched differently). `lastGenerateStats().sharedTokens` counts
+   * the tokens taken from the cache. The model's context then holds up to one sequence per request (at most
+   * `parallel` are decoded at once), evicting the least recently used. Ignored in deterministic mode on a
+   * GPU and for models whose cache cannot be cut at a position (recurrent, sliding window). Default off.
+   */
+  reuseCache?: boolean;
+  /**
    * Sample inside the graph with llama.cpp's backend sampling instead of on the host (same arithmetic;
    * measured slower here: one small op chain per sequence). Default off.
    */
@@ -599,6 +611,7 @@ class LoadedModel implements Model {
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
           stream: onText !== undefined,
+          reuseCache: options.reuseCache ?? false,
           ...(cv ? { controlVector: cv.data, cvecStart: cv.layerStart, cvecEnd: cv.layerEnd } : {}),
         },
         onProgress || onResult || onText

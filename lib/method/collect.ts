@@ -26,6 +26,8 @@ export interface CollectOptions {
   thinkBudget?: number;
   /** Generate only these token ids (a judge's digits). */
   allowedTokens?: GenerateOptions['allowedTokens'];
+  /** Keep the KV cache between calls and start prompts from it (conversations turn by turn). */
+  reuseCache?: boolean;
   journal?: Journal;
   onProgress?: ProgressCallback;
 }
@@ -97,6 +99,7 @@ export async function collectResponses(model: Model, jobs: ResponseJob[], option
       controlVector: options.controlVector,
       ignoreEos: options.ignoreEos,
       allowedTokens: options.allowedTokens,
+      reuseCache: options.reuseCache,
       templateKwargs: options.templateKwargs,
       thinkBudget: options.thinkBudget,
       onResult: (index, r) => {

@@ -187,6 +187,9 @@ describe('drift on stories260K (no chat template)', () => {
       expect(doc.categories[1]!.axes.find((a) => a.axis === axis)!.vsControl).toBeNull();
     }
     expect(doc.generation.map((g) => g.turn)).toEqual([1, 2, 3]);
+    // each turn starts from the KV cache its conversation's previous turn left (the shared history)
+    expect(doc.generation[1]!.sharedTokens).toBeGreaterThan(0);
+    expect(doc.generation[2]!.sharedTokens).toBeGreaterThan(doc.generation[1]!.sharedTokens);
     expect(JSON.parse(await readFile(join(out, 'drift.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(doc)));
     // resumed from the journal: the same conversations
     const resumed = await drift(model, options);
