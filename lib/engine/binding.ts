@@ -214,8 +214,8 @@ export function ensureCuda(options: CudaOptions = {}): Promise<CudaStatus> {
       log: options.log ?? stderrLog,
       build: options.build,
       probeModel: async () => {
-        const { ensureFixtureModel } = await import('../../fixtures/models.js');
-        return ensureFixtureModel('tiny', join(packageRoot, 'build-deps', 'probe-model'));
+        const { ensureSyntheticModel, TINY_MODEL } = await import('./synthetic/models.js');
+        return ensureSyntheticModel(TINY_MODEL, join(packageRoot, 'build-deps', 'probe-model'));
       },
     });
     if (!selection.chosen) {
