@@ -223,7 +223,7 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   cp.flash_attn_type = opts.flashAttn ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.type_k = cp.type_v = opts.f32Cache ? GGML_TYPE_F32 : GGML_TYPE_F16;
   // The graph callback only where states are read: with one set, the scheduler computes the graph in
-  // pieces and synchronizes after each (NATIVE-NOTES), which costs even when no node is wanted.
+  // pieces and synchronizes after each (docs/native.md), which costs even when no node is wanted.
   if (!opts.capture.layers.empty()) {
     cp.cb_eval = &Capture::evalCallback;
     cp.cb_eval_user_data = &capture_;
