@@ -40,16 +40,24 @@ std::string metaString(const llama_model* model, const char* key) {
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, int32_t gpuLayers, bool useMmap)
+  LoadWorker(Napi::Env env, std::string path, const LoadParams& load)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
-        gpuLayers_(gpuLayers), useMmap_(useMmap) {}
+        load_(load) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     llama_model_params params = llama_model_default_params();
-    params.n_gpu_layers = gpuLayers_;
-    if (!useMmap_) params.load_mode = LLAMA_LOAD_MODE_NONE;
-    if (gpuLayers_ == 0) {
+    params.n_gpu_layers = load_.gpuLayers;
+    if (!load_.useMmap) params.load_mode = LLAMA_LOAD_MODE_NONE;
+    params.vocab_only = load_.vocabOnly;
+    if (load_.splitMode >= 0) params.split_mode = static_cast<llama_split_mode>(load_.splitMode);
+    if (load_.mainGpu >= 0) params.main_gpu = load_.mainGpu;
+    if (!load_.tensorSplit.empty()) {
+      // llama.cpp reads llama_max_devices() entries: the rest stay 0 (devices without a share)
+      load_.tensorSplit.resize(std::max(load_.tensorSplit.size(), llama_max_devices()), 0.0f);
+      params.tensor_split = load_.tensorSplit.data();
+    }
+    if (load_.gpuLayers == 0) {
       // CPU only: list no accelerator device so that no GPU memory is touched at all.
       static ggml_backend_dev_t none[1] = {nullptr};
       cpuDevices_.clear();
@@ -70,7 +78,7 @@ class LoadWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_), Napi::Boolean::New(env, gpuLayers_ == 0)});
+    Napi::Object obj = Model::constructor.New({Napi::External<llama_model>::New(env, model_), Napi::Boolean::New(env, load_.gpuLayers == 0)});
     deferred_.Resolve(obj);
   }
 
@@ -79,8 +87,7 @@ class LoadWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::string path_;
-  int32_t gpuLayers_;
-  bool useMmap_;
+  LoadParams load_;
   llama_model* model_ = nullptr;
   std::vector<ggml_backend_dev_t> cpuDevices_;
 };
@@ -111,14 +118,32 @@ Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
   handle_->cpuOnly = info.Length() > 1 && info[1].ToBoolean();
 }
 
-// Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
+// Model.load(path, { gpuLayers, useMmap, vocabOnly, splitMode, mainGpu, tensorSplit }) -> Promise<Model>
+// splitMode: 0 none, 1 layer, 2 row (-1 or absent: llama.cpp's default); mainGpu -1 or absent: its default;
+// tensorSplit: one share per device (checked on the JS side).
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-  int32_t gpuLayers = opts.Has("gpuLayers") ? opts.Get("gpuLayers").As<Napi::Number>().Int32Value() : 0;
-  bool useMmap = opts.Has("useMmap") ? opts.Get("useMmap").ToBoolean().Value() : true;
-  auto* worker = new LoadWorker(env, path, gpuLayers, useMmap);
+  LoadParams load;
+  load.gpuLayers = opts.Has("gpuLayers") ? opts.Get("gpuLayers").As<Napi::Number>().Int32Value() : 0;
+  load.useMmap = opts.Has("useMmap") ? opts.Get("useMmap").ToBoolean().Value() : true;
+  load.vocabOnly = opts.Has("vocabOnly") && opts.Get("vocabOnly").ToBoolean().Value();
+  if (opts.Has("splitMode") && opts.Get("splitMode").IsNumber()) load.splitMode = opts.Get("splitMode").As<Napi::Number>().Int32Value();
+  if (opts.Has("mainGpu") && opts.Get("mainGpu").IsNumber()) load.mainGpu = opts.Get("mainGpu").As<Napi::Number>().Int32Value();
+  if (load.splitMode < -1 || load.splitMode > LLAMA_SPLIT_MODE_ROW) {
+    Napi::RangeError::New(env, "splitMode must be 0 (none), 1 (layer) or 2 (row)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (opts.Has("tensorSplit") && opts.Get("tensorSplit").IsTypedArray()) {
+    auto shares = opts.Get("tensorSplit").As<Napi::Float32Array>();
+    if (shares.ElementLength() > llama_max_devices()) {
+      Napi::RangeError::New(env, "tensorSplit has more shares than llama.cpp has device slots").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    load.tensorSplit.assign(shares.Data(), shares.Data() + shares.ElementLength());
+  }
+  auto* worker = new LoadWorker(env, path, load);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

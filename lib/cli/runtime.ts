@@ -10,8 +10,9 @@ import { badInput, errorCode } from '../engine/errors.js';
 import type { GpuChoice, Model } from '../engine/model.js';
 import type { ProgressDetail } from '../method/collect.js';
 import { createProgress, useColor } from './format.js';
+import { placementFrom, type PlacementArgs } from './placement.js';
 
-export interface CommonArgs {
+export interface CommonArgs extends PlacementArgs {
   json?: boolean;
   quiet?: boolean;
   gpu?: GpuChoice;
@@ -100,7 +101,8 @@ export async function openModel(path: string, args: CommonArgs): Promise<Model> 
   const { loadModel } = await import('../engine/model.js');
   // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) and a chat
   // template's absence are said on stderr.
-  const model = await loadModel(path, { gpu: args.gpu ?? 'auto', onWarning: (m) => warn(args, m) });
+  const model = await loadModel(path, { gpu: args.gpu ?? 'auto', ...placementFrom(args), onWarning: (m) => warn(args, m) });
+  if (model.info.replicas) status(args, `${model.info.replicas} replicas of the model share the work`);
   onInterrupt(() => model.dispose());
   return model;
 }

@@ -10,11 +10,13 @@ import { ensureCuda, nativeAddon, type NativeContext, type NativeGenerateOptions
 import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs } from './chat.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf.js';
+import { checkPlacement, gpusOfModel, splitModeValue, wantsChildProcesses, type PlacementOptions, type SplitInfo } from './placement.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
 export type GpuChoice = 'auto' | 'cuda' | 'cpu';
 
-export interface LoadOptions {
+/** `isolate`, `gpus`, `replicas`, `splitMode`, `tensorSplit`, `mainGpu`: see lib/engine/placement.ts. */
+export interface LoadOptions extends PlacementOptions {
   gpu?: GpuChoice;
   /**
    * Largest context per sequence (prompt + generated tokens); default: the model's training context,
@@ -43,8 +45,12 @@ export interface ModelInfo {
   name: string;
   chatTemplate: string | null;
   backend: 'cpu' | 'cuda';
-  /** GPU name when backend is cuda. */
+  /** GPU name when backend is cuda ("2 × NVIDIA H200" when llama.cpp spreads it over two). */
   device: string | null;
+  /** The multi-GPU split, when the model is spread over several GPUs or split options were given. */
+  split?: SplitInfo;
+  /** Replicas that share the model's generate calls (data parallel), when more than one. */
+  replicas?: number;
   path: string;
   /** Cheap content hash of the GGUF (see gguf.ts). */
   identity: string;
@@ -184,6 +190,9 @@ export function defaultCapture(layers: number): { layers: number[]; layerWeights
   };
 }
 
+/** The run seed of a generate call that names none. */
+export const DEFAULT_GENERATE_SEED = 42;
+
 /** Seed of request i in a run: a 32-bit mix of the run seed and the index (or a caller's key). */
 export function deriveSeed(runSeed: number, key: number | string): number {
   const text = `${runSeed}:${key}`;
@@ -214,7 +223,7 @@ export function gpuFitProblem(path: string, bytes: number, device: string, free:
   return `${basename(path)}: the model's weights take ${gib(bytes)} GiB but ${device} has ${gib(free)} GiB free: it does not fit in GPU memory. Run it on the CPU (--gpu cpu, or gpu: 'cpu'), use a smaller quantization of the model, or free GPU memory`;
 }
 
-async function validateFile(path: string): Promise<GgufInfo> {
+export async function validateFile(path: string): Promise<GgufInfo> {
   let st;
   try {
     st = await stat(path);
@@ -234,28 +243,56 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
   if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
+  checkPlacement(options);
+  if (wantsChildProcesses(options)) {
+    await validateFile(path);
+    const { loadInChildProcesses } = await import('./replica.js');
+    return loadInChildProcesses(path, options);
+  }
+  return loadInProcess(path, options, false);
+}
+
+/**
+ * The model's vocabulary and metadata only (no weights, no GPU): tokenize, detokenize and renderPrompt
+ * work, generate refuses. What a parent process keeps of a model that runs in child processes.
+ */
+export function loadVocabulary(path: string, options: Pick<LoadOptions, 'templateBudget' | 'onWarning'> = {}): Promise<Model> {
+  return loadInProcess(path, { ...options, gpu: 'cpu' }, true);
+}
+
+async function loadInProcess(path: string, options: LoadOptions, vocabOnly: boolean): Promise<Model> {
+  const gpu = options.gpu ?? 'auto';
   const budget = templateBudget(options.templateBudget);
   const gguf = await validateFile(path);
   // The template worker starts while llama.cpp loads the weights: the first generate finds it ready.
-  if (gguf.chatTemplate) warmTemplateWorker(budget);
+  if (gguf.chatTemplate && !vocabOnly) warmTemplateWorker(budget);
   const { addon } = await nativeAddon();
   let device: string | null = null;
+  let split: SplitInfo | undefined;
   if (gpu !== 'cpu') {
     const cuda = await ensureCuda();
-    if (cuda.ok) device = cuda.devices[0].description || cuda.devices[0].name;
+    let free = 0;
+    if (cuda.ok) ({ device, split, free } = gpusOfModel(cuda.devices, options));
     else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
     // a machine with an NVIDIA driver where no CUDA backend works: say so once, then run on the CPU
     else if (cuda.selection?.message) (options.onWarning ?? ((m: string) => process.stderr.write(`moodaxis: warning: ${m}\n`)))(cuda.selection.message);
-    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, cuda.devices[0].memoryFree) : null;
+    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, free) : null;
     if (problem && gpu === 'cuda') throw new MoodaxisError('RESOURCE', problem);
     if (problem) {
       options.onWarning?.(`${problem}; loading it on the CPU instead (gpu: 'auto')`);
       device = null;
+      split = undefined;
     }
   }
   let native: NativeModel;
   try {
-    native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0 });
+    native = await addon.Model.load(path, {
+      gpuLayers: device ? -1 : 0,
+      ...(vocabOnly ? { vocabOnly } : {}),
+      ...(device && options.splitMode ? { splitMode: splitModeValue[options.splitMode] } : {}),
+      ...(device && options.mainGpu !== undefined ? { mainGpu: options.mainGpu } : {}),
+      ...(device && options.tensorSplit ? { tensorSplit: Float32Array.from(options.tensorSplit) } : {}),
+    });
   } catch (error) {
     const message = (error as Error).message;
     if (device && /alloc|out of memory|buffer/i.test(message))
@@ -268,7 +305,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   try {
     raw = native.info();
     eosText = raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '';
-    identity = await modelIdentity(path, gguf);
+    identity = vocabOnly ? '' : await modelIdentity(path, gguf);
   } catch (error) {
     native.dispose();
     if (error instanceof MoodaxisError || (error as Error).name === 'GgufError') throw error;
@@ -283,6 +320,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     chatTemplate: raw.chatTemplate,
     backend: device ? 'cuda' : 'cpu',
     device,
+    ...(split ? { split } : {}),
     path,
     identity,
     vocabSize: raw.vocabSize,
@@ -292,7 +330,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, budget, options.onWarning);
+  return new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, 4096), threads, budget, options.onWarning, vocabOnly);
 }
 
 class LoadedModel implements Model {
@@ -309,6 +347,7 @@ class LoadedModel implements Model {
     private threads: number,
     private templateBudget: TemplateBudget,
     private onWarning?: (message: string) => void,
+    private vocabOnly = false,
   ) {}
 
   get disposed(): boolean {
@@ -317,6 +356,7 @@ class LoadedModel implements Model {
 
   private async ctx(): Promise<NativeContext> {
     if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+    if (this.vocabOnly) throw new MoodaxisError('INTERNAL', `${this.info.path}: only the vocabulary was loaded (loadVocabulary): it cannot generate`);
     if (!this.context) {
       const { addon } = await nativeAddon();
       // Calls that arrived together all waited above: one context (one owner thread) for all of them,
@@ -432,7 +472,7 @@ class LoadedModel implements Model {
     const topK = options.topK ?? 50;
     const topP = options.topP ?? 0.9;
     const maxTokens = options.maxTokens ?? 200;
-    const seed = options.seed ?? 42;
+    const seed = options.seed ?? DEFAULT_GENERATE_SEED;
     checkNumber('temperature', temperature, 0, 100);
     checkNumber('topK', topK, 0, 1 << 20, true);
     checkNumber('topP', topP, 0, 1);

@@ -2,6 +2,7 @@
  * The JSON documents that the protocols write and that `lib/report` and `compare` read.
  * Every document carries `kind` and `schemaVersion`; readers refuse other kinds and versions.
  */
+import type { SplitInfo } from '../engine/placement.js';
 import type { RunTiming } from '../method/journal.js';
 
 /** Identity of the model and of every setting that shaped the numbers. */
@@ -18,6 +19,8 @@ export interface Manifest {
     hiddenSize: number;
     chatTemplate: boolean;
     backend: string;
+    /** llama.cpp's multi-GPU split, when the model was spread over several GPUs or split options were given. */
+    split?: SplitInfo;
     demo?: boolean;
   };
   capture: { layers: number[]; layerWeights: number[]; tokenDecay: number; compat: 'mood-axis' | null };

@@ -5,6 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import type { RunSettings } from '../../method/settings.js';
+import { placementOptions } from '../placement.js';
 import type { CommonArgs } from '../runtime.js';
 
 /** --json and --quiet (every command). */
@@ -13,8 +14,8 @@ export const outputOptions = (y: Argv, quiet = 'no progress or status lines (tab
     .option('json', { type: 'boolean', default: false, describe: json })
     .option('quiet', { type: 'boolean', default: false, describe: quiet });
 
-/** --gpu (commands that load a model). */
-export const gpuOption = (y: Argv) => y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'where to run the model' });
+/** --gpu and the placement flags (commands that load a model). */
+export const gpuOption = (y: Argv) => placementOptions(y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: 'auto' as const, describe: 'where to run the model' }));
 
 /** --deterministic. */
 export const deterministicOption = (y: Argv) =>
