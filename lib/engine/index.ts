@@ -6,3 +6,4 @@ export type { TemplateBudget } from './template-sandbox.js';
 export { MoodaxisError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { GgufError, readGgufHeader, modelIdentity } from './gguf.js';
+export type { PlacementOptions, SplitMode, SplitInfo } from './placement.js';

@@ -85,6 +85,10 @@ async function handle(message: ToChild) {
   }
 }
 
+if (!process.send) {
+  process.stderr.write('moodaxis: this is the entry of the model process of isolate mode and replicas; the library starts it (loadModel with isolate, gpus or replicas)\n');
+  process.exit(2);
+}
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
 process.on('disconnect', () => process.exit(0));

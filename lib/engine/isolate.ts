@@ -121,6 +121,17 @@ class ModelProcess {
     this.send({ kind: 'load', path, options: { ...options, threads: options.threads ?? plan.threads, gpu: plan.gpu } });
   }
 
+  /**
+   * While no call is in flight the child does not keep this process alive (as an in-process model does
+   * not): a program that ends without dispose() ends, and the child follows when its channel closes.
+   */
+  private holdProcess(hold: boolean) {
+    for (const handle of [this.child, this.child.channel, this.child.stdout, this.child.stderr] as Array<{ ref?: () => void; unref?: () => void } | null | undefined>) {
+      if (hold) handle?.ref?.();
+      else handle?.unref?.();
+    }
+  }
+
   /** The child's stdout and stderr go on to ours (up to an abort's log dump, which the error carries); the last lines are kept. */
   private output(chunk: Buffer) {
     const lines = (this.partial + chunk.toString()).split('\n');
@@ -165,6 +176,7 @@ class ModelProcess {
       this.calls.delete(0);
       if (message.kind === 'loaded') call?.resolve(message.info);
       else call?.reject(errorFromData(message.error));
+      if (this.calls.size === 0) this.holdProcess(false);
       return;
     }
     if (message.kind === 'disposed') return;
@@ -181,6 +193,7 @@ class ModelProcess {
       case 'text': call.text?.(message.index, message.text); break;
       case 'reply':
         this.calls.delete(message.id);
+        if (this.calls.size === 0) this.holdProcess(false);
         if (message.error) call.reject(errorFromData(message.error));
         else call.resolve(message.value);
         break;
@@ -202,6 +215,7 @@ class ModelProcess {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { ...handlers, resolve, reject });
+      this.holdProcess(true);
       try {
         this.send({ ...message, id } as ToChild);
       } catch (error) {
@@ -215,6 +229,7 @@ class ModelProcess {
   async dispose(): Promise<void> {
     if (this.ended) return;
     this.disposing = true;
+    this.holdProcess(true);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     try {
       this.child.send({ kind: 'dispose' } satisfies ToChild);

@@ -156,7 +156,7 @@ export async function replicaPlans(options: PlacementOptions & { gpu?: 'auto' | 
     const chosen = options.gpus === 'all' ? visible.map((_, i) => i) : options.gpus;
     for (const index of chosen) {
       if (index >= visible.length) throw badInput(`gpus: there is no GPU ${index}: ${visible.length === 1 ? 'the one GPU here is 0' : `the GPUs here are 0…${visible.length - 1}`}`);
-      const order = process.env.CUDA_DEVICE_ORDER ?? 'PCI_BUS_ID';
+      const order = process.env.CUDA_DEVICE_ORDER || 'PCI_BUS_ID';
       for (let r = 0; r < perDevice; r++) slots.push({ label: `GPU ${index}${perDevice > 1 ? ` replica ${r}` : ''}`, env: { CUDA_VISIBLE_DEVICES: visible[index]!, CUDA_DEVICE_ORDER: order }, gpu: 'cuda' });
     }
   }

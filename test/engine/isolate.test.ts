@@ -10,7 +10,7 @@
  * printing llama.cpp's last log lines, SIGABRT, the parent's error) is the product's own path.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +127,7 @@ describe('isolate mode: the model in a child process', () => {
     try {
       same(await model.generate(REQUESTS, OPTIONS), expected);
       await writeFile(trigger, '');
-      const error = await model.generate(REQUESTS, OPTIONS).catch((e: unknown) => e as Error & { code: string });
+      const error = (await model.generate(REQUESTS, OPTIONS).then(() => null, (e: unknown) => e)) as Error & { code: string };
       expect(error).toMatchObject({ code: 'RESOURCE' });
       expect(error.message).toMatch(/^stories260K\.gguf: llama\.cpp aborted the model's process during generate; the next call starts it again\. Its last output:\n/);
       expect(error.message).toMatch(/cudaMalloc failed: out of memory/);
@@ -153,6 +153,24 @@ describe('isolate mode: the model in a child process', () => {
     await model.dispose();
     expect(await outcome).toMatchObject({ code: 'CANCELLED' });
     expect(childPids()).toEqual(before);
+  });
+
+  it('a program that ends without dispose() ends, and its model process with it', async () => {
+    const script = `
+      import { existsSync, readdirSync, readFileSync } from 'node:fs';
+      const { loadModel } = await import(${JSON.stringify(repoPath('dist/lib/engine/index.js'))});
+      const model = await loadModel(${JSON.stringify(STORIES)}, { gpu: 'cpu', isolate: true });
+      const [out] = await model.generate([{ prompt: 'Once upon a time' }], { maxTokens: 4, temperature: 0 });
+      const children = readdirSync('/proc/self/task').flatMap((t) => readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean));
+      console.log(JSON.stringify({ text: out.text, children }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+    const { text, children } = JSON.parse(stdout) as { text: string; children: string[] };
+    expect(text).toBe(', there was a');
+    expect(children).toHaveLength(1);
+    // gone, or a zombie waiting for whoever adopted it to reap it
+    const running = () => existsSync(`/proc/${children[0]}/stat`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${children[0]}/stat`, 'utf8'));
+    for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(running()).toBe(false);
   });
 
   it('refuses bad placement options and a missing file before starting a process', async () => {
