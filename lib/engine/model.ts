@@ -47,7 +47,7 @@ export interface ModelInfo {
   backend: 'cpu' | 'cuda';
   /** GPU name when backend is cuda ("2 × NVIDIA H200" when llama.cpp spreads it over two). */
   device: string | null;
-  /** The multi-GPU split, when the model is spread over several GPUs or split options were given. */
+  /** llama.cpp's split, when the model spans several GPUs. */
   split?: SplitInfo;
   /** Replicas that share the model's generate calls (data parallel), when more than one. */
   replicas?: number;

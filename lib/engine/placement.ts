@@ -46,7 +46,7 @@ export interface PlacementOptions {
   mainGpu?: number;
 }
 
-/** The split settings a model was loaded with, as its info and the manifest record them. */
+/** How a model spanning several GPUs was split, as its info and the manifest record it. */
 export interface SplitInfo {
   mode: SplitMode;
   /** GPUs the model is spread over. */
@@ -84,7 +84,7 @@ export function checkPlacement(options: PlacementOptions & { gpu?: string }): vo
 /**
  * The GPUs llama.cpp puts a model on among the visible `devices` (split mode 'none': `mainGpu` alone;
  * otherwise every GPU with a share), their name for the model's info, their free memory together, and
- * the split to record (when split options were given or the model spans several GPUs).
+ * the split to record when the model spans several GPUs.
  */
 export function gpusOfModel(devices: NativeDevice[], options: PlacementOptions): { device: string; free: number; split?: SplitInfo } {
   const { splitMode, tensorSplit, mainGpu } = options;
@@ -96,8 +96,8 @@ export function gpusOfModel(devices: NativeDevice[], options: PlacementOptions):
   const names = used.map((d) => d.description || d.name);
   const device = names.length === 1 ? names[0]! : names.every((n) => n === names[0]) ? `${names.length} × ${names[0]}` : names.join(' + ');
   const free = used.reduce((sum, d) => sum + d.memoryFree, 0);
-  const given = splitMode !== undefined || tensorSplit !== undefined || mainGpu !== undefined;
-  if (!given && used.length < 2) return { device, free };
+  // on one GPU the split changes nothing in the results: the document stays that of one GPU
+  if (used.length < 2) return { device, free };
   const split: SplitInfo = { mode: splitMode ?? 'layer', gpus: used.length, ...(tensorSplit ? { tensorSplit } : {}), ...(mainGpu !== undefined ? { mainGpu } : {}) };
   return { device, free, split };
 }

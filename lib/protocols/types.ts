@@ -19,7 +19,7 @@ export interface Manifest {
     hiddenSize: number;
     chatTemplate: boolean;
     backend: string;
-    /** llama.cpp's multi-GPU split, when the model was spread over several GPUs or split options were given. */
+    /** llama.cpp's split, when the model spanned several GPUs. */
     split?: SplitInfo;
     demo?: boolean;
   };

@@ -56,9 +56,11 @@ describe('one model over several GPUs', () => {
     expect(gpusOfModel(two, { splitMode: 'row', tensorSplit: [3, 1] })).toEqual({ device: '2 × NVIDIA H200', free: 220 * GiB, split: { mode: 'row', gpus: 2, tensorSplit: [3, 1] } });
   });
 
-  it('split mode none keeps it on the main GPU; a zero share leaves a GPU out', () => {
-    expect(gpusOfModel(two, { splitMode: 'none', mainGpu: 1 })).toEqual({ device: 'NVIDIA H200', free: 120 * GiB, split: { mode: 'none', gpus: 1, mainGpu: 1 } });
-    expect(gpusOfModel(two, { tensorSplit: [0, 1] })).toMatchObject({ free: 120 * GiB, split: { mode: 'layer', gpus: 1 } });
+  it('split mode none keeps it on the main GPU; a zero share leaves a GPU out; one GPU records no split', () => {
+    // on one GPU nothing is recorded: the documents are those of a one-GPU host (and of replicas)
+    expect(gpusOfModel(two, { splitMode: 'none', mainGpu: 1 })).toEqual({ device: 'NVIDIA H200', free: 120 * GiB });
+    expect(gpusOfModel(two, { tensorSplit: [0, 1] })).toEqual({ device: 'NVIDIA H200', free: 120 * GiB });
+    expect(gpusOfModel([...two, h200(2, 50)], { tensorSplit: [1, 0, 1], mainGpu: 2 })).toEqual({ device: '2 × NVIDIA H200', free: 150 * GiB, split: { mode: 'layer', gpus: 2, tensorSplit: [1, 0, 1], mainGpu: 2 } });
     const mixed = gpusOfModel([h200(0, 100), { ...h200(1, 40), description: 'NVIDIA A100' }], {});
     expect(mixed.device).toBe('NVIDIA H200 + NVIDIA A100');
   });
