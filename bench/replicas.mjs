@@ -12,7 +12,7 @@
 // `node bench/run.mjs --mode gpu --phases build,model` first. --split-check also compares a short
 // deterministic fingerprint split over the GPUs (layer) with one GPU, per axis (slow: each sequence alone).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -43,6 +43,15 @@ function gpuMemoryUsedMiB() {
   return r.status === 0 ? r.stdout.trim().split('\n').map(Number) : null;
 }
 
+/**
+ * CPU seconds of this process and of its reaped children (user + system, /proc/self/stat, USER_HZ 100):
+ * what a configuration costs the machine, steadier than wall time on a shared one.
+ */
+function cpuSeconds() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+}
+
 /** The configurations, first one the reference. */
 function configurations(gpus) {
   if (!gpuMode)
@@ -70,6 +79,7 @@ async function measure(config) {
   const { loadModel } = await import('../dist/lib/engine/index.js');
   const { fingerprint } = await import('../dist/lib/protocols/fingerprint.js');
   const { builtinAxisSet } = await import('../dist/lib/method/axes-file.js');
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const model = await loadModel(modelPath, config.load);
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -79,7 +89,10 @@ async function measure(config) {
     const doc = await fingerprint(model, { axisSet: builtinAxisSet(), parallel, ...workload, ignoreEos: true, cache: false });
     const workSeconds = (performance.now() - t1) / 1000;
     const stats = model.lastGenerateStats();
-    return { loadSeconds, workSeconds, tokens: doc.timing.generatedTokens, responses: doc.responses.length, device: model.info.device ?? 'cpu', split: model.info.split ?? null, replicas: model.info.replicas ?? 1, gpuMiBAfterLoad: gpuMiB, stats };
+    await model.dispose();
+    // the replica processes have ended and been reaped: their CPU time is in cutime/cstime
+    const cpuAll = cpuSeconds() - cpu0;
+    return { loadSeconds, workSeconds, cpuSeconds: cpuAll, tokens: doc.timing.generatedTokens, responses: doc.responses.length, device: model.info.device ?? 'cpu', split: model.info.split ?? null, replicas: model.info.replicas ?? 1, gpuMiBAfterLoad: gpuMiB, stats };
   } finally {
     await model.dispose();
   }
@@ -138,20 +151,24 @@ async function main() {
 }
 
 function print(results, list) {
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const median = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = (sorted.length - 1) / 2;
+    return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
+  };
   const f = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
   const lines = [`moodaxis replicas bench (${results.mode}) ${results.date} commit ${results.commit}${results.cards.length ? `; ${results.cards.join('; ')}` : ''}`];
   lines.push(`workload: full fingerprint, ${results.rows[0]?.responses ?? '?'} responses, ${results.rows[0]?.tokens ?? '?'} tokens (ignoreEos), parallel ${results.parallel} per replica; median of ${runs} run(s)`);
-  lines.push('| configuration | device | load s | workload s | tok/s | workload vs first | load + workload vs first | GPU MiB after load |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| configuration | device | load s | workload s | tok/s | workload vs first | load + workload vs first | CPU s, all processes | GPU MiB after load |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   const med = list.map((c) => {
     const rows = results.rows.filter((r) => r.config === c.name);
-    return { c, rows, load: median(rows.map((r) => r.loadSeconds)), work: median(rows.map((r) => r.workSeconds)) };
+    return { c, rows, load: median(rows.map((r) => r.loadSeconds)), work: median(rows.map((r) => r.workSeconds)), cpu: median(rows.map((r) => r.cpuSeconds)) };
   });
   const [first] = med;
   for (const m of med) {
     const r = m.rows[0];
-    lines.push(`| ${m.c.name} | ${r.device}${r.split ? ` (${r.split.mode})` : ''} | ${f(m.load)} | ${f(m.work)} | ${f(r.tokens / m.work, 0)} | ${f(m.work / first.work, 3)}× | ${f((m.load + m.work) / (first.load + first.work), 3)}× | ${r.gpuMiBAfterLoad ? r.gpuMiBAfterLoad.join(' + ') : '–'} |`);
+    lines.push(`| ${m.c.name} | ${r.device}${r.split ? ` (${r.split.mode})` : ''} | ${f(m.load)} | ${f(m.work)} | ${f(r.tokens / m.work, 0)} | ${f(m.work / first.work, 3)}× | ${f((m.load + m.work) / (first.load + first.work), 3)}× | ${f(m.cpu)} | ${r.gpuMiBAfterLoad ? r.gpuMiBAfterLoad.join(' + ') : '–'} |`);
   }
   if (results.splitCheck) {
     const s = results.splitCheck;
