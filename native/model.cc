@@ -47,16 +47,24 @@ std::string metaString(const llama_model* model, const char* key) {
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, int32_t gpuLayers, bool useMmap)
+  LoadWorker(Napi::Env env, std::string path, const LoadParams& load)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
-        gpuLayers_(gpuLayers), useMmap_(useMmap) {}
+        load_(load) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     llama_model_params params = llama_model_default_params();
-    params.n_gpu_layers = gpuLayers_;
-    if (!useMmap_) params.load_mode = LLAMA_LOAD_MODE_NONE;
-    if (gpuLayers_ == 0) {
+    params.n_gpu_layers = load_.gpuLayers;
+    if (!load_.useMmap) params.load_mode = LLAMA_LOAD_MODE_NONE;
+    params.vocab_only = load_.vocabOnly;
+    if (load_.splitMode >= 0) params.split_mode = static_cast<llama_split_mode>(load_.splitMode);
+    if (load_.mainGpu >= 0) params.main_gpu = load_.mainGpu;
+    if (!load_.tensorSplit.empty()) {
+      // llama.cpp reads llama_max_devices() entries: the rest stay 0 (devices without a share)
+      load_.tensorSplit.resize(std::max(load_.tensorSplit.size(), llama_max_devices()), 0.0f);
+      params.tensor_split = load_.tensorSplit.data();
+    }
+    if (load_.gpuLayers == 0) {
       // CPU only: list no accelerator device so that no GPU memory is touched at all.
       static ggml_backend_dev_t none[1] = {nullptr};
       cpuDevices_.clear();
@@ -82,7 +90,7 @@ class LoadWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     try {
-      Napi::Object obj = addonData(env).modelClass.New({Napi::External<llama_model>::New(env, model_.get()), Napi::Boolean::New(env, gpuLayers_ == 0)});
+      Napi::Object obj = addonData(env).modelClass.New({Napi::External<llama_model>::New(env, model_.get()), Napi::Boolean::New(env, load_.gpuLayers == 0)});
       model_.release();  // the Model owns it now
       deferred_.Resolve(obj);
     } catch (const Napi::Error& e) {
@@ -97,8 +105,7 @@ class LoadWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::string path_;
-  int32_t gpuLayers_;
-  bool useMmap_;
+  LoadParams load_;
   llama_model_ptr model_;  // freed here unless a Model took it
   Status status_;
   std::vector<ggml_backend_dev_t> cpuDevices_;
@@ -135,22 +142,32 @@ void Model::Finalize(Napi::Env env) {
   reportedBytes_ = 0;
 }
 
-// Model.load(path, { gpuLayers, useMmap }) -> Promise<Model>
+// Model.load(path, { gpuLayers, useMmap, vocabOnly, splitMode, mainGpu, tensorSplit }) -> Promise<Model>
+// splitMode: 0 none, 1 layer, 2 row (-1 or absent: llama.cpp's default); mainGpu -1 or absent: its default;
+// tensorSplit: one share per device (checked on the JS side).
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
-  int32_t gpuLayers = 0;
-  bool useMmap = false;
+  LoadParams load;
   try {
     if (!info[0].IsString()) throw BadArgument("Model.load path must be a string");
     path = info[0].As<Napi::String>().Utf8Value();
     const Fields opts(info[1], "Model.load options");
-    gpuLayers = opts.int32("gpuLayers");
-    useMmap = opts.boolean("useMmap");
+    load.gpuLayers = opts.int32("gpuLayers");
+    load.useMmap = opts.boolean("useMmap");
+    if (opts.has("vocabOnly")) load.vocabOnly = opts.boolean("vocabOnly");
+    if (opts.has("splitMode")) load.splitMode = opts.int32("splitMode");
+    if (opts.has("mainGpu")) load.mainGpu = opts.int32("mainGpu");
+    if (opts.has("tensorSplit")) load.tensorSplit = opts.float32Array("tensorSplit");
   } catch (const std::exception& e) {
     return rejectedPromise(env, Status::badInput(e.what()));
   }
-  auto* worker = new LoadWorker(env, path, gpuLayers, useMmap);
+  if (load.splitMode < -1 || load.splitMode > LLAMA_SPLIT_MODE_ROW)
+    return rejectedPromise(env, Status::badInput("Model.load options.splitMode must be 0 (none), 1 (layer) or 2 (row)"));
+  if (load.mainGpu < -1) return rejectedPromise(env, Status::badInput("Model.load options.mainGpu must be a device index"));
+  if (load.tensorSplit.size() > llama_max_devices())
+    return rejectedPromise(env, Status::badInput("Model.load options.tensorSplit has more shares than llama.cpp has device slots"));
+  auto* worker = new LoadWorker(env, path, load);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

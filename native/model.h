@@ -15,6 +15,16 @@ struct ModelHandle {
   const llama_vocab* vocab() const { return llama_model_get_vocab(model.get()); }
 };
 
+// How Model.load places a model: GPU layers, mmap, vocabulary only, and the multi-GPU split.
+struct LoadParams {
+  int32_t gpuLayers = 0;
+  bool useMmap = true;
+  bool vocabOnly = false;
+  int32_t splitMode = -1;  // llama_split_mode, or -1 for llama.cpp's default
+  int32_t mainGpu = -1;    // -1: llama.cpp's default
+  std::vector<float> tensorSplit;
+};
+
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial);
 std::string tokenPiece(const llama_vocab* vocab, llama_token token, bool special);
 

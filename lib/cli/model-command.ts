@@ -8,6 +8,7 @@
  */
 import { ENGINE_DEFAULTS } from '../defaults.js';
 import type { Model } from '../engine/model.js';
+import { placementFrom } from './placement.js';
 import { defaultOutDir, onInterrupt, printResult, progressReporter, status, warn, type CommonArgs, type ResultOutput } from './runtime.js';
 
 /** Loads a model for a command; it is disposed on interruption. */
@@ -15,7 +16,8 @@ async function openModel(path: string, args: CommonArgs): Promise<Model> {
   const { loadModel } = await import('../engine/model.js');
   // Automatic step-downs (CPU instead of a GPU too small, a lower default `parallel`) and a chat
   // template's absence are said on stderr.
-  const model = await loadModel(path, { gpu: args.gpu ?? ENGINE_DEFAULTS.gpu, onWarning: (m) => warn(args, m) });
+  const model = await loadModel(path, { gpu: args.gpu ?? ENGINE_DEFAULTS.gpu, ...placementFrom(args), onWarning: (m) => warn(args, m) });
+  if (model.info.replicas) status(args, `${model.info.replicas} replicas of the model share the work`);
   onInterrupt(() => model.dispose());
   return model;
 }

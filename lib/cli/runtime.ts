@@ -11,8 +11,9 @@ import { badInput, errorCode } from '../engine/errors.js';
 import type { GpuChoice } from '../engine/model.js';
 import type { ProgressDetail } from '../method/response.js';
 import { createProgress, fixed, useColor } from './format.js';
+import type { PlacementArgs } from './placement.js';
 
-export interface CommonArgs {
+export interface CommonArgs extends PlacementArgs {
   json?: boolean;
   quiet?: boolean;
   gpu?: GpuChoice;

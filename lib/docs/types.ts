@@ -4,6 +4,7 @@
  * `kind` and `schemaVersion`; readers (lib/docs/read.ts, lib/docs/axes.ts) refuse other kinds and
  * versions. Types only: the schemas that check a document read from a file are in lib/docs/schemas.ts.
  */
+import type { SplitInfo } from '../engine/placement.js';
 import type { DriftEstimate } from '../stats/drift.js';
 
 /** A protocol document's timing: this run's seconds and generated tokens, and what came from the journal. */
@@ -30,6 +31,8 @@ export interface Manifest {
     hiddenSize: number;
     chatTemplate: boolean;
     backend: string;
+    /** llama.cpp's split, when the model spanned several GPUs. */
+    split?: SplitInfo;
     demo?: boolean;
   };
   capture: { layers: number[]; layerWeights: number[]; tokenDecay: number; compat: 'mood-axis' | null };

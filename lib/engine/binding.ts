@@ -85,11 +85,13 @@ export interface NativeContext {
   stats(): NativeGenerateStats;
   dispose(): Promise<void>;
 }
+/** Model.load's options: splitMode 0 none, 1 layer, 2 row; tensorSplit one share per device; vocabOnly: no weights. */
+export interface NativeLoadOptions { gpuLayers: number; useMmap: boolean; vocabOnly?: boolean; splitMode?: number; mainGpu?: number; tensorSplit?: Float32Array }
 export interface NativeAddon {
   init(options: { libDir?: string; verbose?: boolean }): void;
   loadBackend(path: string): { ok: boolean; error?: string; name?: string; devices?: number };
   systemInfo(): NativeSystemInfo;
-  Model: { load(path: string, options: { gpuLayers: number; useMmap: boolean }): Promise<NativeModel> };
+  Model: { load(path: string, options: NativeLoadOptions): Promise<NativeModel> };
   Context: new (model: NativeModel, options: { threads: number }) => NativeContext;
 }
 

@@ -7,3 +7,4 @@ export { MoodaxisError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { isGgufError, readGgufHeader, modelIdentity } from './gguf/index.js';
 export type { GgufError, GgufErrorReason } from './gguf/index.js';
+export type { PlacementOptions, SplitMode, SplitInfo } from './placement.js';

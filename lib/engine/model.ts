@@ -11,180 +11,12 @@ import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs
 import { CAPTURE_WEIGHTS, ENGINE_DEFAULTS, PARALLEL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
 import { MoodaxisError, badInput, errorCode } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf/index.js';
+import { checkPlacement, gpusOfModel, splitModeValue, wantsChildProcesses, type PlacementOptions, type SplitInfo } from './placement.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
-export type GpuChoice = 'auto' | 'cuda' | 'cpu';
-
-export interface LoadOptions {
-  gpu?: GpuChoice;
-  /**
-   * Largest context per sequence (prompt + generated tokens); default: the model's training context,
-   * at least 4096 (llama.cpp runs past a short training context with a warning, as tiny models need).
-   */
-  contextSize?: number;
-  threads?: number;
-  /**
-   * Warnings about automatic step-downs: `gpu: 'auto'` loading on the CPU because the model does not fit
-   * in GPU memory, and generate lowering `parallel` because the context for it cannot be created.
-   */
-  onWarning?: (message: string) => void;
-  /**
-   * Limits of the model's chat template, which is code from the model file: it renders in a worker
-   * thread and is refused (BAD_INPUT) past them. Default: 5000 ms per rendering call plus 5 ms per
-   * prompt (`ms` from $MOODAXIS_TEMPLATE_BUDGET_MS when set), 256 MB of heap, and twice the messages'
-   * text plus 65,536 characters per prompt.
-   */
-  templateBudget?: Partial<TemplateBudget>;
-}
-
-export interface ModelInfo {
-  architecture: string;
-  layers: number;
-  hiddenSize: number;
-  name: string;
-  chatTemplate: string | null;
-  backend: 'cpu' | 'cuda';
-  /** GPU name when backend is cuda. */
-  device: string | null;
-  path: string;
-  /** Cheap content hash of the GGUF (see gguf.ts). */
-  identity: string;
-  vocabSize: number;
-  contextTrain: number;
-  sizeBytes: number;
-}
-
-export type GenerateRequest = ({ messages: ChatMessage[] } | { prompt: string } | { tokens: Int32Array | number[] }) & {
-  /** Per-request seed; default: derived from the run seed and the request's index. */
-  seed?: number;
-  /** Per-request limit; default: options.maxTokens. */
-  maxTokens?: number;
-  /** Teacher forcing: feed this response (text, or token ids) instead of generating one. */
-  response?: string | Int32Array;
-};
-
-export interface CaptureOptions {
-  /** Block indices; default: the last four. */
-  layers?: number[];
-  tokenDecay?: number;
-  /** Weights of the layers, shallowest first; default [.1, .2, .3, .4]. */
-  layerWeights?: number[];
-  /** Reproduce the reference code's positions and its post-norm deepest layer. */
-  compat?: 'mood-axis';
-}
-
-export interface ControlVectorInput {
-  /** (layers − 1) × hiddenSize floats, layer 1 first (layer 0 cannot be steered). */
-  data: Float32Array;
-  layerStart: number;
-  layerEnd: number;
-}
-
-export interface GenerateOptions {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  maxTokens?: number;
-  seed?: number;
-  parallel?: number;
-  /** Generate exactly maxTokens tokens, ignoring end of generation (benchmarks). */
-  ignoreEos?: boolean;
-  /**
-   * Choose every generated token only among these ids (e.g. a judge's "1".."5", so that each answer
-   * parses); the sampler above runs over them alone. Host sampling only (not with backendSampling).
-   */
-  allowedTokens?: Int32Array | number[];
-  /** Extra variables for the chat template of `messages` requests, e.g. `{ enable_thinking: false }`. */
-  templateKwargs?: TemplateKwargs;
-  /**
-   * At most this many tokens in `<think>` blocks per answer; then `</think>` is forced and the answer
-   * begins, and `maxTokens` counts the visible answer's tokens only. Only for a vocabulary with a single
-   * `</think>` token (ignored otherwise). Default: no budget, maxTokens counts every token.
-   */
-  thinkBudget?: number;
-  /**
-   * Results independent of batch layout and close across backends: flash attention off, an F32 KV cache,
-   * and on a GPU each sequence decoded alone one token at a time (there the matrix kernels, and their
-   * TF32 use for F32 weights, change with the batch size). Slow on a GPU: for checks, not throughput.
-   */
-  deterministic?: boolean;
-  /**
-   * Keep every sequence's KV cache after the call, and let a request whose prompt begins with what a kept
-   * sequence holds (its prompt and answer from an earlier call) start from there instead of prefilling it:
-   * the turns of a conversation reuse the shared history. The same positions are captured and the results
-   * are those of a call without it up to float rounding: the history's keys and values were computed one
-   * token per step rather than in one prefill, which CPU kernels round differently (vectors within ~1e-6 in
-   * deterministic mode, as for requests batched differently). `lastGenerateStats().sharedTokens` counts
-   * the tokens taken from the cache. The model's context then holds up to one sequence per request (at most
-   * `parallel` are decoded at once), evicting the least recently used. Ignored in deterministic mode on a
-   * GPU and for models whose cache cannot be cut at a position (recurrent, sliding window). Default off.
-   */
-  reuseCache?: boolean;
-  /**
-   * Sample inside the graph with llama.cpp's backend sampling instead of on the host (same arithmetic;
-   * measured slower here: one small op chain per sequence). Default off.
-   */
-  backendSampling?: boolean;
-  /**
-   * Choose each row's top-k candidates inside the decode graph (one batched op over the logits matrix)
-   * so that only rows x k logits cross to the host, which then draws as over the full row. Default: on
-   * with CUDA, off on the CPU (there the logits are already in host memory). Needs topK > 0; not with
-   * allowedTokens or backendSampling.
-   */
-  deviceTopK?: boolean;
-  onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
-  /** Called as each request finishes (before generate resolves), e.g. to journal it. */
-  onResult?: (index: number, result: GenerateResult) => void;
-  /** Streaming: called about every 100 ms with the text so far of each request still generating. */
-  onText?: (index: number, textSoFar: string) => void;
-  /**
-   * Called when `parallel` is lowered because its context cannot be created, and once per model when
-   * `{ messages }` go to a model without a chat template (sent as plain text). Default: the model's onWarning.
-   */
-  onWarning?: (message: string) => void;
-  capture?: CaptureOptions | false;
-  controlVector?: ControlVectorInput | null;
-}
-
-export interface GenerateResult {
-  text: string;
-  tokens: number;
-  stopReason: 'eos' | 'length';
-  /** hiddenSize floats; empty when capture is off. */
-  vector: Float32Array;
-  /** Mean hidden-state norm per captured layer over the captured positions. */
-  layerNorms: Float32Array;
-  promptTokens: number;
-  capturedTokens: number;
-  /** The generated token ids (the stop token excluded). */
-  tokenIds: Int32Array;
-  /** Generated tokens inside (or marking) `<think>` blocks; they are never captured. */
-  thinkTokens: number;
-  /** The think budget ran out and `</think>` was forced. */
-  thinkCut: boolean;
-}
-
-export interface Model {
-  readonly info: ModelInfo;
-  generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GenerateResult[]>;
-  /** Renders a request's prompt the way generate does. */
-  renderPrompt(messages: ChatMessage[], templateKwargs?: TemplateKwargs): Promise<RenderedPrompt>;
-  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
-  /**
-   * The text of token ids (e.g. a result's `tokenIds`), the pieces joined as generate joins them.
-   * `special: true` also writes control tokens (BOS, EOS, template markers) as text; default false.
-   */
-  detokenize(ids: Int32Array | readonly number[], options?: { special?: boolean }): string;
-  /** Hidden states of one token sequence, all positions, for the given blocks: [layer][token*hiddenSize]. */
-  hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]>;
-  /**
-   * Timing of the last generate call (prompt prefill and one-token-per-sequence steps), with the
-   * `parallel` it asked for and the one it ran with (lower when it had to step down).
-   */
-  lastGenerateStats(): (NativeGenerateStats & { parallel: number; requestedParallel: number }) | null;
-  dispose(): Promise<void>;
-  readonly disposed: boolean;
-}
+export type { GpuChoice, LoadOptions, ModelInfo, GenerateRequest, CaptureOptions, ControlVectorInput, GenerateOptions, GenerateResult, Model } from './model-types.js';
+export { deriveSeed } from './model-types.js';
+import { deriveSeed, type ControlVectorInput, type GenerateOptions, type GenerateRequest, type GenerateResult, type GpuChoice, type LoadOptions, type Model, type ModelInfo } from './model-types.js';
 
 /**
  * Sequences in flight when the caller does not say: on CUDA 256 where its KV cache fits (the full 8B-shape
@@ -228,19 +60,6 @@ export function defaultCapture(layers: number): { layers: number[]; layerWeights
   };
 }
 
-/** Seed of request i in a run: a 32-bit mix of the run seed and the index (or a caller's key). */
-export function deriveSeed(runSeed: number, key: number | string): number {
-  const text = `${runSeed}:${key}`;
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
 
 function checkNumber(name: string, value: number, min: number, max: number, integer = false) {
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value)))
@@ -258,7 +77,7 @@ export function gpuFitProblem(path: string, bytes: number, device: string, free:
   return `${basename(path)}: the model's weights take ${gib(bytes)} GiB but ${device} has ${gib(free)} GiB free: it does not fit in GPU memory. Run it on the CPU (--gpu cpu, or gpu: 'cpu'), use a smaller quantization of the model, or free GPU memory`;
 }
 
-async function validateFile(path: string): Promise<GgufInfo> {
+export async function validateFile(path: string): Promise<GgufInfo> {
   let st;
   try {
     st = await stat(path);
@@ -278,28 +97,57 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw badInput(`gpu must be auto, cuda or cpu, got ${String(gpu)}`);
   if (options.contextSize !== undefined) checkNumber('contextSize', options.contextSize, 8, 1 << 20, true);
   if (options.threads !== undefined) checkNumber('threads', options.threads, 1, 1024, true);
+  checkPlacement(options);
+  if (wantsChildProcesses(options)) {
+    await validateFile(path);
+    const { loadInChildProcesses } = await import('./replica.js');
+    return loadInChildProcesses(path, options, loadVocabulary);
+  }
+  return loadInProcess(path, options, false);
+}
+
+/**
+ * The model's vocabulary and metadata only (no weights, no GPU): tokenize, detokenize and renderPrompt
+ * work, generate refuses. What a parent process keeps of a model that runs in child processes.
+ */
+export function loadVocabulary(path: string, options: Pick<LoadOptions, 'templateBudget' | 'onWarning'> = {}): Promise<Model> {
+  return loadInProcess(path, { ...options, gpu: 'cpu' }, true);
+}
+
+async function loadInProcess(path: string, options: LoadOptions, vocabOnly: boolean): Promise<Model> {
+  const gpu = options.gpu ?? ENGINE_DEFAULTS.gpu;
   const budget = templateBudget(options.templateBudget);
   const gguf = await validateFile(path);
   // The template worker starts while llama.cpp loads the weights: the first generate finds it ready.
-  if (gguf.chatTemplate) warmTemplateWorker(budget);
+  if (gguf.chatTemplate && !vocabOnly) warmTemplateWorker(budget);
   const { addon } = await nativeAddon();
   let device: string | null = null;
+  let split: SplitInfo | undefined;
   if (gpu !== 'cpu') {
     const cuda = await ensureCuda();
-    if (cuda.ok) device = cuda.devices[0].description || cuda.devices[0].name;
+    let free = 0;
+    if (cuda.ok) ({ device, split, free } = gpusOfModel(cuda.devices, options));
     else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
     // a machine with an NVIDIA driver where no CUDA backend works: say so once, then run on the CPU
     else if (cuda.selection?.message) (options.onWarning ?? ((m: string) => process.stderr.write(`moodaxis: warning: ${m}\n`)))(cuda.selection.message);
-    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, cuda.devices[0].memoryFree) : null;
+    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, free) : null;
     if (problem && gpu === 'cuda') throw new MoodaxisError('RESOURCE', problem);
     if (problem) {
       options.onWarning?.(`${problem}; loading it on the CPU instead (gpu: 'auto')`);
       device = null;
+      split = undefined;
     }
   }
   let native: NativeModel;
   try {
-    native = await addon.Model.load(path, { gpuLayers: device ? -1 : 0, useMmap: true });
+    native = await addon.Model.load(path, {
+      gpuLayers: device ? -1 : 0,
+      useMmap: true,
+      ...(vocabOnly ? { vocabOnly } : {}),
+      ...(device && options.splitMode ? { splitMode: splitModeValue[options.splitMode] } : {}),
+      ...(device && options.mainGpu !== undefined ? { mainGpu: options.mainGpu } : {}),
+      ...(device && options.tensorSplit ? { tensorSplit: Float32Array.from(options.tensorSplit) } : {}),
+    });
   } catch (error) {
     const message = (error as Error).message;
     // The addon says RESOURCE when llama.cpp could not allocate the model's buffers; any other failure is the file's.
@@ -314,7 +162,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   try {
     raw = native.info();
     eosText = raw.eos >= 0 ? native.detokenize(Int32Array.of(raw.eos), true) : '';
-    identity = await modelIdentity(path, gguf);
+    identity = vocabOnly ? '' : await modelIdentity(path, gguf);
   } catch (error) {
     native.dispose();
     if (error instanceof MoodaxisError) throw error;
@@ -329,6 +177,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     chatTemplate: raw.chatTemplate,
     backend: device ? 'cuda' : 'cpu',
     device,
+    ...(split ? { split } : {}),
     path,
     identity,
     vocabSize: raw.vocabSize,
@@ -338,7 +187,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // One core is left free: llama.cpp's thread barriers spin, and a thread descheduled by any other busy
   // process stalls every step (measured on 2 cores beside one busy process: 2 threads 45 tok/s, 1 thread 3,491).
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  const model = new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, ENGINE_DEFAULTS.minContextSize), threads, budget, options.onWarning);
+  const model = new LoadedModel(native, info, { bosText: raw.bosText, eosText }, options.contextSize ?? Math.max(raw.contextTrain, ENGINE_DEFAULTS.minContextSize), threads, budget, options.onWarning, vocabOnly);
   model.kvBytesPerToken = kvBytesPerToken(gguf);
   return model;
 }
@@ -359,6 +208,7 @@ class LoadedModel implements Model {
     private threads: number,
     private templateBudget: TemplateBudget,
     private onWarning?: (message: string) => void,
+    private vocabOnly = false,
   ) {}
 
   get disposed(): boolean {
@@ -367,6 +217,7 @@ class LoadedModel implements Model {
 
   private async ctx(): Promise<NativeContext> {
     if (this.closing) throw new MoodaxisError('CANCELLED', `${this.info.path}: the model has been disposed`);
+    if (this.vocabOnly) throw new MoodaxisError('INTERNAL', `${this.info.path}: only the vocabulary was loaded (loadVocabulary): it cannot generate`);
     if (!this.context) {
       const { addon } = await nativeAddon();
       // Calls that arrived together all waited above: one context (one owner thread) for all of them,

@@ -153,6 +153,7 @@ export function buildManifest(model: Model, s: RunSettings, axisSet: Pick<AxisSe
       hiddenSize: model.info.hiddenSize,
       chatTemplate: model.info.chatTemplate !== null,
       backend: model.info.device ? `${model.info.backend} (${model.info.device})` : model.info.backend,
+      ...(model.info.split ? { split: model.info.split } : {}),
     },
     capture: { layers, layerWeights, tokenDecay: s.tokenDecay, compat: s.compat },
     sampler: {

@@ -47,7 +47,7 @@ describe('npm pack → install into a new project', () => {
   it('the tarball holds the license and what the README cites, and no test data', async () => {
     const { stdout } = await run('tar', ['tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/moodaxis.js', 'dist/lib/index.js', 'axes/builtin.json', 'scripts/build-addon.mjs', 'scripts/gpu-probe.mjs', 'binding.gyp', 'docs/method.md', 'docs/native.md']) expect(files).toContain(f);
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/moodaxis.js', 'dist/lib/index.js', 'dist/lib/engine/isolate-child.js', 'axes/builtin.json', 'scripts/build-addon.mjs', 'scripts/gpu-probe.mjs', 'binding.gyp', 'docs/method.md', 'docs/native.md']) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith('test/') || f.endsWith('.gguf'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('fixtures/') || f.startsWith('dist/fixtures/'))).toEqual([]);
   });

@@ -8,6 +8,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { ENGINE_DEFAULTS, PARALLEL_DEFAULTS, PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../defaults.js';
 import type { RunSettings } from '../../method/settings.js';
+import { placementOptions } from '../placement.js';
 import { DEFAULT_OUT_TEXT, OUT_RULE } from '../runtime.js';
 
 /**
@@ -39,8 +40,8 @@ export const outputOptions = <T>(y: Argv<T>, quiet = 'no progress or status line
     .option('json', { type: 'boolean', default: false, describe: json })
     .option('quiet', { type: 'boolean', default: false, describe: quiet });
 
-/** --gpu (commands that load a model). */
-export const gpuOption = <T>(y: Argv<T>) => y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: ENGINE_DEFAULTS.gpu, describe: 'where to run the model' });
+/** --gpu and the placement flags (commands that load a model). */
+export const gpuOption = <T>(y: Argv<T>) => placementOptions(y.option('gpu', { requiresArg: true, choices: ['auto', 'cuda', 'cpu'] as const, default: ENGINE_DEFAULTS.gpu, describe: 'where to run the model' }));
 
 /** --deterministic. */
 export const deterministicOption = <T>(y: Argv<T>) =>
