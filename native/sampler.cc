@@ -10,18 +10,9 @@ bool better(float la, llama_token a, float lb, llama_token b) { return la > lb |
 }  // namespace
 
 llama_token SequenceSampler::sampleAllowed(const float* logits) {
-  const std::vector<llama_token>& ids = *params_.allowed;
-  if (params_.temperature <= 0.0f) {
-    llama_token best = ids[0];
-    for (llama_token id : ids)
-      if (better(logits[id], id, logits[best], best)) best = id;
-    return best;
-  }
   cand_.clear();
-  for (llama_token id : ids) cand_.push_back({logits[id], id});
-  std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return better(a.logit, a.id, b.logit, b.id); });
-  if (params_.topK > 0 && static_cast<size_t>(params_.topK) < cand_.size()) cand_.resize(params_.topK);
-  return draw();
+  for (llama_token id : *params_.allowed) cand_.push_back({logits[id], id});
+  return chooseAmongCandidates();
 }
 
 llama_token SequenceSampler::sample(const float* logits, int32_t nVocab) {
@@ -52,6 +43,10 @@ llama_token SequenceSampler::sample(const float* logits, int32_t nVocab) {
 llama_token SequenceSampler::sampleCandidates(const float* logits, const llama_token* ids, int32_t n) {
   cand_.clear();
   for (int32_t i = 0; i < n; i++) cand_.push_back({logits[i], ids[i]});
+  return chooseAmongCandidates();
+}
+
+llama_token SequenceSampler::chooseAmongCandidates() {
   auto first = [](const Candidate& a, const Candidate& b) { return better(a.logit, a.id, b.logit, b.id); };
   if (params_.temperature <= 0.0f) return std::min_element(cand_.begin(), cand_.end(), first)->id;
   std::sort(cand_.begin(), cand_.end(), first);  // descending logit, ties by id as over the full row

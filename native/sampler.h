@@ -37,6 +37,8 @@ class SequenceSampler {
 
  private:
   llama_token sampleAllowed(const float* logits);
+  // The chain over cand_ (any order): greedy, or top-k of it -> draw().
+  llama_token chooseAmongCandidates();
   // temperature -> top-p -> seeded draw over cand_ (sorted by descending logit).
   llama_token draw();
   struct Candidate {
