@@ -461,8 +461,9 @@ GenOptions parseOptions(const Napi::Value& value) {
   opts.f32Cache = o.boolean("f32Cache");
   opts.backendSampling = o.boolean("backendSampling");
   opts.deviceTopK = o.boolean("deviceTopK");
-  // The device keeps k candidates per row: only for a plain top-k draw over the whole vocabulary.
-  if (opts.topK <= 0 || !opts.allowedTokens.empty() || opts.backendSampling) opts.deviceTopK = false;
+  // The device keeps k candidates per row: only a plain top-k draw over the whole vocabulary can use them.
+  if (opts.deviceTopK && (opts.topK <= 0 || !opts.allowedTokens.empty() || opts.backendSampling))
+    throw BadArgument("generate options.deviceTopK needs topK > 0, no allowedTokens and no backendSampling");
   opts.solo = o.boolean("solo");
   opts.stream = o.boolean("stream");
   opts.reuseCache = o.boolean("reuseCache");

@@ -116,8 +116,8 @@ export interface GenerateOptions {
   /**
    * Choose each row's top-k candidates inside the decode graph (one batched op over the logits matrix)
    * so that only rows x k logits cross to the host, which then draws as over the full row. Default: on
-   * with CUDA, off on the CPU (there the logits are already in host memory). Needs topK > 0; not with
-   * allowedTokens or backendSampling.
+   * with CUDA, off on the CPU (there the logits are already in host memory). Set aside (the host samples) when topK is 0,
+   * with allowedTokens or with backendSampling.
    */
   deviceTopK?: boolean;
   /**

@@ -458,7 +458,8 @@ class LoadedModel implements Model {
           flashAttn: this.info.backend === 'cuda' && !options.deterministic,
           f32Cache: options.deterministic ?? false,
           backendSampling: options.backendSampling ?? false,
-          deviceTopK: options.deviceTopK ?? deviceTopKDefault(this.info.backend),
+          // only a plain top-k draw over the whole vocabulary can take its candidates from the device
+          deviceTopK: (options.deviceTopK ?? deviceTopKDefault(this.info.backend)) && topK > 0 && !options.allowedTokens && !options.backendSampling,
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           capture,
           stream: onText !== undefined,

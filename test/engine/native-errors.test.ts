@@ -45,6 +45,7 @@ describe('native errors carry a code set in C++', () => {
       const { seed: __, ...noSeed } = request();
       expect(await failure(() => ctx.generate([noSeed as NativeRequest], options()))).toEqual({ code: 'BAD_INPUT', message: 'generate requests[0].seed must be an unsigned 32-bit integer' });
       expect(await failure(() => ctx.generate([request(), request({ maxTokens: 2.5 })], options()))).toEqual({ code: 'BAD_INPUT', message: 'generate requests[1].maxTokens must be a 32-bit integer' });
+      expect(await failure(() => ctx.generate([request()], options({ deviceTopK: true, topK: 0 })))).toEqual({ code: 'BAD_INPUT', message: 'generate options.deviceTopK needs topK > 0, no allowedTokens and no backendSampling' });
       expect(await failure(() => ctx.generate([request()], options({ capture: undefined as never })))).toEqual({ code: 'BAD_INPUT', message: 'generate options.capture must be an object' });
       expect(await failure(() => ctx.generate([request()], options({ capture: { layers: [{ block: 1, weight: 1 } as never], tokenDecay: 0.9, compat: false } })))).toEqual({
         code: 'BAD_INPUT', message: 'generate options.capture.layers[0].finalNorm must be a boolean',
