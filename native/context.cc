@@ -239,11 +239,11 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
       seqSamplers.push_back({s, chain.get()});
       backendChains_.push_back(std::move(chain));
     }
-    cp.samplers = seqSamplers.data();
-    cp.n_samplers = seqSamplers.size();
   } else if (opts.deviceTopK) {
     deviceTopK_ = std::make_unique<DeviceTopK>(opts.topK);
     seqSamplers = deviceTopK_->chains(nSeq);
+  }
+  if (!seqSamplers.empty()) {
     cp.samplers = seqSamplers.data();
     cp.n_samplers = seqSamplers.size();
   }
