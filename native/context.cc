@@ -610,6 +610,9 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   o.Set("sampleMs", s.sampleMs);
   o.Set("captureMs", s.captureMs);
   o.Set("sharedTokens", static_cast<double>(s.sharedTokens));
+  o.Set("prefillDecodes", static_cast<double>(s.prefillDecodes));
+  o.Set("prefillUbatches", static_cast<double>(s.prefillUbatches));
+  o.Set("stepUbatches", static_cast<double>(s.stepUbatches));
   return o;
 }
 

@@ -27,6 +27,38 @@ Status decodeStatus(int32_t rc) {
   return rc == -2 ? Status::resource(message) : Status::native(message);
 }
 
+int equalSplitCount(const llama_batch& batch, int nUbatch) {
+  const int n = batch.n_tokens;
+  std::vector<std::vector<int>> tokensOf;  // per sequence id: its token indices in batch order
+  for (int i = 0; i < n; i++) {
+    const int s = batch.seq_id[i][0];
+    if (s >= static_cast<int>(tokensOf.size())) tokensOf.resize(s + 1);
+    tokensOf[s].push_back(i);
+  }
+  std::vector<size_t> taken(tokensOf.size(), 0);
+  std::vector<char> used(n, 0);
+  int count = 0, nUsed = 0;
+  while (nUsed < n) {
+    // the sequences of this ubatch: from the first unused token on, each next id one above the last
+    std::vector<int> seqs;
+    for (int i = 0; i < n && static_cast<int>(seqs.size()) <= nUbatch; i++) {
+      const int s = batch.seq_id[i][0];
+      if (used[i] || std::find(seqs.begin(), seqs.end(), s) != seqs.end()) continue;
+      if (seqs.empty() || s == seqs.back() + 1) seqs.push_back(s);
+    }
+    // then one token of each per round, while every one has a token left and the ubatch has room
+    for (size_t round = 1;; round++) {
+      bool all = true;
+      for (int s : seqs) all = all && taken[s] < tokensOf[s].size();
+      if (!all) break;
+      for (int s : seqs) used[tokensOf[s][taken[s]++]] = 1, nUsed++;
+      if ((round + 1) * seqs.size() > static_cast<size_t>(nUbatch)) break;
+    }
+    count++;
+  }
+  return count;
+}
+
 // With a think budget, maxTokens counts the visible answer and think blocks are cut at the budget.
 bool thinkBudgeted(const GenRequest& r, const GenOptions& opts) {
   return !r.hasForced && opts.thinkBudget >= 0 && opts.thinkClose >= 0;
@@ -153,22 +185,27 @@ Status GenerationRun::run() {
 }
 
 // Gives the next requests in admission order a sequence each, with a sampler seeded for it, while fewer
-// than activeLimit_ are decoding: without reuse the lowest idle one, with reuse the one chooseSequence picks.
+// than activeLimit_ are decoding: without reuse the lowest idle ones (paired with the requests as
+// packFollowers wants them: orderForPrefill), with reuse the one chooseSequence picks.
 Status GenerationRun::admit(std::vector<int>& admitted) {
   int active = 0;
   for (int s = 0; s < nSeq_; s++) active += this->active(s) ? 1 : 0;
-  while (next_ < nReq_ && active < activeLimit_) {
-    const int req = admission_[next_++];
+  std::vector<int> reqs;
+  while (next_ < nReq_ && active + static_cast<int>(reqs.size()) < activeLimit_) reqs.push_back(admission_[next_++]);
+  if (!reuse_) orderForPrefill(reqs);
+  int idle = 0;
+  for (int req : reqs) {
     int kept = 0;
     int s = 0;
     if (reuse_) s = chooseSequence(req, kept);
-    else
-      while (this->active(s)) s++;
+    else {
+      while (this->active(idle)) idle++;
+      s = idle;
+    }
     Slot& sl = slots_[s];
     sl.state = SlotState::Prefill;
     sl.req = req;
     sl.kept = kept;
-    active++;
     t_.held.touch(s);
     t_.held.promptLength(s) = reqs_[req].prompt.size();
     if (opts_.backendSampling) {
@@ -189,6 +226,33 @@ Status GenerationRun::admit(std::vector<int>& admitted) {
   }
   std::sort(admitted.begin(), admitted.end());  // prefill in sequence order, as the steps
   return {};
+}
+
+// Orders the requests of an admission round for their sequences (given in ascending order): those that
+// share no prefix first, then the others by the prompt tokens they will feed, most first, so that followers
+// feeding about as many tokens sit on consecutive sequences (packFollowers). A request's feed is estimated
+// as planSharing will find it: its prompt beyond the longest prefix a running sequence, or a request of this
+// round that shares none, holds.
+void GenerationRun::orderForPrefill(std::vector<int>& reqs) const {
+  if (!canShare_ || reqs.size() < 2) return;
+  std::vector<int> leaders;
+  std::vector<std::pair<int, int>> followers;  // (tokens to feed, request)
+  for (int req : reqs) {
+    const auto& prompt = reqs_[req].prompt;
+    size_t shared = 0;
+    auto consider = [&](const std::vector<llama_token>& holds) {
+      const size_t l = sharedPrefix(prompt, holds);
+      if (l >= kMinShared) shared = std::max(shared, l);
+    };
+    for (int t = 0; t < nSeq_; t++)
+      if (active(t)) consider(reqs_[slots_[t].req].prompt);
+    for (int l : leaders) consider(reqs_[l].prompt);
+    if (shared > 0) followers.emplace_back(static_cast<int>(prompt.size() - shared), req);
+    else leaders.push_back(req);
+  }
+  std::stable_sort(followers.begin(), followers.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  reqs = leaders;
+  for (const auto& f : followers) reqs.push_back(f.second);
 }
 
 // The prompt's last token is always fed: its output gives the first generated token.
@@ -259,11 +323,41 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   if (followers.empty()) return flushPrefill();
   Status e = flushPrefill();
   if (!e.ok()) return e;
+  packFollowers(followers);
   for (const Follower& f : followers) {
+    if (f.flushBefore) {
+      e = flushPrefill();
+      if (!e.ok()) return e;
+    }
     e = shareAndFeed(f);
     if (!e.ok()) return e;
   }
   return flushPrefill();
+}
+
+// With one KV stream per sequence llama.cpp evaluates a batch in ubatches of consecutive sequences that
+// feed equally many tokens each (equalSplitCount): followers feeding 12, 30 and 17 tokens on sequences 4, 9
+// and 10 take five graph evaluations. So followers are packed into batches of consecutive sequences that
+// feed the same number of tokens, each whole in one batch: a follower feeding fewer than its batch's first
+// recomputes part of its shared prefix instead of copying it (the same tokens at the same positions), so
+// that a wave of new prompts costs a few full evaluations rather than one small one per prompt.
+// orderForPrefill put the followers that feed most first.
+void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
+  if (opts_.solo || t_.capture.promptPerDecode()) return;  // one prompt per decode anyway
+  int width = 0, used = 0, lastSlot = -2;
+  for (Follower& f : followers) {
+    const int length = static_cast<int>(reqs_[slots_[f.slot].req].prompt.size());
+    const int feed = length - f.shared;
+    const bool joins = width > 0 && f.slot == lastSlot + 1 && feed <= width && length >= width && used + width <= batchCap_;
+    if (joins) f.shared = length - width;
+    else {
+      f.flushBefore = true;
+      width = feed;
+      used = 0;
+    }
+    used += joins ? width : feed;
+    lastSlot = f.slot;
+  }
 }
 
 // Leaders prefill their whole prompt; followers start from the longest prefix held by a sequence: their
@@ -351,7 +445,9 @@ Status GenerationRun::flushPrefill() {
   t_.capture.beginDecode(std::move(prefillAll_), std::move(prefillOut_));
   prefillAll_.clear();
   prefillOut_.clear();
+  prefilling_ = true;
   Status e = decode();
+  prefilling_ = false;
   if (!e.ok()) return e;
   e = chooseAll(prefillLast_);
   if (!e.ok()) return e;
@@ -404,6 +500,8 @@ Status GenerationRun::step() {
 }
 
 Status GenerationRun::decode() {
+  if (nSeq_ > 1) (prefilling_ ? t_.stats.prefillUbatches : t_.stats.stepUbatches) += equalSplitCount(batch_, batchCap_);
+  if (prefilling_) t_.stats.prefillDecodes++;
   const auto t0 = Clock::now();
   const int32_t rc = llama_decode(t_.ctx, batch_);
   t_.stats.decodeMs += msSince(t0);

@@ -81,7 +81,15 @@ struct GenStats {
   double captureMs = 0;                           // reading and folding captured states (inside llama_decode)
   int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
   int64_t sharedTokens = 0;  // prompt tokens a sequence's cache held already (another's, or its own from an earlier call)
+  // Graph evaluations (ubatches) llama.cpp splits the decodes into: with one KV stream per sequence a
+  // ubatch holds consecutive sequence ids with equal token counts (equalSplitCount).
+  int64_t prefillDecodes = 0, prefillUbatches = 0, stepUbatches = 0;
 };
+
+// How many ubatches llama.cpp's equal split (one KV stream per sequence: sequential sequence ids, the same
+// number of tokens from each) makes of a batch whose tokens belong to one sequence each, at most
+// `nUbatch` tokens per ubatch.
+int equalSplitCount(const llama_batch& batch, int nUbatch);
 
 struct Progress {
   int32_t done = 0, total = 0;
@@ -164,6 +172,7 @@ class GenerationRun {
   // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache (itself: kept in place).
   struct Follower {
     int slot, source, shared;
+    bool flushBefore = false;  // packFollowers: starts a new prefill batch
   };
   using Pick = std::pair<int, int>;  // (slot, batch index of its output)
 
@@ -176,6 +185,8 @@ class GenerationRun {
   // Tokens at the start of `prompt` that `other` holds, short of the prompt's last token.
   static size_t sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other);
   Status prefill(const std::vector<int>& admitted);
+  void orderForPrefill(std::vector<int>& reqs) const;
+  void packFollowers(std::vector<Follower>& followers) const;
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
   Status feedPrompt(int s, size_t from);
   Status flushPrefill();
@@ -215,6 +226,7 @@ class GenerationRun {
   // The prefill batch being packed: its columns for the capture, and each slot's last prompt token.
   std::vector<ColumnRef> prefillAll_, prefillOut_;
   std::vector<Pick> prefillLast_;
+  bool prefilling_ = false;  // the decode under way is a prefill batch (statistics)
 };
 
 }  // namespace moodaxis

@@ -74,6 +74,11 @@ export interface NativeGenerateStats {
    * request, or (reuseCache) what an earlier call left. Included in prefillTokens.
    */
   sharedTokens: number;
+  /**
+   * Prefill decodes, and the graph evaluations (ubatches) llama.cpp splits the prefill and step decodes
+   * into: with one KV stream per sequence a ubatch holds consecutive sequence ids with equal token counts.
+   */
+  prefillDecodes: number; prefillUbatches: number; stepUbatches: number;
 }
 export interface NativeContext {
   generate(

@@ -176,6 +176,10 @@ describe('engine on real trained models', () => {
     const shared = await stories.generate(reqs, { temperature: 0, maxTokens: 16, parallel: 4, ...mode });
     const stats = stories.lastGenerateStats()!;
     expect(stats.sharedTokens).toBeGreaterThanOrEqual(3 * 16);
+    // One evaluation for the prompt that leads, one for the three that follow: their endings differ in
+    // length, so the shorter ones recompute a little of the prefix to feed as many tokens as the longest
+    // (with one KV stream per sequence llama.cpp would otherwise evaluate each apart).
+    expect([stats.prefillDecodes, stats.prefillUbatches]).toEqual([2, 2]);
     for (const [i, req] of reqs.entries()) {
       const [alone] = await stories.generate([req], { temperature: 0, maxTokens: 16, parallel: 1, ...mode });
       expect(stories.lastGenerateStats()!.sharedTokens).toBe(0);
