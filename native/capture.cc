@@ -9,6 +9,10 @@
 
 namespace moodaxis {
 
+std::string watchedTensorName(const WatchedLayer& layer) {
+  return layer.finalNorm ? "result_norm" : "l_out-" + std::to_string(layer.block);
+}
+
 Capture::~Capture() {
   if (staging_) ggml_backend_buffer_free(staging_);
 }
@@ -89,6 +93,19 @@ bool Capture::evalCallback(struct ggml_tensor* t, bool ask, void* userData) {
     self->elapsedMs_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   return true;
+}
+
+void Capture::consumeKept(const std::vector<struct ggml_tensor*>& tensors) {
+  if (!active_) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t w = 0; w < config_.layers.size() && error_.empty(); w++) {
+    if (w >= tensors.size() || !tensors[w]) {
+      error_ = "capture: the graph has no tensor " + watchedTensorName(config_.layers[w]);
+      return;
+    }
+    consume(static_cast<int>(w), tensors[w]);
+  }
+  elapsedMs_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void Capture::consume(int w, struct ggml_tensor* t) {

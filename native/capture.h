@@ -31,6 +31,9 @@ struct ColumnRef {
   int32_t slot = -1;  // sequence slot, -1 when the column is not kept
 };
 
+// The graph tensor a watched layer reads: `l_out-<block>`, or `result_norm`.
+std::string watchedTensorName(const WatchedLayer& layer);
+
 class Capture {
  public:
   Capture() = default;
@@ -70,6 +73,11 @@ class Capture {
   double takeElapsedMs() { const double ms = elapsedMs_; elapsedMs_ = 0; return ms; }
 
   static bool evalCallback(struct ggml_tensor* t, bool ask, void* userData);
+  // Whether this decode keeps any column (the graph callback has something to read).
+  bool active() const { return active_; }
+  // Instead of the callback at each watched tensor: all of them at the end of a ubatch's graph, where they
+  // were kept (graph outputs), one per watched layer in order (DeviceTopK::kept).
+  void consumeKept(const std::vector<struct ggml_tensor*>& tensors);
 
  private:
   int watchIndex(const char* name) const;

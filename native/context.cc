@@ -205,7 +205,29 @@ void Context::freeContext() {
 bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
   return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
          ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
-         (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0);
+         (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0) &&
+         (!deviceTopK_ || deviceTopK_->keptNames() == keptTensorNames(opts));
+}
+
+// The tensors a context with the device top-k keeps to the end of its graphs: the captured layers.
+std::vector<std::string> Context::keptTensorNames(const GenOptions& opts) {
+  std::vector<std::string> names;
+  for (const auto& layer : opts.capture.layers) names.push_back(watchedTensorName(layer));
+  return names;
+}
+
+// The graph callback. Without the device top-k: the capture's, at each watched tensor. With it: one stop at
+// the end of each ubatch's graph, where the top-k matrices and the watched tensors (kept as outputs) are read.
+bool Context::graphTap(ggml_tensor* t, bool ask, void* userData) {
+  auto* self = static_cast<Context*>(userData);
+  DeviceTopK* topk = self->deviceTopK_.get();
+  if (!topk) return Capture::evalCallback(t, ask, &self->capture_);
+  if (ask) return DeviceTopK::isEnd(t);
+  if (DeviceTopK::isEnd(t)) {
+    self->capture_.consumeKept(topk->kept());
+    topk->readRows();
+  }
+  return true;
 }
 
 Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
@@ -222,11 +244,13 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   cp.no_perf = true;
   cp.flash_attn_type = opts.flashAttn ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.type_k = cp.type_v = opts.f32Cache ? GGML_TYPE_F32 : GGML_TYPE_F16;
-  // The graph callback only where states are read: with one set, the scheduler computes the graph in
-  // pieces and synchronizes after each (docs/native.md), which costs even when no node is wanted.
-  if (!opts.capture.layers.empty()) {
-    cp.cb_eval = &Capture::evalCallback;
-    cp.cb_eval_user_data = &capture_;
+  // The graph callback only where states or the device's top-k are read: with one set, the scheduler
+  // computes the graph in pieces and synchronizes after each (docs/native.md), which costs even when no
+  // node is wanted. With the device top-k it asks for one node, at the end (graphTap).
+  const bool withTopK = opts.deviceTopK && !opts.backendSampling;
+  if (!opts.capture.layers.empty() || withTopK) {
+    cp.cb_eval = &Context::graphTap;
+    cp.cb_eval_user_data = this;
   }
   cp.abort_callback = &abortCallback;
   cp.abort_callback_data = &cancel_;
@@ -239,8 +263,9 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
       seqSamplers.push_back({s, chain.get()});
       backendChains_.push_back(std::move(chain));
     }
-  } else if (opts.deviceTopK) {
+  } else if (withTopK) {
     deviceTopK_ = std::make_unique<DeviceTopK>(opts.topK);
+    deviceTopK_->keep(keptTensorNames(opts));
     seqSamplers = deviceTopK_->chains(nSeq);
   }
   if (!seqSamplers.empty()) {
@@ -324,7 +349,7 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
     pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
     capture_.setPool(pool_.get());
   }
-  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, cancel_, stats, held_};
+  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, deviceTopK_.get(), cancel_, stats, held_};
   GenerationRun run(target, reqs, opts, nSeq, out, progress);
   Status status = run.run();
   // A failed or cancelled decode may leave part of a batch in the cache: nothing is trusted after it.

@@ -447,9 +447,8 @@ Status GenerationRun::flushPrefill() {
   prefillOut_.clear();
   prefilling_ = true;
   Status e = decode();
+  if (e.ok()) e = chooseAll(prefillLast_);
   prefilling_ = false;
-  if (!e.ok()) return e;
-  e = chooseAll(prefillLast_);
   if (!e.ok()) return e;
   prefillLast_.clear();
   batch_.n_tokens = 0;
@@ -502,6 +501,9 @@ Status GenerationRun::step() {
 Status GenerationRun::decode() {
   if (nSeq_ > 1) (prefilling_ ? t_.stats.prefillUbatches : t_.stats.stepUbatches) += equalSplitCount(batch_, batchCap_);
   if (prefilling_) t_.stats.prefillDecodes++;
+  // A step's candidates are read as whole matrices; a prefill's through llama.cpp's per-row outputs, which
+  // map rows back to batch order across ubatches.
+  if (t_.topk) t_.topk->beginDecode(prefilling_);
   const auto t0 = Clock::now();
   const int32_t rc = llama_decode(t_.ctx, batch_);
   t_.stats.decodeMs += msSince(t0);
@@ -515,6 +517,14 @@ Status GenerationRun::decode() {
 // Chooses the next token of each (slot, batch index) after a decode, then accepts them in order.
 Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
   chosen_.assign(picks.size(), 0);
+  std::vector<int> ordinal(picks.size(), 0);  // each pick's row among the decode's outputs
+  if (opts_.deviceTopK) {
+    int outputs = 0, k = 0;
+    for (int i = 0; i < batch_.n_tokens && k < static_cast<int>(picks.size()); i++) {
+      while (k < static_cast<int>(picks.size()) && picks[k].second == i) ordinal[k++] = outputs;
+      outputs += batch_.logits[i] ? 1 : 0;
+    }
+  }
   auto pick = [&](int k) {
     const auto [s, idx] = picks[k];
     Slot& sl = slots_[s];
@@ -524,14 +534,7 @@ Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
       chosen_[k] = opts_.thinkClose;
       sl.think.closeNext = false;
     } else if (opts_.backendSampling) chosen_[k] = llama_sampler_sample(t_.backendChains[s].get(), t_.ctx, idx);
-    else if (opts_.deviceTopK) {  // the k candidates the graph chose for this row (DeviceTopK)
-      const llama_token* ids = llama_get_sampled_candidates_ith(t_.ctx, idx);
-      const float* logits = llama_get_sampled_logits_ith(t_.ctx, idx);
-      const uint32_t n = llama_get_sampled_logits_count_ith(t_.ctx, idx);
-      chosen_[k] = ids && logits && n > 0 && llama_get_sampled_candidates_count_ith(t_.ctx, idx) == n
-                       ? sl.sampler.sampleCandidates(logits, ids, static_cast<int32_t>(n))
-                       : LLAMA_TOKEN_NULL;
-    }
+    else if (opts_.deviceTopK) chosen_[k] = sampleDeviceTopK(sl, idx, ordinal[k]);
     else if (const float* row = llama_get_logits_ith(t_.ctx, idx)) chosen_[k] = sl.sampler.sample(row, nVocab_);
     else chosen_[k] = LLAMA_TOKEN_NULL;
   };
@@ -550,6 +553,23 @@ Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
     accept(picks[k].first, chosen_[k]);
   }
   return {};
+}
+
+// The token of a row chosen among the k candidates the graph picked for it (DeviceTopK): from the matrices
+// the graph tap read (steps), else from llama.cpp's per-row outputs (prefill). `row` is the pick's row among
+// the decode's outputs.
+llama_token GenerationRun::sampleDeviceTopK(Slot& sl, int idx, int row) {
+  if (!prefilling_ && t_.topk && row < t_.topk->rowsRead())
+    return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth());
+  const llama_token* ids = llama_get_sampled_candidates_ith(t_.ctx, idx);
+  const float* logits = llama_get_sampled_logits_ith(t_.ctx, idx);
+  const uint32_t n = llama_get_sampled_logits_count_ith(t_.ctx, idx);
+  if (ids && logits && n > 0 && llama_get_sampled_candidates_count_ith(t_.ctx, idx) == n)
+    return sl.sampler.sampleCandidates(logits, ids, static_cast<int32_t>(n));
+  // a graph reused from a step (the same shape: one token per sequence, so rows are in batch order)
+  if (t_.topk && row < t_.topk->rowsRead())
+    return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth());
+  return LLAMA_TOKEN_NULL;
 }
 
 // Takes the token chosen for slot s: stop, or queue it to be fed (and perhaps captured) in the next step.

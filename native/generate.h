@@ -15,6 +15,7 @@
 #include "model.h"
 #include "sampler.h"
 #include "sequence-cache.h"
+#include "topk.h"
 
 namespace moodaxis {
 
@@ -124,6 +125,7 @@ struct RunTarget {
   Capture& capture;
   WorkerPool* pool;                             // null: sample and fold on the owner thread
   std::vector<llama_sampler_ptr>& backendChains;  // per sequence, with backend sampling
+  DeviceTopK* topk;                             // null: no device top-k
   const std::atomic<bool>& cancel;
   GenStats& stats;
   SequenceCache& held;                          // what each sequence's KV cache holds
@@ -194,6 +196,7 @@ class GenerationRun {
   Status step();
   Status decode();
   Status chooseAll(const std::vector<Pick>& picks);
+  llama_token sampleDeviceTopK(Slot& sl, int idx, int row);
   void accept(int s, llama_token t);
   void finish(int s, bool eos);
   void reportProgress();

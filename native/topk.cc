@@ -1,6 +1,7 @@
 #include "topk.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ggml-backend.h"
 #include "ggml.h"
@@ -31,10 +32,8 @@ bool topkBackendInit(llama_sampler* smpl, ggml_backend_buffer_type_t buft, uint3
   return ownerOf(smpl)->supported(buft);
 }
 
-void topkBackendApply(llama_sampler* smpl, ggml_context* ctx, ggml_cgraph*, llama_sampler_data* data) {
-  ggml_tensor* values = nullptr;
-  data->candidates = ownerOf(smpl)->rowIds(ctx, data->logits, &values);
-  data->logits = values;
+void topkBackendApply(llama_sampler* smpl, ggml_context* ctx, ggml_cgraph* graph, llama_sampler_data* data) {
+  ownerOf(smpl)->apply(ctx, graph, data);
 }
 
 void topkBackendReset(llama_sampler* smpl) { ownerOf(smpl)->reset(); }
@@ -56,9 +55,53 @@ llama_sampler_i topkInterface = {
     /* .copy_state        = */ nullptr,
 };
 
+constexpr const char* kIdsName = "moodaxis_top_k";
+constexpr const char* kLogitsName = "moodaxis_top_k_logits";
+
 }  // namespace
 
 DeviceTopK::DeviceTopK(int32_t k) : k_(k) {}
+
+void DeviceTopK::apply(ggml_context* ctx, ggml_cgraph* graph, llama_sampler_data* data) {
+  ggml_tensor* values = nullptr;
+  ggml_tensor* const before = matrix_;
+  ggml_tensor* ids = rowIds(ctx, data->logits, &values);
+  if (matrix_ && matrix_ != before) {
+    // The first row of a new graph: the matrices and the kept layers stay to the end of the graph.
+    ggml_set_output(ids_);
+    ggml_set_output(values_);
+    ggml_build_forward_expand(graph, values_);
+    kept_.assign(keepNames_.size(), nullptr);
+    for (size_t i = 0; i < keepNames_.size(); i++)
+      if ((kept_[i] = ggml_graph_get_tensor(graph, keepNames_[i].c_str()))) ggml_set_output(kept_[i]);
+  }
+  const bool ownOutputs = rowViews_ || !matrix_;  // a lone row (no matrix) always hands out its own
+  data->candidates = ownOutputs ? ids : nullptr;
+  data->logits = ownOutputs ? values : nullptr;
+}
+
+void DeviceTopK::beginDecode(bool rowViews) {
+  rowViews_ = rowViews;
+  rowsRead_ = 0;
+}
+
+bool DeviceTopK::isEnd(const ggml_tensor* t) { return std::strcmp(t->name, kLogitsName) == 0; }
+
+void DeviceTopK::readRows() {
+  if (!ids_ || !values_) return;
+  const int64_t width = ids_->ne[0];
+  const int64_t rows = ids_->ne[1] - 1;  // the logits matrix has one padding row at the end
+  if (rows <= 0) return;
+  rowWidth_ = static_cast<int32_t>(width);
+  const size_t first = static_cast<size_t>(rowsRead_) * width;
+  const size_t count = static_cast<size_t>(rows) * width;
+  hostIds_.resize(first + count);
+  hostLogits_.resize(first + count);
+  // both matrices are contiguous: [width, rows + 1] ids and [1, width, rows + 1] logits
+  ggml_backend_tensor_get(ids_, hostIds_.data() + first, 0, count * sizeof(llama_token));
+  ggml_backend_tensor_get(values_, hostLogits_.data() + first, 0, count * sizeof(float));
+  rowsRead_ += static_cast<int>(rows);
+}
 
 std::vector<llama_sampler_seq_config> DeviceTopK::chains(int nSeq) {
   std::vector<llama_sampler_seq_config> configs;
@@ -108,8 +151,8 @@ ggml_tensor* DeviceTopK::rowIds(ggml_context* ctx, ggml_tensor* row, ggml_tensor
     matrix_ = matrix;
     ids_ = ggml_top_k(ctx, matrix, static_cast<int>(k));                                        // [k, rows]
     values_ = ggml_get_rows(ctx, ggml_reshape_3d(ctx, matrix, 1, matrix->ne[0], matrix->ne[1]), ids_);  // [1, k, rows]
-    ggml_set_name(ids_, "moodaxis_top_k");
-    ggml_set_name(values_, "moodaxis_top_k_logits");
+    ggml_set_name(ids_, kIdsName);
+    ggml_set_name(values_, kLogitsName);
   }
   const size_t r = row->view_offs / matrix->nb[1];
   *values = ggml_view_1d(ctx, values_, k, r * values_->nb[2]);

@@ -4,10 +4,18 @@
 // logits. Only those cross to the host (rows x k values instead of rows x vocabulary); the host then runs
 // temperature -> top-p -> seeded draw over them (SequenceSampler::sampleCandidates), the same arithmetic
 // as over the full row.
+//
+// Reading the candidates: llama.cpp copies a backend sampler's outputs to the host one row at a time (two
+// small copies per sequence and step). In a step the rows are read instead as two whole matrices, by the
+// context's graph tap at the end of each ubatch's graph (readRows); the prefill keeps llama.cpp's per-row
+// outputs, which also map its rows back to batch order across ubatches. The same tap reads the captured
+// layers: they are flagged as graph outputs here (kept to the end of the graph), so the graph is not cut
+// at each of them (Capture::consumeKept).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "llama-cpp.h"
@@ -25,14 +33,41 @@ class DeviceTopK {
   std::vector<llama_sampler_seq_config> chains(int nSeq);
   int32_t k() const { return k_; }
 
-  // Graph building (called through the sampler interface).
+  // Graph building (called through the sampler interface). With row views off, a row gets no outputs of
+  // its own (the matrices are read by readRows).
+  void apply(struct ggml_context* ctx, struct ggml_cgraph* graph, struct llama_sampler_data* data);
   struct ggml_tensor* rowIds(struct ggml_context* ctx, struct ggml_tensor* logitsRow, struct ggml_tensor** values);
   void reset() { matrix_ = ids_ = values_ = nullptr; }
   bool supported(ggml_backend_buffer_type_t buft);
 
+  // Tensors (by name) every graph keeps to its end for the tap: the captured layers. Fixed per context.
+  void keep(std::vector<std::string> names) { keepNames_ = std::move(names); }
+  const std::vector<std::string>& keptNames() const { return keepNames_; }
+  // The kept tensors of the graph being computed, in keptNames order (null where the graph has none).
+  const std::vector<struct ggml_tensor*>& kept() const { return kept_; }
+
+  // Per decode, before it: whether llama.cpp hands out each row's candidates (prefill) or readRows does (steps).
+  void beginDecode(bool rowViews);
+  // The tap's node: the last of the graph's top-k nodes.
+  static bool isEnd(const struct ggml_tensor* t);
+  // At the tap: appends this ubatch's rows (ids and logits) to the host copies.
+  void readRows();
+  // Rows read in this decode (in ubatch order, which is batch order when each sequence feeds one token).
+  int rowsRead() const { return rowsRead_; }
+  const llama_token* hostIds(int row) const { return hostIds_.data() + static_cast<size_t>(row) * rowWidth_; }
+  const float* hostLogits(int row) const { return hostLogits_.data() + static_cast<size_t>(row) * rowWidth_; }
+  int32_t rowWidth() const { return rowWidth_; }
+
  private:
   int32_t k_;
+  int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;
+  std::vector<std::string> keepNames_;
+  std::vector<struct ggml_tensor*> kept_;
+  bool rowViews_ = true;
+  int rowsRead_ = 0;
+  std::vector<llama_token> hostIds_;
+  std::vector<float> hostLogits_;
   // The batched results of the graph being built: top-k ids [k, rows] and their logits [1, k, rows].
   struct ggml_tensor* matrix_ = nullptr;
   struct ggml_tensor* ids_ = nullptr;

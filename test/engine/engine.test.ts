@@ -119,6 +119,15 @@ describe('engine on real trained models', () => {
       expect(device.map((r) => Array.from(r.vector))).toEqual(host.map((r) => Array.from(r.vector)));
       if (s.temperature > 0) expect(new Set(host.map((r) => r.text)).size).toBe(reqs.length);
     }
+    // The graph keeps the captured layers (compat mode: the final norm too) to its end and reads them there
+    // with the candidates; a call capturing other layers gets a graph that keeps those.
+    for (const capture of [{ compat: 'mood-axis' as const }, { layers: [1], layerWeights: [1] }, undefined]) {
+      const opts = { temperature: 0.8, topK: 20, seed: 9, maxTokens: 24, parallel: 3, capture };
+      const host = await stories.generate(reqs, { ...opts, deviceTopK: false });
+      const device = await stories.generate(reqs, { ...opts, deviceTopK: true });
+      expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
+      expect(device.map((r) => Array.from(r.vector))).toEqual(host.map((r) => Array.from(r.vector)));
+    }
     // with allowedTokens the host needs the full row: the option is set aside, not an error
     const allowed = stories.tokenize(' the a', { addSpecial: false });
     const [judged] = await stories.generate([{ prompt: 'Once' }], { maxTokens: 3, allowedTokens: allowed, deviceTopK: true });
