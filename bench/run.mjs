@@ -171,6 +171,10 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     prefillSeconds: stats ? stats.prefillMs / 1000 : null,
     prefillTokens: stats ? stats.prefillTokens : null,
     sharedPrefixTokens: stats ? stats.sharedTokens : null,
+    prefillDecodes: stats ? stats.prefillDecodes : null,
+    prefillUbatches: stats ? stats.prefillUbatches : null,
+    steps: stats ? stats.steps : null,
+    stepUbatches: stats ? stats.stepUbatches : null,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     peakGpuMiB: measured.peakMiB || null,
   };
@@ -258,6 +262,9 @@ function finish() {
       const prefillIdeal = bestPp && uniquePrompt(r.ours) ? uniquePrompt(r.ours) / bestPp : null;
       lines.push(`| ${r.variant ?? r.parallel} | ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(ideal, 1)} | ${ideal ? f(r.ours.wallSeconds / ideal, 2) + '×' : '–'} | ${bb?.tgTokS && r.ours.stepTokS ? f((100 * r.ours.stepTokS) / bb.tgTokS, 1) + ' %' : '–'} (gen alone: ${bb?.tgTokS ? f((100 * r.genCapture) / bb.tgTokS, 1) + ' %' : '–'}) | ${prefillIdeal && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / prefillIdeal, 2) + '×' : '–'} |`);
     }
+  }
+  for (const r of results.rows) {
+    if (r.ours?.prefillUbatches != null) lines.push(`${r.variant ?? r.parallel}: prefill ${r.ours.prefillDecodes} decodes in ${r.ours.prefillUbatches} graph evaluations; ${r.ours.steps} steps in ${r.ours.stepUbatches}`);
   }
   lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
   for (const r of results.rows) {
