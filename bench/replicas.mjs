@@ -121,8 +121,10 @@ async function splitAgreement() {
 }
 
 async function main() {
-  const tsc = sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  if (!existsSync(join(root, 'dist', 'lib', 'index.js'))) {  // (a GPU machine gets dist/ built here)
+    const tsc = sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
+    if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  }
   if (gpuMode) {
     if (!existsSync(modelPath) || !existsSync(join(root, 'build-source', 'Release', 'moodaxis.node'))) {
       log('the CUDA build or the 8B-shape model is missing: node bench/run.mjs --mode gpu --phases build,model');
