@@ -184,7 +184,7 @@ async function buildRpcBackend() {
   const source = llamaSource();
   const tree = join(packageRoot, 'build-rpc', 'cmake');
   const jobs = String(Math.max(1, cpus().length));
-  log(`building llama.cpp's RPC backend (ggml-rpc) from ${source} (${jobs} jobs; about a minute)…`);
+  log(`building llama.cpp's RPC backend (ggml-rpc) from ${source} (${jobs} jobs; about 30 s on 2 cores; kept for later runs)…`);
   const started = Date.now();
   // A backend plugin like the prebuilt CPU variants (GGML_BACKEND_DL) that must use the libggml-base.so the
   // addon has loaded already (one ggml: one registry, one logger, our abort callback): unversioned sonames

@@ -172,7 +172,6 @@ export function ensureRpcBackend(log: (line: string) => void = stderrLog): Promi
         buildLock,
         async () => {
           if (existsSync(rpcPluginPath)) return;
-          log(`building llama.cpp's RPC backend from the pinned source (about 30 s on 2 cores; kept for later runs)…`);
           const run = await runBuildScript(['--rpc-backend'], (chunk) => {
             for (const line of chunk.split('\n')) if (line.trim()) log(line.replace(/^moodaxis: /, ''));
           });
