@@ -50,6 +50,18 @@ export const ENGINE_DEFAULTS = Object.freeze({
   templateBudget: Object.freeze({ ms: 5000, msPerPrompt: 5, heapMb: 256, extraCharacters: 65_536 }),
 });
 
+/** llama.cpp's RPC backend: `moodaxis rpc-server` and the `rpc` load option. */
+export const RPC_DEFAULTS = Object.freeze({
+  /** Where `rpc-server` listens: this host only (the protocol has no authentication or encryption). */
+  host: '127.0.0.1',
+  /** llama.cpp's rpc-server port. */
+  port: 50052,
+  /** The devices `rpc-server` serves: CUDA when usable, else the CPU. */
+  gpu: 'auto' as 'auto' | 'cuda' | 'cpu',
+  /** How long a server may take to accept a connection and answer the protocol's hello before it counts as unreachable. */
+  checkTimeoutMs: 5000,
+});
+
 /** The protocols' own defaults and thresholds. */
 export const PROTOCOL_DEFAULTS = Object.freeze({
   /** Reuse (and store) calibrated axes in the user's cache. */

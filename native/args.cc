@@ -79,6 +79,19 @@ std::string Fields::string(const char* key) const {
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::vector<std::string> Fields::strings(const char* key) const {
+  Napi::Value v = get(key);
+  if (!v.IsArray()) fail(key, "an array of strings");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsString()) fail(key, "an array of strings");
+    out.push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
 std::vector<int32_t> Fields::int32Array(const char* key) const {
   Napi::Value v = get(key);
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) fail(key, "an Int32Array");

@@ -33,6 +33,7 @@ class Fields {
   uint32_t uint32(const char* key) const;
   bool boolean(const char* key) const;
   std::string string(const char* key) const;
+  std::vector<std::string> strings(const char* key) const;  // an array of strings
   std::vector<int32_t> int32Array(const char* key) const;
   std::vector<float> float32Array(const char* key) const;
   Fields object(const char* key) const;

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "args.h"
+#include "rpc.h"
 
 namespace moodaxis {
 
@@ -64,16 +65,33 @@ class LoadWorker : public Napi::AsyncWorker {
       load_.tensorSplit.resize(std::max(load_.tensorSplit.size(), llama_max_devices()), 0.0f);
       params.tensor_split = load_.tensorSplit.data();
     }
-    if (load_.gpuLayers == 0) {
+    if (!load_.rpc.empty()) {
+      // The RPC servers' devices first (llama.cpp's own order: fewer transfers), then the local accelerators.
+      std::string error;
+      if (!rpcDevices(load_.rpc, devices_, error)) {
+        status_ = Status::resource(error);
+        SetError(error);
+        return;
+      }
+      if (load_.localGpus) {
+        for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+          ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+          const auto type = ggml_backend_dev_type(dev);
+          if (type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU) devices_.push_back(dev);
+        }
+      }
+      devices_.push_back(nullptr);
+      params.devices = devices_.data();
+    } else if (load_.gpuLayers == 0) {
       // CPU only: list no accelerator device so that no GPU memory is touched at all.
       static ggml_backend_dev_t none[1] = {nullptr};
-      cpuDevices_.clear();
+      devices_.clear();
       for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
         ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-        if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) cpuDevices_.push_back(dev);
+        if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) devices_.push_back(dev);
       }
-      cpuDevices_.push_back(nullptr);
-      params.devices = cpuDevices_.size() > 1 ? cpuDevices_.data() : none;
+      devices_.push_back(nullptr);
+      params.devices = devices_.size() > 1 ? devices_.data() : none;
     }
     takeLastLlamaErrors();
     model_.reset(llama_model_load_from_file(path_.c_str(), params));
@@ -108,7 +126,7 @@ class LoadWorker : public Napi::AsyncWorker {
   LoadParams load_;
   llama_model_ptr model_;  // freed here unless a Model took it
   Status status_;
-  std::vector<ggml_backend_dev_t> cpuDevices_;
+  std::vector<ggml_backend_dev_t> devices_;  // params.devices when the load lists them
 };
 
 }  // namespace
@@ -142,9 +160,10 @@ void Model::Finalize(Napi::Env env) {
   reportedBytes_ = 0;
 }
 
-// Model.load(path, { gpuLayers, useMmap, vocabOnly, splitMode, mainGpu, tensorSplit }) -> Promise<Model>
+// Model.load(path, { gpuLayers, useMmap, vocabOnly, splitMode, mainGpu, tensorSplit, rpc, localGpus }) -> Promise<Model>
 // splitMode: 0 none, 1 layer, 2 row (-1 or absent: llama.cpp's default); mainGpu -1 or absent: its default;
-// tensorSplit: one share per device (checked on the JS side).
+// tensorSplit: one share per device (checked on the JS side); rpc: RPC servers ("host:port", checked to answer
+// on the JS side: the RPC client aborts on a failed connection) with localGpus: whether local GPUs join them.
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
@@ -159,6 +178,10 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
     if (opts.has("splitMode")) load.splitMode = opts.int32("splitMode");
     if (opts.has("mainGpu")) load.mainGpu = opts.int32("mainGpu");
     if (opts.has("tensorSplit")) load.tensorSplit = opts.float32Array("tensorSplit");
+    if (opts.has("rpc")) {
+      load.rpc = opts.strings("rpc");
+      load.localGpus = opts.boolean("localGpus");
+    }
   } catch (const std::exception& e) {
     return rejectedPromise(env, Status::badInput(e.what()));
   }

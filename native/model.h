@@ -23,6 +23,8 @@ struct LoadParams {
   int32_t splitMode = -1;  // llama_split_mode, or -1 for llama.cpp's default
   int32_t mainGpu = -1;    // -1: llama.cpp's default
   std::vector<float> tensorSplit;
+  std::vector<std::string> rpc;  // RPC servers ("host:port") whose devices take the layers, before local GPUs
+  bool localGpus = false;        // with rpc: the local accelerators too (else the RPC devices alone)
 };
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial, bool parseSpecial);

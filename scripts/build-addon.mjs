@@ -8,6 +8,9 @@
 //   --cuda-backend     build only llama.cpp's CUDA backend, as a plugin for the prebuilt addon, from the
 //                      pinned source with this machine's CUDA toolkit -> build-cuda/libggml-cuda.so
 //                      (architecture: MOODAXIS_CUDA_ARCHITECTURES, else the GPU's, else cmake's native)
+//   --rpc-backend      build only ggml-rpc (llama.cpp's RPC backend: client and server), as a plugin for the
+//                      prebuilt addon, from the pinned source -> build-rpc/libggml-rpc.so (CPU only, no CUDA
+//                      toolkit needed; node-llama-cpp's prebuilt packages do not ship it)
 //   --if-missing       do nothing when an addon is already built (npm install hook)
 //   --verbose          stream the compiler's output (to stderr) instead of keeping it for a failure
 // Nothing is ever written to stdout: a build started at first use must not corrupt `--json` output.
@@ -31,6 +34,7 @@ export const addonPaths = {
   source: join(packageRoot, 'build-source', 'Release', 'moodaxis.node'),
 };
 const cudaPluginPath = join(packageRoot, 'build-cuda', 'libggml-cuda.so');
+const rpcPluginPath = join(packageRoot, 'build-rpc', 'libggml-rpc.so');
 
 const buildLog = join(depsDir, 'build.log');
 const TOOLCHAIN_HINT = 'a C++17 compiler (g++ or clang++), make and python3 are needed (Debian/Ubuntu: apt-get install g++ make python3)';
@@ -174,11 +178,37 @@ async function buildCudaBackend() {
   log(`built ${cudaPluginPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+async function buildRpcBackend() {
+  if (!have('cmake')) throw new Error('cmake not found: building the RPC backend needs cmake ≥ 3.18 and a C++17 compiler');
+  checkToolchain();
+  const source = llamaSource();
+  const tree = join(packageRoot, 'build-rpc', 'cmake');
+  const jobs = String(Math.max(1, cpus().length));
+  log(`building llama.cpp's RPC backend (ggml-rpc) from ${source} (${jobs} jobs; about 30 s on 2 cores; kept for later runs)…`);
+  const started = Date.now();
+  // A backend plugin like the prebuilt CPU variants (GGML_BACKEND_DL) that must use the libggml-base.so the
+  // addon has loaded already (one ggml: one registry, one logger, our abort callback): unversioned sonames
+  // make it need `libggml-base.so`, the prebuilt library's soname, and no RUNPATH leads to the copy built
+  // here. TCP only (no RDMA), so that it needs nothing beyond the C++ runtime.
+  await run('cmake', [
+    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', '-DCMAKE_SKIP_RPATH=ON',
+    '-DGGML_RPC=ON', '-DGGML_RPC_RDMA=OFF', '-DGGML_BACKEND_DL=ON', '-DBUILD_SHARED_LIBS=ON', '-DGGML_NATIVE=OFF', '-DGGML_OPENMP=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_CURL=OFF', '-DLLAMA_OPENSSL=OFF',
+  ]);
+  await run('cmake', ['--build', tree, '--config', 'Release', '--target', 'ggml-rpc', '-j', jobs]);
+  const built = ['bin', 'lib', 'ggml/src/ggml-rpc', 'ggml/src'].map((d) => join(tree, d, 'libggml-rpc.so')).find((f) => existsSync(f));
+  if (!built) throw new Error(`the RPC backend was built but libggml-rpc.so was not found under ${tree}`);
+  copyFileSync(built, `${rpcPluginPath}.partial`);
+  renameSync(`${rpcPluginPath}.partial`, rpcPluginPath);
+  log(`built ${rpcPluginPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
 try {
   if (flag('--if-missing') && (existsSync(addonPaths.prebuilt) || existsSync(addonPaths.source))) process.exit(0);
   mkdirSync(depsDir, { recursive: true });
   writeFileSync(buildLog, '');
   if (flag('--cuda-backend')) await buildCudaBackend();
+  else if (flag('--rpc-backend')) await buildRpcBackend();
   else if (flag('--from-source')) await buildFromSource();
   else await buildPrebuilt();
 } catch (error) {

@@ -129,6 +129,8 @@ export function prebuiltLibraries(dir) {
   };
   return {
     link: [pick(/^libllama\.v[\d.]+\.so$/), pick(/^libggml\.v[\d.]+\.so$/), 'libggml-base.so'],
-    cpuVariants: files.filter((f) => /^libggml-cpu-.*\.so$/.test(f)),
+    // ggml_backend_load_all_from_path loads these from the addon's folder (the RPC backend too, when a
+    // prebuilt package ships it: then no plugin is built for it)
+    cpuVariants: files.filter((f) => /^libggml-cpu-.*\.so$/.test(f) || f === 'libggml-rpc.so'),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The flags that place a model beyond --gpu: data-parallel replicas (--gpus, --replicas), a child
- * process (--isolate), and one model over several GPUs (--split-mode, --tensor-split, --main-gpu).
+ * process (--isolate), one model over several GPUs (--split-mode, --tensor-split, --main-gpu), and the
+ * devices of llama.cpp RPC servers (--rpc).
  * The library checks the values; here the comma lists are read.
  */
 import type { Argv } from 'yargs';
@@ -14,6 +15,7 @@ export interface PlacementArgs {
   splitMode?: SplitMode;
   tensorSplit?: string;
   mainGpu?: number;
+  rpc?: string;
 }
 
 /** --gpus, --replicas, --isolate, --split-mode, --tensor-split, --main-gpu (commands that load a model). */
@@ -24,7 +26,8 @@ export const placementOptions = (y: Argv) =>
     .option('isolate', { type: 'boolean', describe: 'run the model in a child process: a llama.cpp abort (a CUDA error) becomes an error message, the journal is kept' })
     .option('split-mode', { requiresArg: true, choices: ['none', 'layer', 'row'] as const, describe: "one model over several GPUs, llama.cpp's split: none (--main-gpu only), layer (its default), row" })
     .option('tensor-split', { type: 'string', requiresArg: true, describe: 'share of the model per GPU, e.g. 3,1' })
-    .option('main-gpu', { type: 'number', requiresArg: true, describe: 'the GPU of --split-mode none (for row: of intermediate results); default 0' });
+    .option('main-gpu', { type: 'number', requiresArg: true, describe: 'the GPU of --split-mode none (for row: of intermediate results); default 0' })
+    .option('rpc', { type: 'string', requiresArg: true, describe: 'llama.cpp RPC servers host:port,host:port (`moodaxis rpc-server`) whose devices take the layers; trusted networks only (no authentication)' });
 
 /** A comma list of numbers (`3,1`), or a bad-input error naming the flag. */
 function numberList(flag: string, value: string, integers: boolean): number[] {
@@ -45,5 +48,6 @@ export function placementFrom(a: PlacementArgs): PlacementOptions {
     ...(a.splitMode !== undefined ? { splitMode: a.splitMode } : {}),
     ...(a.tensorSplit !== undefined ? { tensorSplit: numberList('--tensor-split', a.tensorSplit, false) } : {}),
     ...(a.mainGpu !== undefined ? { mainGpu: a.mainGpu } : {}),
+    ...(a.rpc !== undefined ? { rpc: a.rpc.split(',').map((s) => s.trim()) } : {}),
   };
 }

@@ -91,11 +91,17 @@ export interface NativeContext {
   dispose(): Promise<void>;
 }
 /** Model.load's options: splitMode 0 none, 1 layer, 2 row; tensorSplit one share per device; vocabOnly: no weights. */
-export interface NativeLoadOptions { gpuLayers: number; useMmap: boolean; vocabOnly?: boolean; splitMode?: number; mainGpu?: number; tensorSplit?: Float32Array }
+export interface NativeLoadOptions {
+  gpuLayers: number; useMmap: boolean; vocabOnly?: boolean; splitMode?: number; mainGpu?: number; tensorSplit?: Float32Array;
+  /** RPC servers ("host:port", checked to answer first: the RPC client aborts on a failed connection) and whether local GPUs join them. */
+  rpc?: string[]; localGpus?: boolean;
+}
 export interface NativeAddon {
   init(options: { libDir?: string; verbose?: boolean }): void;
   loadBackend(path: string): { ok: boolean; error?: string; name?: string; devices?: number };
   systemInfo(): NativeSystemInfo;
+  /** Serves these devices (ggml names) with llama.cpp's RPC server until the process ends; settles only when the server gave up. */
+  rpcServe(options: { endpoint: string; threads: number; devices: string[] }): Promise<{ errors: string }>;
   Model: { load(path: string, options: NativeLoadOptions): Promise<NativeModel> };
   Context: new (model: NativeModel, options: { threads: number }) => NativeContext;
 }

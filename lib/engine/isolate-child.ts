@@ -62,7 +62,8 @@ async function handle(message: ToChild) {
   switch (message.kind) {
     case 'load':
       try {
-        model = await loadModel(message.path, { ...message.options, onWarning: (text) => void send({ kind: 'warning', id: null, message: text }) });
+        // here, in the model's own process (an `rpc` load would otherwise start another one)
+        model = await loadModel(message.path, { ...message.options, isolate: false, onWarning: (text) => void send({ kind: 'warning', id: null, message: text }) });
         await send({ kind: 'loaded', info: model.info });
       } catch (error) {
         await send({ kind: 'failed', error: errorData(error) });

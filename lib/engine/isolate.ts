@@ -19,6 +19,7 @@ import { MoodaxisError, badInput, type ErrorCode } from './errors.js';
 import type { GenerateOptions, GenerateRequest, GenerateResult, LoadOptions, Model, ModelInfo } from './model-types.js';
 import { packageRoot } from './package-root.js';
 import type { ReplicaPlan } from './placement.js';
+import { goneRpcServers, parseRpcServers } from './rpc.js';
 
 /** Load options that cross to the child: no callbacks, no placement that concerns the parent. */
 export type ChildLoadOptions = Omit<LoadOptions, 'onWarning' | 'isolate' | 'gpus' | 'replicas'>;
@@ -241,6 +242,20 @@ class ModelProcess {
   }
 }
 
+/**
+ * The error of a model's process that died while it used RPC servers (llama.cpp's RPC client aborts its
+ * process when a connection fails), naming the servers that no longer answer; other errors as they are.
+ */
+async function withRpcCause(error: unknown, proc: ModelProcess, path: string, options: ChildLoadOptions): Promise<unknown> {
+  if (!options.rpc || proc.ended !== error || !(error instanceof MoodaxisError) || error.code === 'CANCELLED') return error;
+  const gone = await goneRpcServers(parseRpcServers(options.rpc));
+  if (gone.length === 0) return error;
+  const names = gone.map((g) => g.endpoint).join(', ');
+  const reasons = gone.map((g) => (gone.length > 1 ? `${g.endpoint}: ${g.reason}` : g.reason)).join('; ');
+  const message = `${basename(path)}: the RPC server${gone.length > 1 ? 's' : ''} ${names} stopped answering (${reasons}); ${error.message.replace(`${basename(path)}: `, '')}`;
+  return new MoodaxisError('RESOURCE', message, { cause: error });
+}
+
 /** Starts a child process and loads the model in it; a failed start leaves no process behind. */
 async function startProcess(path: string, plan: ReplicaPlan, options: ChildLoadOptions, onWarning?: (message: string) => void): Promise<ModelProcess> {
   const proc = new ModelProcess(path, plan, options, onWarning);
@@ -249,7 +264,7 @@ async function startProcess(path: string, plan: ReplicaPlan, options: ChildLoadO
     return proc;
   } catch (error) {
     await proc.dispose();
-    throw error;
+    throw await withRpcCause(error, proc, path, options);
   }
 }
 
@@ -317,7 +332,8 @@ export class IsolatedModel implements Model {
     const proc = await this.live();
     const { onProgress, onResult, onText, onWarning, ...rest } = options;
     const results: GenerateResult[] = [];
-    const reply = (await proc.call(
+    const reply = (await proc
+      .call(
       { kind: 'generate', requests, options: rest, want: { progress: onProgress !== undefined, text: onText !== undefined } },
       {
         what: 'generate',
@@ -329,7 +345,10 @@ export class IsolatedModel implements Model {
           onResult?.(index, result);
         },
       },
-    )) as GenerateReply;
+    )
+      .catch(async (error: unknown) => {
+        throw await withRpcCause(error, proc, this.path, this.options);
+      })) as GenerateReply;
     for (const [index, result] of reply.rest) results[index] = result;
     this.stats = reply.stats;
     return results;
@@ -337,7 +356,9 @@ export class IsolatedModel implements Model {
 
   async hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]> {
     const proc = await this.live();
-    return (await proc.call({ kind: 'hiddenStates', tokens, layers }, { what: 'hiddenStates' })) as Float32Array[];
+    return (await proc.call({ kind: 'hiddenStates', tokens, layers }, { what: 'hiddenStates' }).catch(async (error: unknown) => {
+      throw await withRpcCause(error, proc, this.path, this.options);
+    })) as Float32Array[];
   }
 
   renderPrompt(messages: ChatMessage[], templateKwargs?: TemplateKwargs): Promise<RenderedPrompt> {

@@ -10,7 +10,7 @@ import type { TemplateBudget } from './template-sandbox.js';
 
 export type GpuChoice = 'auto' | 'cuda' | 'cpu';
 
-/** `isolate`, `gpus`, `replicas`, `splitMode`, `tensorSplit`, `mainGpu`: see lib/engine/placement.ts. */
+/** `isolate`, `gpus`, `replicas`, `splitMode`, `tensorSplit`, `mainGpu`, `rpc`: see lib/engine/placement.ts. */
 export interface LoadOptions extends PlacementOptions {
   gpu?: GpuChoice;
   /**
@@ -44,6 +44,8 @@ export interface ModelInfo {
   device: string | null;
   /** llama.cpp's split, when the model spans several GPUs. */
   split?: SplitInfo;
+  /** The RPC servers whose devices hold layers of the model (`rpc` load option), when any. */
+  rpc?: string[];
   /** Replicas that share the model's generate calls (data parallel), when more than one. */
   replicas?: number;
   path: string;

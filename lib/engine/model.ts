@@ -11,6 +11,7 @@ import { renderChats, type ChatMessage, type RenderedPrompt, type TemplateKwargs
 import { CAPTURE_WEIGHTS, ENGINE_DEFAULTS, PARALLEL_DEFAULTS, RUN_DEFAULTS } from '../defaults.js';
 import { MoodaxisError, badInput, errorCode } from './errors.js';
 import { modelIdentity, readGgufHeader, validateForLlama, type GgufInfo } from './gguf/index.js';
+import { checkRpcServers, ensureRpcBackend, parseRpcServers } from './rpc.js';
 import { checkPlacement, gpusOfModel, splitModeValue, wantsChildProcesses, type PlacementOptions, type SplitInfo } from './placement.js';
 import { templateBudget, warmTemplateWorker, type TemplateBudget } from './template-sandbox.js';
 
@@ -121,6 +122,13 @@ async function loadInProcess(path: string, options: LoadOptions, vocabOnly: bool
   // The template worker starts while llama.cpp loads the weights: the first generate finds it ready.
   if (gguf.chatTemplate && !vocabOnly) warmTemplateWorker(budget);
   const { addon } = await nativeAddon();
+  // RPC servers: the backend loaded (built at first use) and every server answering before llama.cpp
+  // connects, since its client aborts the process on a connection that fails
+  const rpc = options.rpc !== undefined && !vocabOnly ? parseRpcServers(options.rpc) : null;
+  if (rpc) {
+    await ensureRpcBackend();
+    await checkRpcServers(rpc);
+  }
   let device: string | null = null;
   let split: SplitInfo | undefined;
   if (gpu !== 'cpu') {
@@ -130,7 +138,8 @@ async function loadInProcess(path: string, options: LoadOptions, vocabOnly: bool
     else if (gpu === 'cuda') throw new MoodaxisError('RESOURCE', `CUDA was asked for but is not usable: ${cuda.reason}. Use --gpu cpu, or see \`moodaxis doctor\`.`);
     // a machine with an NVIDIA driver where no CUDA backend works: say so once, then run on the CPU
     else if (cuda.selection?.message) (options.onWarning ?? ((m: string) => process.stderr.write(`moodaxis: warning: ${m}\n`)))(cuda.selection.message);
-    const problem = device ? gpuFitProblem(path, gguf.fileSize, device, free) : null;
+    // (with RPC servers most layers go to them: the local GPU's memory alone says nothing)
+    const problem = device && !rpc ? gpuFitProblem(path, gguf.fileSize, device, free) : null;
     if (problem && gpu === 'cuda') throw new MoodaxisError('RESOURCE', problem);
     if (problem) {
       options.onWarning?.(`${problem}; loading it on the CPU instead (gpu: 'auto')`);
@@ -141,8 +150,9 @@ async function loadInProcess(path: string, options: LoadOptions, vocabOnly: bool
   let native: NativeModel;
   try {
     native = await addon.Model.load(path, {
-      gpuLayers: device ? -1 : 0,
+      gpuLayers: device || rpc ? -1 : 0,
       useMmap: true,
+      ...(rpc ? { rpc, localGpus: device !== null } : {}),
       ...(vocabOnly ? { vocabOnly } : {}),
       ...(device && options.splitMode ? { splitMode: splitModeValue[options.splitMode] } : {}),
       ...(device && options.mainGpu !== undefined ? { mainGpu: options.mainGpu } : {}),
@@ -178,6 +188,7 @@ async function loadInProcess(path: string, options: LoadOptions, vocabOnly: bool
     backend: device ? 'cuda' : 'cpu',
     device,
     ...(split ? { split } : {}),
+    ...(rpc ? { rpc } : {}),
     path,
     identity,
     vocabSize: raw.vocabSize,

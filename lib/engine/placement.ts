@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { NativeDevice } from './binding.js';
 import { ENGINE_DEFAULTS } from '../defaults.js';
 import { MoodaxisError, badInput } from './errors.js';
+import { parseRpcServers } from './rpc.js';
 
 /** llama.cpp's multi-GPU split: one GPU (`mainGpu`), whole layers per GPU, or rows of each matrix. */
 export type SplitMode = 'none' | 'layer' | 'row';
@@ -45,6 +46,13 @@ export interface PlacementOptions {
   tensorSplit?: number[];
   /** The GPU of split mode 'none' (or of intermediate results in 'row'); default 0. */
   mainGpu?: number;
+  /**
+   * llama.cpp RPC servers (`moodaxis rpc-server`) as `host:port`: their devices take the model's layers
+   * (spread by their free memory, before the local GPUs), as llama.cpp's own `--rpc` does. Each is checked
+   * to answer first. Implies `isolate` (llama.cpp's RPC client aborts its process when a server goes away
+   * mid-run) unless `isolate: false` is given. Trusted networks only: the protocol has no authentication.
+   */
+  rpc?: string[];
 }
 
 /** How a model spanning several GPUs was split, as its info and the manifest record it. */
@@ -58,7 +66,7 @@ export interface SplitInfo {
 
 /** Checks the placement options; `gpu` is the load option of the same call. */
 export function checkPlacement(options: PlacementOptions & { gpu?: string }): void {
-  const { isolate, gpus, replicas, splitMode, tensorSplit, mainGpu } = options;
+  const { isolate, gpus, replicas, splitMode, tensorSplit, mainGpu, rpc } = options;
   if (isolate !== undefined && typeof isolate !== 'boolean') throw badInput(`isolate must be true or false, got ${String(isolate)}`);
   if (gpus !== undefined) {
     if (gpus !== 'all' && (!Array.isArray(gpus) || gpus.length === 0 || gpus.some((g) => !Number.isInteger(g) || g < 0 || g >= MAX_REPLICAS)))
@@ -80,6 +88,12 @@ export function checkPlacement(options: PlacementOptions & { gpu?: string }): vo
     throw badInput(`mainGpu must be a GPU index between 0 and ${MAX_SPLIT_DEVICES - 1}, got ${String(mainGpu)}`);
   if (split && options.gpu === 'cpu') throw badInput("splitMode, tensorSplit and mainGpu place a model on GPUs: not with gpu 'cpu'");
   if (split && gpus !== undefined) throw badInput('gpus pins one replica to each GPU, splitMode/tensorSplit/mainGpu spread one model over several: use one or the other');
+  if (rpc !== undefined) {
+    parseRpcServers(rpc);
+    // each server serves one client at a time: replicas would wait on each other's connections
+    if (gpus !== undefined || (replicas ?? 1) > 1) throw badInput('rpc spreads one model over the RPC servers, which serve one client at a time: not with gpus or replicas');
+    if (split) throw badInput("rpc places the layers over the RPC servers' devices by their free memory: splitMode, tensorSplit and mainGpu do not combine with rpc");
+  }
 }
 
 /**
@@ -103,9 +117,9 @@ export function gpusOfModel(devices: NativeDevice[], options: PlacementOptions):
   return { device, free, split };
 }
 
-/** Whether the options ask for child processes (isolate, or more than one replica). */
+/** Whether the options ask for child processes (isolate, more than one replica, or RPC servers unless isolate is false). */
 export function wantsChildProcesses(options: PlacementOptions): boolean {
-  return options.isolate === true || options.gpus !== undefined || (options.replicas ?? 1) > 1;
+  return options.isolate === true || (options.rpc !== undefined && options.isolate !== false) || options.gpus !== undefined || (options.replicas ?? 1) > 1;
 }
 
 /** One replica's process: the environment it is pinned by, its `gpu` choice and CPU threads. */

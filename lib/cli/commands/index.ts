@@ -9,6 +9,7 @@ import { driftCommand } from './drift.js';
 import { fingerprintCommand } from './fingerprint.js';
 import { generateCommand } from './generate.js';
 import { reportCommand } from './report.js';
+import { rpcServerCommand } from './rpc-server.js';
 import { scoreCommand } from './score.js';
 import type { Command } from './shared.js';
 import { stabilityCommand } from './stability.js';
@@ -31,5 +32,6 @@ export const commands: Command<unknown>[] = [
   reportCommand,
   statsCommand,
   doctorCommand,
+  rpcServerCommand,
   buildCommand,
 ];

@@ -10,6 +10,7 @@ import { validateWithRatings } from '../../protocols/validate.js';
 import type { ValidationDoc } from '../../docs/types.js';
 import { createColors, fixed, table } from '../format.js';
 import { runModelCommand } from '../model-command.js';
+import { placementOptions } from '../placement.js';
 import { colorOut, printResult, warn, type ResultOutput } from '../runtime.js';
 import { defineCommand, PARALLEL_TEXT } from './shared.js';
 
@@ -37,7 +38,8 @@ export const validateCommand = defineCommand({
   command: 'validate <fingerprint>',
   describe: "check a fingerprint's scores against independent ratings (a ratings CSV or a local judge model)",
   builder: (y) =>
-    y
+    // the judge's placement flags (--rpc, --isolate, …) as on every command that loads a model
+    placementOptions(y)
       .positional('fingerprint', { type: 'string', demandOption: true, describe: 'fingerprint.json' })
       .option('ratings', { type: 'string', describe: 'CSV with header questionId,pole,axis,rating (higher = positive pole; several raters: several rows)' })
       .option('judge', { type: 'string', describe: 'GGUF chat model that rates every baseline answer on every axis, 1–5' })
