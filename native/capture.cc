@@ -38,6 +38,14 @@ void Capture::resetSlot(int slot) {
   kept_[slot] = 0;
 }
 
+void Capture::moveSlot(int from, int to) {
+  acc_[to].swap(acc_[from]);
+  normSum_[to].swap(normSum_[from]);
+  decayMass_[to] = decayMass_[from];
+  kept_[to] = kept_[from];
+  resetSlot(from);
+}
+
 void Capture::beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> outputs) {
   all_ = std::move(all);
   outputs_ = std::move(outputs);

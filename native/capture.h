@@ -64,6 +64,8 @@ class Capture {
   void endDecode();
 
   void resetSlot(int slot);
+  // A sequence moved to another slot (GenerationRun::compact): its sums go with it; `from` is reset.
+  void moveSlot(int from, int to);
   // Response vector H = sum_l a_l * sum_j w_j h_l(j) and the mean token norm per watched layer.
   void finishSlot(int slot, std::vector<float>& vector, std::vector<float>& norms) const;
   size_t keptTokens(int slot) const { return kept_[slot]; }

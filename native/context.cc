@@ -490,6 +490,7 @@ GenOptions parseOptions(const Napi::Value& value) {
   if (opts.deviceTopK && (opts.topK <= 0 || !opts.allowedTokens.empty() || opts.backendSampling))
     throw BadArgument("generate options.deviceTopK needs topK > 0, no allowedTokens and no backendSampling");
   opts.solo = o.boolean("solo");
+  opts.compactTail = o.boolean("compactTail");
   opts.stream = o.boolean("stream");
   opts.reuseCache = o.boolean("reuseCache");
   opts.capture = parseCapture(o);
@@ -638,6 +639,7 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   o.Set("prefillDecodes", static_cast<double>(s.prefillDecodes));
   o.Set("prefillUbatches", static_cast<double>(s.prefillUbatches));
   o.Set("stepUbatches", static_cast<double>(s.stepUbatches));
+  o.Set("movedSequences", static_cast<double>(s.movedSequences));
   return o;
 }
 

@@ -167,6 +167,7 @@ llama_sampler_ptr GenerationRun::makeBackendChain(uint32_t seed) const {
 Status GenerationRun::run() {
   while (done_ < nReq_) {
     if (t_.cancel) return stop(cancelled());
+    if (next_ == nReq_) compact();
     std::vector<int> admitted;
     Status e = admit(admitted);
     if (!e.ok()) return stop(e);
@@ -182,6 +183,31 @@ Status GenerationRun::run() {
     reportProgress();
   }
   return {};
+}
+
+// With one KV stream per sequence a step takes one graph evaluation per run of consecutive active
+// sequences (equalSplitCount). While requests wait, a sequence that ends is refilled at once; after the
+// last admission the ones that end leave holes, and the tail's steps would split into many small
+// evaluations. So then the highest active sequence moves into the lowest idle one: its KV stream is copied
+// (llama.cpp copies the whole stream at the next decode, a device copy per layer) and its slot, capture sums
+// and cache record go with it. Its results are those it would have had in place.
+void GenerationRun::compact() {
+  if (!opts_.compactTail || opts_.solo || reuse_ || opts_.backendSampling) return;
+  int low = 0, high = nSeq_ - 1;
+  for (;;) {
+    while (low < nSeq_ && active(low)) low++;
+    while (high >= 0 && !active(high)) high--;
+    if (low >= high) return;
+    llama_memory_seq_cp(mem_, high, low, -1, -1);
+    llama_memory_seq_rm(mem_, high, -1, -1);
+    slots_[low] = std::move(slots_[high]);
+    slots_[high] = Slot();
+    t_.capture.moveSlot(high, low);
+    t_.held.tokens(low) = std::move(t_.held.tokens(high));
+    t_.held.tokens(high).clear();
+    t_.held.promptLength(low) = t_.held.promptLength(high);
+    t_.stats.movedSequences++;
+  }
 }
 
 // Gives the next requests in admission order a sequence each, with a sampler seeded for it, while fewer

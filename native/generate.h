@@ -54,6 +54,9 @@ struct GenOptions {
   bool f32Cache = false;  // deterministic mode: F32 KV cache
   bool backendSampling = false;  // run the sampler chains inside the graph (llama.cpp backend sampling)
   bool deviceTopK = false;  // top-k of every row in the graph, the rest of the draw on the host (DeviceTopK)
+  // Once no request waits, move the highest active sequences into the lowest idle ones so that a step stays
+  // one graph evaluation (GenerationRun::compact). Not with solo, reuseCache or backendSampling.
+  bool compactTail = false;
   bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
   bool stream = false;  // progress reports carry the text so far of every request in flight
   // Keep every sequence's KV cache after the call, and start a prompt from what an earlier call left in a
@@ -85,6 +88,7 @@ struct GenStats {
   // Graph evaluations (ubatches) llama.cpp splits the decodes into: with one KV stream per sequence a
   // ubatch holds consecutive sequence ids with equal token counts (equalSplitCount).
   int64_t prefillDecodes = 0, prefillUbatches = 0, stepUbatches = 0;
+  int64_t movedSequences = 0;  // sequences moved to a lower id in the tail (GenOptions::compactTail)
 };
 
 // How many ubatches llama.cpp's equal split (one KV stream per sequence: sequential sequence ids, the same
@@ -181,6 +185,7 @@ class GenerationRun {
   bool active(int s) const { return slots_[s].state != SlotState::Idle; }
   llama_sampler_ptr makeBackendChain(uint32_t seed) const;
 
+  void compact();
   Status admit(std::vector<int>& admitted);
   void findOwners();
   int chooseSequence(int req, int& kept);

@@ -51,7 +51,7 @@ export interface NativeGenerateOptions {
   parallel: number;
   /** Per-sequence context cap (0: the model's training context). */
   contextLimit: number;
-  flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; solo: boolean; stream: boolean;
+  flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; compactTail: boolean; solo: boolean; stream: boolean;
   /** Keep the sequences' KV cache after the call; start prompts from what an earlier call left (GenerateOptions.reuseCache). */
   reuseCache: boolean;
   /** null: nothing captured. */
@@ -79,6 +79,8 @@ export interface NativeGenerateStats {
    * into: with one KV stream per sequence a ubatch holds consecutive sequence ids with equal token counts.
    */
   prefillDecodes: number; prefillUbatches: number; stepUbatches: number;
+  /** Sequences moved to a lower id in the tail of the call, so that a step stays one graph evaluation. */
+  movedSequences: number;
 }
 export interface NativeContext {
   generate(

@@ -52,6 +52,15 @@ function deviceTopKDefault(backend: ModelInfo['backend']): boolean {
   return env === '0' || env === '1' ? env === '1' : backend === 'cuda';
 }
 
+/**
+ * Whether the tail of a call moves sequences into lower ids (one graph evaluation per step): on GPU
+ * backends, where an evaluation has a fixed cost; MOODAXIS_COMPACT_TAIL=0|1 overrides (tests, benchmarks).
+ */
+function compactTailDefault(backend: ModelInfo['backend']): boolean {
+  const env = process.env.MOODAXIS_COMPACT_TAIL;
+  return env === '0' || env === '1' ? env === '1' : backend !== 'cpu';
+}
+
 /** Default capture layers and weights for a model with `layers` blocks. */
 export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
   const n = Math.min(CAPTURE_WEIGHTS.length, layers);
@@ -472,6 +481,7 @@ class LoadedModel implements Model {
           // only a plain top-k draw over the whole vocabulary can take its candidates from the device
           deviceTopK: (options.deviceTopK ?? deviceTopKDefault(this.info.backend)) && topK > 0 && !options.allowedTokens && !options.backendSampling,
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
+          compactTail: compactTailDefault(this.info.backend),
           capture,
           stream: onText !== undefined,
           reuseCache: options.reuseCache ?? false,

@@ -197,6 +197,27 @@ describe('engine on real trained models', () => {
     }
   });
 
+  it('the tail of a call moves sequences into the lowest ids: one graph evaluation per step, the same results', async () => {
+    // lengths that end at scattered sequences once nothing waits (what EOS does in a real run)
+    const reqs = Array.from({ length: 14 }, (_, i) => ({ prompt: `Once upon a time ${i}`, maxTokens: 4 + ((i * 7) % 13) * 3 }));
+    const opts = { temperature: 0.8, seed: 3, parallel: 8, ignoreEos: true };
+    const run = async (compact: '0' | '1') => {
+      process.env.MOODAXIS_COMPACT_TAIL = compact;
+      try {
+        return { out: await stories.generate(reqs, opts), stats: stories.lastGenerateStats()! };
+      } finally {
+        delete process.env.MOODAXIS_COMPACT_TAIL;
+      }
+    };
+    const [still, moved] = [await run('0'), await run('1')];
+    expect(still.stats.movedSequences).toBe(0);
+    expect(still.stats.stepUbatches).toBeGreaterThan(still.stats.steps);
+    expect(moved.stats.movedSequences).toBeGreaterThan(0);
+    expect(moved.stats.stepUbatches).toBe(moved.stats.steps);
+    expect(moved.out.map((r) => r.tokenIds)).toEqual(still.out.map((r) => r.tokenIds));
+    for (const [i, r] of moved.out.entries()) expect(relErr(r.vector, still.out[i].vector)).toBeLessThan(1e-5);
+  });
+
   it('a seeded sampled run reproduces exactly', async () => {
     const reqs = Array.from({ length: 6 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
     const a = await stories.generate(reqs, { seed: 7, maxTokens: 30 });
