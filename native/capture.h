@@ -62,6 +62,8 @@ class Capture {
   // Verification mode: record every column of the watched layers for one sequence (forward()).
   void beginRawDecode(int nTokens);
   void endDecode();
+  // After a decode: whether every watched layer handed over all its columns (true when nothing was kept).
+  bool readAllColumns() const;
 
   void resetSlot(int slot);
   // A sequence moved to another slot (GenerationRun::compact): its sums go with it; `from` is reset.

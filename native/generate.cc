@@ -534,9 +534,15 @@ Status GenerationRun::decode() {
   const int32_t rc = llama_decode(t_.ctx, batch_);
   t_.stats.decodeMs += msSince(t0);
   t_.stats.captureMs += t_.capture.takeElapsedMs();
+  const bool allRead = t_.capture.readAllColumns();
   t_.capture.endDecode();
   if (t_.cancel || rc == 2) return cancelled();
   if (!t_.capture.error().empty()) return Status::native(t_.capture.error());
+  // At the end-of-graph stop every ubatch must have handed over its columns (a graph without the stop
+  // would shift the columns of the next ones). Where the graph lacks a watched tensor altogether (another
+  // architecture's naming) the capture reads nothing, as the per-layer callback does.
+  if (rc == 0 && t_.topk && t_.topk->keptAll() && !allRead)
+    return Status::native("capture: the decode did not hand over every column of the captured layers");
   return decodeStatus(rc);
 }
 

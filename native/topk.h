@@ -45,6 +45,10 @@ class DeviceTopK {
   const std::vector<std::string>& keptNames() const { return keepNames_; }
   // The kept tensors of the graph being computed, in keptNames order (null where the graph has none).
   const std::vector<struct ggml_tensor*>& kept() const { return kept_; }
+  bool keptAll() const {
+    for (const auto* t : kept_) if (!t) return false;
+    return true;
+  }
 
   // Per decode, before it: whether llama.cpp hands out each row's candidates (prefill) or readRows does (steps).
   void beginDecode(bool rowViews);

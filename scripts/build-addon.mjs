@@ -155,52 +155,53 @@ function gpuArchitecture() {
   return caps.length ? caps.join(';') : null;
 }
 
+/**
+ * Builds one llama.cpp backend from the pinned source as a loadable plugin (GGML_BACKEND_DL, shared) in
+ * `tree` and installs its library at `dest` (via a .partial file). `what` names it in the progress lines.
+ */
+async function buildBackendPlugin({ what, target, tree, dest, cmakeFlags, duration }) {
+  const source = llamaSource();
+  const jobs = String(Math.max(1, cpus().length));
+  log(`building llama.cpp's ${what} from ${source} (${jobs} jobs; ${duration})…`);
+  const started = Date.now();
+  await run('cmake', [
+    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', ...cmakeFlags,
+    '-DGGML_BACKEND_DL=ON', '-DBUILD_SHARED_LIBS=ON', '-DGGML_NATIVE=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_CURL=OFF',
+  ]);
+  await run('cmake', ['--build', tree, '--config', 'Release', '--target', target, '-j', jobs]);
+  const library = `lib${target}.so`;
+  const built = ['bin', 'lib', `ggml/src/${target}`, 'ggml/src'].map((d) => join(tree, d, library)).find((f) => existsSync(f));
+  if (!built) throw new Error(`the ${what} was built but ${library} was not found under ${tree}`);
+  copyFileSync(built, `${dest}.partial`);
+  renameSync(`${dest}.partial`, dest);
+  log(`built ${dest} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
 async function buildCudaBackend() {
   if (!have('cmake')) throw new Error('cmake not found: building the CUDA backend needs cmake ≥ 3.18 and the CUDA toolkit (nvcc)');
   const nvcc = have('nvcc') ? 'nvcc' : existsSync('/usr/local/cuda/bin/nvcc') ? '/usr/local/cuda/bin/nvcc' : null;
   if (!nvcc) throw new Error('nvcc not found: building the CUDA backend needs the CUDA toolkit (nvcc on PATH or /usr/local/cuda)');
-  const source = llamaSource();
   const archs = process.env.MOODAXIS_CUDA_ARCHITECTURES || gpuArchitecture() || 'native';
-  const tree = join(packageRoot, 'build-cuda', 'cmake');
-  const jobs = String(Math.max(1, cpus().length));
-  log(`building llama.cpp's CUDA backend for architecture ${archs} from ${source} (${jobs} jobs; about 4 min on 16 cores)…`);
-  const started = Date.now();
-  await run('cmake', [
-    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', `-DCMAKE_CUDA_COMPILER=${nvcc}`,
-    '-DGGML_CUDA=ON', '-DGGML_BACKEND_DL=ON', '-DBUILD_SHARED_LIBS=ON', '-DGGML_NATIVE=OFF', `-DCMAKE_CUDA_ARCHITECTURES=${archs}`,
-    '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_CURL=OFF',
-  ]);
-  await run('cmake', ['--build', tree, '--config', 'Release', '--target', 'ggml-cuda', '-j', jobs]);
-  const built = ['bin', 'lib', 'ggml/src/ggml-cuda', 'ggml/src'].map((d) => join(tree, d, 'libggml-cuda.so')).find((f) => existsSync(f));
-  if (!built) throw new Error(`the CUDA backend was built but libggml-cuda.so was not found under ${tree}`);
-  copyFileSync(built, `${cudaPluginPath}.partial`);
-  renameSync(`${cudaPluginPath}.partial`, cudaPluginPath);
-  log(`built ${cudaPluginPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await buildBackendPlugin({
+    what: `CUDA backend for architecture ${archs}`, target: 'ggml-cuda', tree: join(packageRoot, 'build-cuda', 'cmake'), dest: cudaPluginPath,
+    cmakeFlags: [`-DCMAKE_CUDA_COMPILER=${nvcc}`, '-DGGML_CUDA=ON', `-DCMAKE_CUDA_ARCHITECTURES=${archs}`],
+    duration: 'about 4 min on 16 cores',
+  });
 }
 
 async function buildRpcBackend() {
   if (!have('cmake')) throw new Error('cmake not found: building the RPC backend needs cmake ≥ 3.18 and a C++17 compiler');
   checkToolchain();
-  const source = llamaSource();
-  const tree = join(packageRoot, 'build-rpc', 'cmake');
-  const jobs = String(Math.max(1, cpus().length));
-  log(`building llama.cpp's RPC backend (ggml-rpc) from ${source} (${jobs} jobs; about 30 s on 2 cores; kept for later runs)…`);
-  const started = Date.now();
-  // A backend plugin like the prebuilt CPU variants (GGML_BACKEND_DL) that must use the libggml-base.so the
-  // addon has loaded already (one ggml: one registry, one logger, our abort callback): unversioned sonames
-  // make it need `libggml-base.so`, the prebuilt library's soname, and no RUNPATH leads to the copy built
-  // here. TCP only (no RDMA), so that it needs nothing beyond the C++ runtime.
-  await run('cmake', [
-    '-S', source, '-B', tree, '-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', '-DCMAKE_SKIP_RPATH=ON',
-    '-DGGML_RPC=ON', '-DGGML_RPC_RDMA=OFF', '-DGGML_BACKEND_DL=ON', '-DBUILD_SHARED_LIBS=ON', '-DGGML_NATIVE=OFF', '-DGGML_OPENMP=OFF',
-    '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_CURL=OFF', '-DLLAMA_OPENSSL=OFF',
-  ]);
-  await run('cmake', ['--build', tree, '--config', 'Release', '--target', 'ggml-rpc', '-j', jobs]);
-  const built = ['bin', 'lib', 'ggml/src/ggml-rpc', 'ggml/src'].map((d) => join(tree, d, 'libggml-rpc.so')).find((f) => existsSync(f));
-  if (!built) throw new Error(`the RPC backend was built but libggml-rpc.so was not found under ${tree}`);
-  copyFileSync(built, `${rpcPluginPath}.partial`);
-  renameSync(`${rpcPluginPath}.partial`, rpcPluginPath);
-  log(`built ${rpcPluginPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  // Like the prebuilt CPU variants, it must use the libggml-base.so the addon has loaded already (one ggml:
+  // one registry, one logger, our abort callback): unversioned sonames make it need `libggml-base.so`, the
+  // prebuilt library's soname, and no RUNPATH leads to the copy built here. TCP only (no RDMA), so that it
+  // needs nothing beyond the C++ runtime.
+  await buildBackendPlugin({
+    what: 'RPC backend (ggml-rpc)', target: 'ggml-rpc', tree: join(packageRoot, 'build-rpc', 'cmake'), dest: rpcPluginPath,
+    cmakeFlags: ['-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', '-DCMAKE_SKIP_RPATH=ON', '-DGGML_RPC=ON', '-DGGML_RPC_RDMA=OFF', '-DGGML_OPENMP=OFF', '-DLLAMA_OPENSSL=OFF'],
+    duration: 'about 30 s on 2 cores; kept for later runs',
+  });
 }
 
 try {
