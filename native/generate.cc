@@ -363,7 +363,7 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
 
 // With one KV stream per sequence llama.cpp evaluates a batch in ubatches of consecutive sequences that
 // feed equally many tokens each (equalSplitCount): followers feeding 12, 30 and 17 tokens on sequences 4, 9
-// and 10 take five graph evaluations. So followers are packed into batches of consecutive sequences that
+// and 10 take three graph evaluations (4 alone; 9 and 10 for 17 tokens; 9 alone for the rest). So followers are packed into batches of consecutive sequences that
 // feed the same number of tokens, each whole in one batch: a follower feeding fewer than its batch's first
 // recomputes part of its shared prefix instead of copying it (the same tokens at the same positions), so
 // that a wave of new prompts costs a few full evaluations rather than one small one per prompt.
