@@ -40,10 +40,11 @@ int equalSplitCount(const llama_batch& batch, int nUbatch) {
   int count = 0, nUsed = 0;
   while (nUsed < n) {
     // the sequences of this ubatch: from the first unused token on, each next id one above the last
+    // (the ids taken are a range, so an id inside it is taken already)
     std::vector<int> seqs;
     for (int i = 0; i < n && static_cast<int>(seqs.size()) <= nUbatch; i++) {
       const int s = batch.seq_id[i][0];
-      if (used[i] || std::find(seqs.begin(), seqs.end(), s) != seqs.end()) continue;
+      if (used[i] || (!seqs.empty() && s >= seqs.front() && s <= seqs.back())) continue;
       if (seqs.empty() || s == seqs.back() + 1) seqs.push_back(s);
     }
     // then one token of each per round, while every one has a token left and the ubatch has room
@@ -591,17 +592,16 @@ Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
 // the graph tap read (steps), else from llama.cpp's per-row outputs (prefill). `row` is the pick's row among
 // the decode's outputs.
 llama_token GenerationRun::sampleDeviceTopK(Slot& sl, int idx, int row) {
-  if (!prefilling_ && t_.topk && row < t_.topk->rowsRead())
-    return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth());
+  const bool read = t_.topk && row < t_.topk->rowsRead();
+  auto fromMatrices = [&] { return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth()); };
+  if (read && !prefilling_) return fromMatrices();
   const llama_token* ids = llama_get_sampled_candidates_ith(t_.ctx, idx);
   const float* logits = llama_get_sampled_logits_ith(t_.ctx, idx);
   const uint32_t n = llama_get_sampled_logits_count_ith(t_.ctx, idx);
   if (ids && logits && n > 0 && llama_get_sampled_candidates_count_ith(t_.ctx, idx) == n)
     return sl.sampler.sampleCandidates(logits, ids, static_cast<int32_t>(n));
   // a graph reused from a step (the same shape: one token per sequence, so rows are in batch order)
-  if (t_.topk && row < t_.topk->rowsRead())
-    return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth());
-  return LLAMA_TOKEN_NULL;
+  return read ? fromMatrices() : LLAMA_TOKEN_NULL;
 }
 
 // Takes the token chosen for slot s: stop, or queue it to be fed (and perhaps captured) in the next step.
