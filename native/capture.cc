@@ -22,7 +22,8 @@ void Capture::configure(const CaptureConfig& config, int nEmbd, int nLayerModel,
   nEmbd_ = nEmbd;
   nLayerModel_ = nLayerModel;
   const size_t nWatch = config_.layers.size();
-  acc_.assign(nSlots, std::vector<float>(nWatch * nEmbd, 0.0f));
+  acc_.assign(nSlots, std::vector<float>((nWatch + 1) * nEmbd, 0.0f));
+  last_.assign(nSlots, std::vector<size_t>(nWatch + 1, 0));
   normSum_.assign(nSlots, std::vector<double>(nWatch, 0.0));
   decayMass_.assign(nSlots, 0.0);
   kept_.assign(nSlots, 0);
@@ -33,6 +34,7 @@ void Capture::configure(const CaptureConfig& config, int nEmbd, int nLayerModel,
 
 void Capture::resetSlot(int slot) {
   std::fill(acc_[slot].begin(), acc_[slot].end(), 0.0f);
+  std::fill(last_[slot].begin(), last_[slot].end(), 0);
   std::fill(normSum_[slot].begin(), normSum_[slot].end(), 0.0);
   decayMass_[slot] = 0.0;
   kept_[slot] = 0;
@@ -40,6 +42,7 @@ void Capture::resetSlot(int slot) {
 
 void Capture::moveSlot(int from, int to) {
   acc_[to].swap(acc_[from]);
+  last_[to].swap(last_[from]);
   normSum_[to].swap(normSum_[from]);
   decayMass_[to] = decayMass_[from];
   kept_[to] = kept_[from];
@@ -55,14 +58,20 @@ void Capture::beginDecode(std::vector<ColumnRef> all, std::vector<ColumnRef> out
   bool any = false;
   seen_.assign(acc_.size(), 0);
   distinctSlots_ = true;
-  for (const auto& c : all_) {
-    if (c.slot < 0) continue;
-    if (seen_[c.slot]++) distinctSlots_ = false;
+  posAll_.assign(all_.size(), 0);
+  for (size_t i = 0; i < all_.size(); i++) {
+    const int slot = all_[i].slot;
+    if (slot < 0) continue;
+    if (seen_[slot]++) distinctSlots_ = false;
     any = true;
     // Every watched layer will fold this position in: advance the token-weight mass once per position.
-    decayMass_[c.slot] = config_.tokenDecay * decayMass_[c.slot] + 1.0;
-    kept_[c.slot]++;
+    decayMass_[slot] = config_.tokenDecay * decayMass_[slot] + 1.0;
+    posAll_[i] = ++kept_[slot];
   }
+  // an output column is its slot's last kept one of this decode (a slot has one output per decode)
+  posOut_.assign(outputs_.size(), 0);
+  for (size_t i = 0; i < outputs_.size(); i++)
+    if (outputs_[i].slot >= 0) posOut_[i] = kept_[outputs_[i].slot];
   active_ = enabled() && any;
 }
 
@@ -78,7 +87,7 @@ void Capture::endDecode() { active_ = false; }
 bool Capture::readAllColumns() const {
   if (!active_ || rawMode_) return true;
   for (size_t w = 0; w < config_.layers.size(); w++) {
-    const bool pruned = config_.layers[w].finalNorm || config_.layers[w].block == nLayerModel_ - 1;
+    const bool pruned = prunedLayer(w);
     if ((pruned ? offsetOut_[w] : offsetAll_[w]) != (pruned ? outputs_ : all_).size()) return false;
   }
   return true;
@@ -112,13 +121,62 @@ bool Capture::evalCallback(struct ggml_tensor* t, bool ask, void* userData) {
   return true;
 }
 
-void Capture::consumeKept(const std::vector<struct ggml_tensor*>& tensors) {
+void Capture::consumeKept(const std::vector<struct ggml_tensor*>& tensors, struct ggml_tensor* sum, struct ggml_tensor* squares) {
   if (!active_) return;
   const auto t0 = std::chrono::steady_clock::now();
-  for (size_t w = 0; w < config_.layers.size() && error_.empty(); w++) {
-    if (w < tensors.size() && tensors[w]) consume(static_cast<int>(w), tensors[w]);  // (absent: nothing to read)
+  if (squares && !rawMode_) {
+    consumeSums(sum, squares);
+  } else {
+    for (size_t w = 0; w < config_.layers.size() && error_.empty(); w++) {
+      if (w < tensors.size() && tensors[w]) consume(static_cast<int>(w), tensors[w]);  // (absent: nothing to read)
+    }
   }
   elapsedMs_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+float Capture::decayPower(size_t n) const {
+  if (n == 1) return config_.tokenDecay;  // (the steps' case: the arithmetic of a plain decayed sum)
+  return n == 0 ? 1.0f : std::pow(config_.tokenDecay, static_cast<float>(n));
+}
+
+void Capture::fold(int slot, size_t row, size_t pos, const float* h) {
+  float* a = acc_[slot].data() + row * nEmbd_;
+  const float decay = decayPower(pos - last_[slot][row]);
+  for (int i = 0; i < nEmbd_; i++) a[i] = decay * a[i] + h[i];
+  last_[slot][row] = pos;
+}
+
+// The graph's weighted sum over the watched layers [nEmbd, cols] and their squared norms [layers, cols], of
+// columns that every watched layer has (all columns, or the outputs when the layers are the pruned ones).
+void Capture::consumeSums(struct ggml_tensor* sum, struct ggml_tensor* squares) {
+  const size_t nWatch = config_.layers.size();
+  const size_t nCols = static_cast<size_t>(squares->ne[1]);
+  if (squares->type != GGML_TYPE_F32 || static_cast<size_t>(squares->ne[0]) != nWatch || (sum && (sum->type != GGML_TYPE_F32 || sum->ne[0] != nEmbd_ || static_cast<size_t>(sum->ne[1]) != nCols))) {
+    error_ = "capture: the graph's sums of the watched layers have an unexpected shape";
+    return;
+  }
+  const bool pruned = prunedLayer(0);
+  const std::vector<ColumnRef>& refs = pruned ? outputs_ : all_;
+  const std::vector<size_t>& positions = pruned ? posOut_ : posAll_;
+  const size_t first = pruned ? offsetOut_[0] : offsetAll_[0];
+  if (first + nCols > refs.size()) {
+    error_ = "capture: the graph's sums have more columns than this batch";
+    return;
+  }
+  squares_.resize(nCols * nWatch);
+  ggml_backend_tensor_get(squares, squares_.data(), 0, squares_.size() * sizeof(float));
+  const float* cols = sum ? hostColumns(sum, nCols) : nullptr;
+  if (sum && !cols) return;
+  auto foldColumn = [&](int j) {
+    const int slot = refs[first + j].slot;
+    if (slot < 0) return;
+    if (cols) fold(slot, nWatch, positions[first + j], cols + static_cast<size_t>(j) * nEmbd_);
+    for (size_t w = 0; w < nWatch; w++) normSum_[slot][w] += std::sqrt(static_cast<double>(squares_[j * nWatch + w]));
+  };
+  if (pool_ && distinctSlots_ && nCols * nEmbd_ >= (1u << 16)) pool_->run(static_cast<int>(nCols), foldColumn);
+  else for (size_t j = 0; j < nCols; j++) foldColumn(static_cast<int>(j));
+  // every watched layer handed over these columns
+  for (size_t w = 0; w < nWatch; w++) (prunedLayer(w) ? offsetOut_ : offsetAll_)[w] += nCols;
 }
 
 void Capture::consume(int w, struct ggml_tensor* t) {
@@ -129,9 +187,7 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     error_ = msg;
     return;
   }
-  const WatchedLayer& layer = config_.layers[w];
-  // The last block (and the final norm) are computed for output rows only.
-  const bool pruned = layer.finalNorm || layer.block == nLayerModel_ - 1;
+  const bool pruned = prunedLayer(w);
   const size_t nCols = static_cast<size_t>(t->ne[1]);
   const float* cols = hostColumns(t, nCols);
   if (!cols) return;
@@ -157,23 +213,20 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     error_ = msg;
     return;
   }
-  const float decay = config_.tokenDecay;
+  const std::vector<size_t>& positions = pruned ? posOut_ : posAll_;
   const size_t first = off;
-  auto fold = [&](int j) {
+  auto foldColumn = [&](int j) {
     const int slot = refs[first + j].slot;
     if (slot < 0) return;
     const float* h = cols + static_cast<size_t>(j) * nEmbd_;
-    float* a = acc_[slot].data() + static_cast<size_t>(w) * nEmbd_;
+    fold(slot, static_cast<size_t>(w), positions[first + j], h);
     double sq = 0.0;
-    for (int i = 0; i < nEmbd_; i++) {
-      a[i] = decay * a[i] + h[i];
-      sq += static_cast<double>(h[i]) * h[i];
-    }
+    for (int i = 0; i < nEmbd_; i++) sq += static_cast<double>(h[i]) * h[i];
     normSum_[slot][w] += std::sqrt(sq);
   };
   // Columns of distinct sequences touch disjoint accumulators: a step's columns can be folded in parallel.
-  if (pool_ && distinctSlots_ && nCols * nEmbd_ >= (1u << 16)) pool_->run(static_cast<int>(nCols), fold);
-  else for (size_t j = 0; j < nCols; j++) fold(static_cast<int>(j));
+  if (pool_ && distinctSlots_ && nCols * nEmbd_ >= (1u << 16)) pool_->run(static_cast<int>(nCols), foldColumn);
+  else for (size_t j = 0; j < nCols; j++) foldColumn(static_cast<int>(j));
   off += nCols;
 }
 
@@ -214,13 +267,19 @@ void Capture::finishSlot(int slot, std::vector<float>& vector, std::vector<float
   const size_t n = kept_[slot];
   if (n == 0 || mass <= 0.0) return;
   std::vector<double> sum(nEmbd_, 0.0);
-  for (size_t w = 0; w < config_.layers.size(); w++) {
-    const double a = config_.layers[w].weight;
-    norms[w] = static_cast<float>(normSum_[slot][w] / n);
-    if (a == 0.0) continue;
-    const float* acc = acc_[slot].data() + w * nEmbd_;
+  const size_t nWatch = config_.layers.size();
+  // each accumulator row as of the last position (decay^0 = 1 for a row folded at it)
+  auto add = [&](size_t row, double weight) {
+    if (weight == 0.0 || last_[slot][row] == 0) return;
+    const double a = weight * std::pow(static_cast<double>(config_.tokenDecay), static_cast<double>(n - last_[slot][row]));
+    const float* acc = acc_[slot].data() + row * nEmbd_;
     for (int i = 0; i < nEmbd_; i++) sum[i] += a * acc[i] / mass;
+  };
+  for (size_t w = 0; w < nWatch; w++) {
+    norms[w] = static_cast<float>(normSum_[slot][w] / n);
+    add(w, config_.layers[w].weight);
   }
+  add(nWatch, 1.0);  // the graph's sums carry the layer weights already
   for (int i = 0; i < nEmbd_; i++) vector[i] = static_cast<float>(sum[i]);
 }
 

@@ -80,12 +80,22 @@ class Capture {
   // Whether this decode keeps any column (the graph callback has something to read).
   bool active() const { return active_; }
   // Instead of the callback at each watched tensor: all of them at the end of a ubatch's graph, where they
-  // were kept (graph outputs), one per watched layer in order (DeviceTopK::kept).
-  void consumeKept(const std::vector<struct ggml_tensor*>& tensors);
+  // were kept (graph outputs), one per watched layer in order (DeviceTopK::kept). Where the graph also
+  // built their weighted sum and squared norms (`sum`, `squares`: DeviceTopK::keptSums; `sum` null when
+  // every weight is 0) those are read instead: one matrix of states per ubatch.
+  void consumeKept(const std::vector<struct ggml_tensor*>& tensors, struct ggml_tensor* sum, struct ggml_tensor* squares);
 
  private:
   int watchIndex(const char* name) const;
   void consume(int w, struct ggml_tensor* t);
+  void consumeSums(struct ggml_tensor* sum, struct ggml_tensor* squares);
+  // Folds position `pos` (1-based, of the slot's kept positions) into accumulator `row` of the slot: what it
+  // holds is decayed by the positions since its last fold, then `h` is added.
+  void fold(int slot, size_t row, size_t pos, const float* h);
+  // decay^n
+  float decayPower(size_t n) const;
+  // The last block (and the final norm) are computed for output rows only.
+  bool prunedLayer(size_t w) const { return config_.layers[w].finalNorm || config_.layers[w].block == nLayerModel_ - 1; }
   // The tensor's columns in host memory: the tensor itself on a host buffer, else a copy in `staging_`
   // (pinned memory of the tensor's device when it has one: a plain copy runs several times slower).
   const float* hostColumns(struct ggml_tensor* t, size_t nCols);
@@ -96,13 +106,18 @@ class Capture {
   bool active_ = false;
   bool rawMode_ = false;
   std::vector<ColumnRef> all_, outputs_;
+  std::vector<size_t> posAll_, posOut_;        // each column's position among its slot's kept ones (1-based)
   std::vector<size_t> offsetAll_, offsetOut_;  // per watched layer: columns consumed in this decode
-  std::vector<std::vector<float>> acc_;        // [slot] -> [watched layer][nEmbd], decayed sums
+  // [slot] -> [row][nEmbd], decayed sums: one row per watched layer (the per-layer reads), then one of
+  // weighted sums over the layers (the graph's sums); each as of the position in last_
+  std::vector<std::vector<float>> acc_;
+  std::vector<std::vector<size_t>> last_;      // [slot] -> [row]: the position last folded into the row (0: none)
   std::vector<std::vector<double>> normSum_;   // [slot] -> [watched layer]
   std::vector<double> decayMass_;              // [slot] sum_j decay^(n-1-j)
   std::vector<size_t> kept_;                   // [slot] kept positions
   std::vector<std::vector<float>> raw_;        // raw mode: [watched layer][nTokens * nEmbd]
   std::vector<float> scratch_;
+  std::vector<float> squares_;  // the graph's squared norms of this ubatch [cols][layers]
   ggml_backend_buffer_t staging_ = nullptr;
   ggml_backend_buffer_type_t stagingFor_ = nullptr;  // the device buffer type staging_ was made for
   WorkerPool* pool_ = nullptr;

@@ -206,14 +206,17 @@ bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
   return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
          ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
          (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0) &&
-         (!deviceTopK_ || deviceTopK_->keptNames() == keptTensorNames(opts));
+         (!deviceTopK_ || deviceTopK_->keptLayers() == keptLayers(opts));
 }
 
 // The tensors a context with the device top-k keeps to the end of its graphs: the captured layers.
-std::vector<std::string> Context::keptTensorNames(const GenOptions& opts) {
-  std::vector<std::string> names;
-  for (const auto& layer : opts.capture.layers) names.push_back(watchedTensorName(layer));
-  return names;
+KeptLayers Context::keptLayers(const GenOptions& opts) {
+  KeptLayers kept;
+  for (const auto& layer : opts.capture.layers) {
+    kept.names.push_back(watchedTensorName(layer));
+    kept.weights.push_back(layer.weight);
+  }
+  return kept;
 }
 
 // The graph callback. Without the device top-k: the capture's, at each watched tensor. With it: one stop at
@@ -224,7 +227,7 @@ bool Context::graphTap(ggml_tensor* t, bool ask, void* userData) {
   if (!topk) return Capture::evalCallback(t, ask, &self->capture_);
   if (ask) return DeviceTopK::isEnd(t);
   if (DeviceTopK::isEnd(t)) {
-    self->capture_.consumeKept(topk->kept());
+    self->capture_.consumeKept(topk->kept(), topk->keptSums().sum, topk->keptSums().squares);
     topk->readRows();
   }
   return true;
@@ -265,7 +268,7 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
     }
   } else if (withTopK) {
     deviceTopK_ = std::make_unique<DeviceTopK>(opts.topK);
-    deviceTopK_->keep(keptTensorNames(opts));
+    deviceTopK_->keep(keptLayers(opts));
     seqSamplers = deviceTopK_->chains(nSeq);
   }
   if (!seqSamplers.empty()) {
@@ -640,6 +643,7 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   o.Set("prefillUbatches", static_cast<double>(s.prefillUbatches));
   o.Set("stepUbatches", static_cast<double>(s.stepUbatches));
   o.Set("movedSequences", static_cast<double>(s.movedSequences));
+  o.Set("streamCopies", static_cast<double>(s.streamCopies));
   return o;
 }
 

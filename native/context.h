@@ -56,7 +56,7 @@ class Context : public Napi::ObjectWrap<Context> {
                      const ProgressFn& progress);
   Status runForward(const std::vector<llama_token>& tokens, const std::vector<int32_t>& layers, std::vector<std::vector<float>>& states);
   void freeContext();
-  static std::vector<std::string> keptTensorNames(const GenOptions& opts);
+  static KeptLayers keptLayers(const GenOptions& opts);
   static bool graphTap(struct ggml_tensor* t, bool ask, void* userData);
 
   std::shared_ptr<ModelHandle> model_;

@@ -1,6 +1,9 @@
 #include "generate.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace moodaxis {
 
@@ -145,6 +148,8 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
   };
   std::stable_sort(admission_.begin(), admission_.end(), [&](int a, int b) { return work(a) > work(b); });
   if (reuse_) findOwners();
+  const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL");
+  tracePrefill_ = trace && std::strcmp(trace, "1") == 0;
   prog_.total = nReq_;
   lastReport_ = Clock::now();
 }
@@ -201,6 +206,7 @@ void GenerationRun::compact() {
     if (low >= high) return;
     llama_memory_seq_cp(mem_, high, low, -1, -1);
     llama_memory_seq_rm(mem_, high, -1, -1);
+    t_.stats.streamCopies++;
     slots_[low] = std::move(slots_[high]);
     slots_[high] = Slot();
     t_.capture.moveSlot(high, low);
@@ -344,6 +350,12 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   std::vector<Follower> followers;
   planSharing(admitted, leaders, followers);
   for (int s : leaders) {
+    // A prompt that fits in a batch is not cut across two: its ubatches would hold a few tokens of it alone.
+    const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
+    if (batch_.n_tokens > 0 && length <= batchCap_ && batch_.n_tokens + length > batchCap_) {
+      Status e = flushPrefill();
+      if (!e.ok()) return e;
+    }
     Status e = feedPrompt(s, 0);
     if (!e.ok()) return e;
   }
@@ -420,6 +432,7 @@ Status GenerationRun::shareAndFeed(Follower f) {
   auto& holds = t_.held.tokens(f.slot);
   if (f.source != f.slot) {
     llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
+    t_.stats.streamCopies++;
     holds = t_.held.tokens(f.source);
   }
   // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
@@ -473,10 +486,19 @@ Status GenerationRun::flushPrefill() {
   prefillAll_.clear();
   prefillOut_.clear();
   prefilling_ = true;
+  const auto t0 = Clock::now();
+  const double decodeBefore = t_.stats.decodeMs;
+  const int64_t ubatchesBefore = t_.stats.prefillUbatches;
   Status e = decode();
   if (e.ok()) e = chooseAll(prefillLast_);
   prefilling_ = false;
   if (!e.ok()) return e;
+  if (tracePrefill_) {
+    std::fprintf(stderr, "moodaxis prefill: %d tokens, %zu prompts ending, %lld ubatches, %lld stream copies, decode %.2f ms, all %.2f ms\n",
+                 batch_.n_tokens, prefillLast_.size(), static_cast<long long>(t_.stats.prefillUbatches - ubatchesBefore),
+                 static_cast<long long>(t_.stats.streamCopies - copiesTraced_), t_.stats.decodeMs - decodeBefore, msSince(t0));
+    copiesTraced_ = t_.stats.streamCopies;
+  }
   prefillLast_.clear();
   batch_.n_tokens = 0;
   return {};
@@ -574,7 +596,11 @@ Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
   const auto t0 = Clock::now();
   llama_synchronize(t_.ctx);  // the decode's outputs are ready (before threads read the logits)
   const auto t1 = Clock::now();
-  if (!opts_.backendSampling && !opts_.deviceTopK && t_.pool && picks.size() > 1 && static_cast<int64_t>(picks.size()) * nVocab_ >= (1 << 20)) {
+  // Rows are drawn in parallel where each is worth a thread's wake-up: over a full row of logits, or over a
+  // step's candidates read as matrices when there are many rows (each slot draws with its own sampler).
+  const bool fullRows = !opts_.backendSampling && !opts_.deviceTopK && static_cast<int64_t>(picks.size()) * nVocab_ >= (1 << 20);
+  const bool manyCandidateRows = opts_.deviceTopK && !prefilling_ && picks.size() >= 64;
+  if (t_.pool && picks.size() > 1 && (fullRows || manyCandidateRows)) {
     t_.pool->run(static_cast<int>(picks.size()), pick);
   } else {
     for (size_t k = 0; k < picks.size(); k++) pick(static_cast<int>(k));

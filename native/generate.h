@@ -89,6 +89,9 @@ struct GenStats {
   // ubatch holds consecutive sequence ids with equal token counts (equalSplitCount).
   int64_t prefillDecodes = 0, prefillUbatches = 0, stepUbatches = 0;
   int64_t movedSequences = 0;  // sequences moved to a lower id in the tail (GenOptions::compactTail)
+  // Prompt prefixes copied from another sequence: llama.cpp copies the source's whole KV stream, one
+  // device copy (and wait) per layer's K and V, at the next decode.
+  int64_t streamCopies = 0;
 };
 
 // How many ubatches llama.cpp's equal split (one KV stream per sequence: sequential sequence ids, the same
@@ -235,6 +238,9 @@ class GenerationRun {
   std::vector<ColumnRef> prefillAll_, prefillOut_;
   std::vector<Pick> prefillLast_;
   bool prefilling_ = false;  // the decode under way is a prefill batch (statistics)
+  // MOODAXIS_TRACE_PREFILL=1: a line per prefill decode on stderr (tokens, sequences, ubatches, copies, ms)
+  bool tracePrefill_ = false;
+  int64_t copiesTraced_ = 0;
 };
 
 }  // namespace moodaxis

@@ -10,7 +10,12 @@
 // context's graph tap at the end of each ubatch's graph (readRows); the prefill keeps llama.cpp's per-row
 // outputs, which also map its rows back to batch order across ubatches. The same tap reads the captured
 // layers: they are flagged as graph outputs here (kept to the end of the graph), so the graph is not cut
-// at each of them (Capture::consumeKept).
+// at each of them (Capture::consumeKept). Where every captured layer has the same columns (the steps), the
+// graph also adds them up with their weights and takes each one's squared norms (KeptSums), so one matrix
+// of states crosses to the host per step instead of one per layer.
+//
+// The top-k of a wide row is narrowed down first (narrowedTopK): ggml's CUDA top-k sorts a row of at most
+// 1024 columns in one block's shared memory, and a wider one with a segmented sort of every element.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +27,30 @@
 #include "llama.h"
 
 namespace moodaxis {
+
+// Exact top-k of every row of `matrix` [width, rows] (f32, contiguous). ggml's CUDA top-k sorts a row of up
+// to 1024 columns in one block, and a wider one with a segmented sort of every element (256 rows x 128,256
+// logits per step). So a row wider than `sortWidth` (0: never) is first narrowed: cut into blocks of b
+// columns (the fewest that leave at most sortWidth blocks), only the k blocks with the largest maxima can
+// hold the row's k best (a block ranked lower has k larger maxima, each in another block, above its own), so
+// their columns stay candidates with the row's last columns that fill no block; again until at most
+// sortWidth are left, then one top-k. Returns the ids [k, rows] (i32, columns of the matrix, in no
+// particular order) and sets `values` to their logits [1, k, rows].
+struct ggml_tensor* narrowedTopK(struct ggml_context* ctx, struct ggml_tensor* matrix, int64_t k, int64_t sortWidth, struct ggml_tensor** values);
+
+// The captured layers a graph keeps to its end: their tensor names and weights in the response vector.
+struct KeptLayers {
+  std::vector<std::string> names;
+  std::vector<float> weights;
+  bool operator==(const KeptLayers& o) const { return names == o.names && weights == o.weights; }
+};
+
+// Of a graph whose kept layers all have the same columns: sum [nEmbd, cols] = sum_l weight_l * layer_l
+// (null when every weight is 0) and squares [layers, cols] = each layer's squared column norms.
+struct KeptSums {
+  struct ggml_tensor* sum = nullptr;
+  struct ggml_tensor* squares = nullptr;
+};
 
 class DeviceTopK {
  public:
@@ -40,15 +69,17 @@ class DeviceTopK {
   void reset() { matrix_ = ids_ = values_ = nullptr; }
   bool supported(ggml_backend_buffer_type_t buft);
 
-  // Tensors (by name) every graph keeps to its end for the tap: the captured layers. Fixed per context.
-  void keep(std::vector<std::string> names) { keepNames_ = std::move(names); }
-  const std::vector<std::string>& keptNames() const { return keepNames_; }
+  // Tensors every graph keeps to its end for the tap: the captured layers. Fixed per context.
+  void keep(KeptLayers layers) { keepLayers_ = std::move(layers); }
+  const KeptLayers& keptLayers() const { return keepLayers_; }
   // The kept tensors of the graph being computed, in keptNames order (null where the graph has none).
   const std::vector<struct ggml_tensor*>& kept() const { return kept_; }
   bool keptAll() const {
     for (const auto* t : kept_) if (!t) return false;
     return true;
   }
+  // Their weighted sum and squared norms, where the graph could build them (else both null).
+  const KeptSums& keptSums() const { return sums_; }
 
   // Per decode, before it: whether llama.cpp hands out each row's candidates (prefill) or readRows does (steps).
   void beginDecode(bool rowViews);
@@ -63,11 +94,16 @@ class DeviceTopK {
   int32_t rowWidth() const { return rowWidth_; }
 
  private:
+  void keepLayers(struct ggml_context* ctx, struct ggml_cgraph* graph);
+
   int32_t k_;
+  int64_t sortWidth_;    // narrowedTopK's (MOODAXIS_TOPK_WIDTH, default 1024; 0: one top-k over the whole row)
+  bool buildSums_;       // KeptSums where they can be built (MOODAXIS_CAPTURE_SUMS=0: never, to compare)
   int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;
-  std::vector<std::string> keepNames_;
+  KeptLayers keepLayers_;
   std::vector<struct ggml_tensor*> kept_;
+  KeptSums sums_;
   bool rowViews_ = true;
   int rowsRead_ = 0;
   std::vector<llama_token> hostIds_;

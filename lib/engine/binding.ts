@@ -81,6 +81,8 @@ export interface NativeGenerateStats {
   prefillDecodes: number; prefillUbatches: number; stepUbatches: number;
   /** Sequences moved to a lower id in the tail of the call, so that a step stays one graph evaluation. */
   movedSequences: number;
+  /** Prompt prefixes copied from another sequence (llama.cpp copies that sequence's whole KV stream). */
+  streamCopies: number;
 }
 export interface NativeContext {
   generate(

@@ -57,7 +57,7 @@ function combineStats(all: GenerateStats[]): GenerateStats | null {
   return {
     prefillMs: max('prefillMs'), stepMs: max('stepMs'), decodeMs: max('decodeMs'), waitMs: max('waitMs'), sampleMs: max('sampleMs'), captureMs: max('captureMs'),
     steps: max('steps'), prefillTokens: sum('prefillTokens'), stepTokens: sum('stepTokens'), sharedTokens: sum('sharedTokens'),
-    prefillDecodes: sum('prefillDecodes'), prefillUbatches: sum('prefillUbatches'), stepUbatches: sum('stepUbatches'), movedSequences: sum('movedSequences'),
+    prefillDecodes: sum('prefillDecodes'), prefillUbatches: sum('prefillUbatches'), stepUbatches: sum('stepUbatches'), movedSequences: sum('movedSequences'), streamCopies: sum('streamCopies'),
     parallel: max('parallel'), requestedParallel: max('requestedParallel'),
   };
 }

@@ -5,7 +5,8 @@ import { copyFile, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type Model } from '../../lib/engine/index.js';
+import { loadModel, type GenerateResult, type Model } from '../../lib/engine/index.js';
+import { ensureFixtureModel } from '../../fixtures/models.js';
 import { nodeLlamaCppOracle } from '../helpers/node-llama-cpp.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
@@ -13,6 +14,16 @@ const STORIES = testModel('stories260K.gguf');
 const AIDREAMS = testModel('aidreams260K.gguf');
 
 
+
+/** Response vectors and layer norms of two runs that drew the same tokens: equal but for float rounding
+ * (the device top-k's graph adds the layers up before they reach the host; the host path folds each). */
+function expectSameStates(a: GenerateResult[], b: GenerateResult[]): void {
+  for (const [i, r] of a.entries()) {
+    expect(r.capturedTokens).toBe(b[i].capturedTokens);
+    expect(relErr(r.vector, b[i].vector)).toBeLessThan(1e-5);
+    expect(relErr(r.layerNorms, b[i].layerNorms)).toBeLessThan(1e-5);
+  }
+}
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
@@ -116,22 +127,50 @@ describe('engine on real trained models', () => {
       const host = await stories.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: false });
       const device = await stories.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: true });
       expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
-      expect(device.map((r) => Array.from(r.vector))).toEqual(host.map((r) => Array.from(r.vector)));
+      expectSameStates(device, host);
       if (s.temperature > 0) expect(new Set(host.map((r) => r.text)).size).toBe(reqs.length);
     }
     // The graph keeps the captured layers (compat mode: the final norm too) to its end and reads them there
-    // with the candidates; a call capturing other layers gets a graph that keeps those.
-    for (const capture of [{ compat: 'mood-axis' as const }, { layers: [1], layerWeights: [1] }, undefined]) {
+    // with the candidates (in a step, as one weighted sum over the layers and their norms); a call capturing
+    // other layers gets a graph that keeps those.
+    for (const capture of [{ compat: 'mood-axis' as const }, { layers: [1], layerWeights: [1] }, { layers: [1, 2, 4], layerWeights: [0.5, 0, 2] }, undefined]) {
       const opts = { temperature: 0.8, topK: 20, seed: 9, maxTokens: 24, parallel: 3, capture };
       const host = await stories.generate(reqs, { ...opts, deviceTopK: false });
       const device = await stories.generate(reqs, { ...opts, deviceTopK: true });
       expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
-      expect(device.map((r) => Array.from(r.vector))).toEqual(host.map((r) => Array.from(r.vector)));
+      expectSameStates(device, host);
     }
     // with allowedTokens the host needs the full row: the option is set aside, not an error
     const allowed = stories.tokenize(' the a', { addSpecial: false });
     const [judged] = await stories.generate([{ prompt: 'Once' }], { maxTokens: 3, allowedTokens: allowed, deviceTopK: true });
     for (const id of judged.tokenIds) expect(allowed).toContain(id);
+  });
+
+  // ggml's CUDA top-k sorts a row of up to 1024 logits in one block and a wider one element by element;
+  // the device top-k first narrows a wide row down to the blocks with the largest maxima. The tiny model's
+  // 1,671-token vocabulary is narrowed once at the default width (835 blocks of 2, a rest of 1), twice at a
+  // width of 64 with k = 5 (52 blocks of 32 and a rest of 7, then 41 blocks of 4 and a rest of 3), and not at
+  // all at width 64 with k = 50 (too little would be left out) nor with narrowing off (0).
+  it('the device top-k narrowed to the best blocks draws what the host top-k draws', async () => {
+    const tinyPath = await ensureFixtureModel('tiny', await mkdtemp(join(tmpdir(), 'moodaxis-topk-')));
+    const reqs = Array.from({ length: 9 }, (_, i) => ({ prompt: `hello world ${i} the cat` }));
+    for (const width of ['1024', '64', '0']) {
+      process.env.MOODAXIS_TOPK_WIDTH = width;
+      const tiny = await loadModel(tinyPath, { gpu: TEST_GPU });
+      try {
+        expect(tiny.info.vocabSize).toBe(1671);
+        for (const s of [{ temperature: 0.9, topK: 50, topP: 0.95 }, { temperature: 1, topK: 5, topP: 0.99 }, { temperature: 0, topK: 40, topP: 1 }]) {
+          const host = await tiny.generate(reqs, { ...s, seed: 3, maxTokens: 30, parallel: 4, deviceTopK: false });
+          const device = await tiny.generate(reqs, { ...s, seed: 3, maxTokens: 30, parallel: 4, deviceTopK: true });
+          expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
+          expectSameStates(device, host);
+          if (s.temperature > 0) expect(new Set(host.map((r) => r.text)).size).toBe(reqs.length);
+        }
+      } finally {
+        delete process.env.MOODAXIS_TOPK_WIDTH;
+        await tiny.dispose();
+      }
+    }
   });
 
   it('captured vector equals a teacher-forced recomputation read per layer', async () => {
