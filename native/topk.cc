@@ -59,65 +59,9 @@ llama_sampler_i topkInterface = {
 constexpr const char* kIdsName = "moodaxis_top_k";
 constexpr const char* kLogitsName = "moodaxis_top_k_logits";
 
-// The widest row ggml's CUDA backend sorts within one block (bitonic, in shared memory); a wider one goes
-// through a segmented sort of every element.
-constexpr int64_t kSortWidth = 1024;
-
-int64_t sortWidthFromEnv() {
-  const char* v = std::getenv("MOODAXIS_TOPK_WIDTH");
-  if (!v || !*v) return kSortWidth;
-  const long n = std::strtol(v, nullptr, 10);
-  return n > 0 ? n : 0;
-}
-
-// Rows [n, rows] of `table` [width, rows] (f32) at the columns `at` [n, rows] (f32 holding whole numbers).
-ggml_tensor* columnsAt(ggml_context* ctx, ggml_tensor* table, ggml_tensor* at) {
-  ggml_tensor* index = ggml_cast(ctx, at, GGML_TYPE_I32);
-  ggml_tensor* got = ggml_get_rows(ctx, ggml_reshape_3d(ctx, table, 1, table->ne[0], table->ne[1]), index);
-  return ggml_reshape_2d(ctx, got, at->ne[0], at->ne[1]);
-}
-
 }  // namespace
 
-ggml_tensor* narrowedTopK(ggml_context* ctx, ggml_tensor* matrix, int64_t k, int64_t sortWidth, ggml_tensor** values) {
-  const int64_t rows = matrix->ne[1];
-  ggml_tensor* vals = matrix;     // [width, rows]: the candidates' logits
-  ggml_tensor* origin = nullptr;  // [width, rows] f32: each candidate's column in the matrix (null: its own)
-  while (sortWidth > 0 && vals->ne[0] > sortWidth) {
-    const int64_t width = vals->ne[0];
-    int64_t b = 2;  // columns per block: the fewest that leave at most sortWidth blocks
-    while (width / b > sortWidth) b *= 2;
-    const int64_t nb = width / b, rest = width - nb * b;
-    if (nb <= k || k * b + rest > width / 2) break;  // (too little left out to be worth a round)
-    ggml_tensor* blocks = rest == 0 ? ggml_reshape_3d(ctx, vals, b, nb, rows)
-                                    : ggml_cont(ctx, ggml_view_3d(ctx, vals, b, nb, rows, b * sizeof(float), vals->nb[1], 0));
-    ggml_tensor* flat = ggml_reshape_2d(ctx, blocks, b, nb * rows);
-    // each block's largest logit (an argmax clamped into the block: a block of NaNs has none)
-    ggml_tensor* at = ggml_cast(ctx, ggml_clamp(ctx, ggml_cast(ctx, ggml_argmax(ctx, flat), GGML_TYPE_F32), 0.0f, static_cast<float>(b - 1)), GGML_TYPE_I32);
-    ggml_tensor* maxima = ggml_get_rows(ctx, ggml_reshape_3d(ctx, flat, 1, b, nb * rows), ggml_reshape_2d(ctx, at, 1, nb * rows));
-    ggml_tensor* chosen = ggml_top_k(ctx, ggml_reshape_2d(ctx, maxima, nb, rows), static_cast<int>(k));  // [k, rows] blocks
-    ggml_tensor* keptVals = ggml_get_rows(ctx, blocks, chosen);  // [b, k, rows]
-    // their columns within the row: block * b + 0..b-1
-    ggml_tensor* firsts = ggml_reshape_3d(ctx, ggml_scale(ctx, ggml_cast(ctx, chosen, GGML_TYPE_F32), static_cast<float>(b)), 1, k, rows);
-    ggml_tensor* within = ggml_repeat(ctx, ggml_reshape_3d(ctx, ggml_arange(ctx, 0.0f, static_cast<float>(b), 1.0f), b, 1, 1), keptVals);
-    ggml_tensor* keptCols = ggml_reshape_2d(ctx, ggml_add(ctx, within, firsts), b * k, rows);
-    keptVals = ggml_reshape_2d(ctx, keptVals, b * k, rows);
-    if (rest > 0) {  // the row's last columns, in no block: all stay
-      ggml_tensor* tail = ggml_cont(ctx, ggml_view_2d(ctx, vals, rest, rows, vals->nb[1], nb * b * sizeof(float)));
-      ggml_tensor* tailCols = ggml_arange(ctx, static_cast<float>(nb * b), static_cast<float>(width), 1.0f);
-      keptVals = ggml_concat(ctx, keptVals, tail, 0);
-      keptCols = ggml_concat(ctx, keptCols, ggml_repeat(ctx, ggml_reshape_2d(ctx, tailCols, rest, 1), tail), 0);
-    }
-    origin = origin ? columnsAt(ctx, origin, keptCols) : keptCols;
-    vals = keptVals;
-  }
-  ggml_tensor* ids = ggml_top_k(ctx, vals, static_cast<int>(k));  // [k, rows]
-  *values = ggml_get_rows(ctx, ggml_reshape_3d(ctx, vals, 1, vals->ne[0], rows), ids);  // [1, k, rows]
-  if (origin) ids = ggml_cast(ctx, columnsAt(ctx, origin, ggml_cast(ctx, ids, GGML_TYPE_F32)), GGML_TYPE_I32);
-  return ids;
-}
-
-DeviceTopK::DeviceTopK(int32_t k) : k_(k), sortWidth_(sortWidthFromEnv()) {
+DeviceTopK::DeviceTopK(int32_t k) : k_(k) {
   const char* sums = std::getenv("MOODAXIS_CAPTURE_SUMS");
   buildSums_ = !(sums && std::strcmp(sums, "0") == 0);
 }
@@ -131,9 +75,7 @@ void DeviceTopK::apply(ggml_context* ctx, ggml_cgraph* graph, llama_sampler_data
     ggml_set_output(ids_);
     ggml_set_output(values_);
     keepLayers(ctx, graph);
-    // (expanded last: the tap's node, values_, ends the graph)
-    ggml_build_forward_expand(graph, ids_);
-    ggml_build_forward_expand(graph, values_);
+    ggml_build_forward_expand(graph, values_);  // (last: the tap's node ends the graph)
   }
   const bool ownOutputs = rowViews_ || !matrix_;  // a lone row (no matrix) always hands out its own
   data->candidates = ownOutputs ? ids : nullptr;
@@ -212,31 +154,22 @@ std::vector<llama_sampler_seq_config> DeviceTopK::chains(int nSeq) {
   return configs;
 }
 
-// Whether the device runs every op of the batched top-k (on matrices that take each path of narrowedTopK).
 bool DeviceTopK::supported(ggml_backend_buffer_type_t buft) {
   if (supported_ >= 0) return supported_ == 1;
   supported_ = 0;
   const ggml_backend_dev_t dev = buft ? ggml_backend_buft_get_device(buft) : nullptr;
   if (!dev) return (supported_ = 1) == 1;  // a host buffer type without a device: the CPU runs every op
-  ggml_init_params params = {256 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+  ggml_init_params params = {16 * ggml_tensor_overhead(), nullptr, true};
   ggml_context* ctx = ggml_init(params);
   if (!ctx) return false;
-  ggml_cgraph* graph = ggml_new_graph(ctx);
-  const int64_t k = std::max<int64_t>(1, std::min<int64_t>(k_, 50));
-  const int64_t sortWidth = sortWidth_ > 0 ? sortWidth_ : kSortWidth;
-  for (int64_t w : {sortWidth * 64 + 3, sortWidth}) {  // narrowed (blocks and a rest), and sorted at once
-    ggml_tensor* values = nullptr;
-    ggml_tensor* ids = narrowedTopK(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, w, 4), k, sortWidth, &values);
-    ggml_build_forward_expand(graph, ids);
-    ggml_build_forward_expand(graph, values);
-  }
-  bool ok = true;
-  for (int i = 0; i < ggml_graph_n_nodes(graph) && ok; i++) {
-    ggml_tensor* node = ggml_graph_node(graph, i);
-    const ggml_op op = node->op;
-    const bool layout = op == GGML_OP_NONE || op == GGML_OP_VIEW || op == GGML_OP_RESHAPE || op == GGML_OP_PERMUTE || op == GGML_OP_TRANSPOSE;
-    if (!layout) ok = ggml_backend_dev_supports_op(dev, node);
-  }
+  ggml_tensor* logits = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1024, 4);
+  ggml_tensor* values = nullptr;
+  reset();
+  ggml_tensor* row = ggml_view_1d(ctx, logits, logits->ne[0], logits->nb[1]);
+  ggml_tensor* ids = rowIds(ctx, row, &values);
+  const bool ok = ggml_backend_dev_supports_op(dev, matrix_ == logits ? ids_ : ids) &&
+                  ggml_backend_dev_supports_op(dev, values_ ? values_ : values);
+  reset();
   ggml_free(ctx);
   supported_ = ok ? 1 : 0;
   return ok;
@@ -255,7 +188,8 @@ ggml_tensor* DeviceTopK::rowIds(ggml_context* ctx, ggml_tensor* row, ggml_tensor
   }
   if (matrix != matrix_) {  // the first row of this graph: one top-k over every row at once
     matrix_ = matrix;
-    ids_ = narrowedTopK(ctx, matrix, k, sortWidth_, &values_);  // [k, rows] and [1, k, rows]
+    ids_ = ggml_top_k(ctx, matrix, static_cast<int>(k));                                        // [k, rows]
+    values_ = ggml_get_rows(ctx, ggml_reshape_3d(ctx, matrix, 1, matrix->ne[0], matrix->ne[1]), ids_);  // [1, k, rows]
     ggml_set_name(ids_, kIdsName);
     ggml_set_name(values_, kLogitsName);
   }

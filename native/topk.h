@@ -13,9 +13,6 @@
 // at each of them (Capture::consumeKept). Where every captured layer has the same columns (the steps), the
 // graph also adds them up with their weights and takes each one's squared norms (KeptSums), so one matrix
 // of states crosses to the host per step instead of one per layer.
-//
-// The top-k of a wide row is narrowed down first (narrowedTopK): ggml's CUDA top-k sorts a row of at most
-// 1024 columns in one block's shared memory, and a wider one with a segmented sort of every element.
 #pragma once
 
 #include <cstdint>
@@ -27,16 +24,6 @@
 #include "llama.h"
 
 namespace moodaxis {
-
-// Exact top-k of every row of `matrix` [width, rows] (f32, contiguous). ggml's CUDA top-k sorts a row of up
-// to 1024 columns in one block, and a wider one with a segmented sort of every element (256 rows x 128,256
-// logits per step). So a row wider than `sortWidth` (0: never) is first narrowed: cut into blocks of b
-// columns (the fewest that leave at most sortWidth blocks), only the k blocks with the largest maxima can
-// hold the row's k best (a block ranked lower has k larger maxima, each in another block, above its own), so
-// their columns stay candidates with the row's last columns that fill no block; again until at most
-// sortWidth are left, then one top-k. Returns the ids [k, rows] (i32, columns of the matrix, in no
-// particular order) and sets `values` to their logits [1, k, rows].
-struct ggml_tensor* narrowedTopK(struct ggml_context* ctx, struct ggml_tensor* matrix, int64_t k, int64_t sortWidth, struct ggml_tensor** values);
 
 // The captured layers a graph keeps to its end: their tensor names and weights in the response vector.
 struct KeptLayers {
@@ -72,7 +59,7 @@ class DeviceTopK {
   // Tensors every graph keeps to its end for the tap: the captured layers. Fixed per context.
   void keep(KeptLayers layers) { keepLayers_ = std::move(layers); }
   const KeptLayers& keptLayers() const { return keepLayers_; }
-  // The kept tensors of the graph being computed, in keptNames order (null where the graph has none).
+  // The kept tensors of the graph being computed, in keptLayers order (null where the graph has none).
   const std::vector<struct ggml_tensor*>& kept() const { return kept_; }
   bool keptAll() const {
     for (const auto* t : kept_) if (!t) return false;
@@ -97,7 +84,6 @@ class DeviceTopK {
   void keepLayers(struct ggml_context* ctx, struct ggml_cgraph* graph);
 
   int32_t k_;
-  int64_t sortWidth_;    // narrowedTopK's (MOODAXIS_TOPK_WIDTH, default 1024; 0: one top-k over the whole row)
   bool buildSums_;       // KeptSums where they can be built (MOODAXIS_CAPTURE_SUMS=0: never, to compare)
   int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type GenerateResult, type Model } from '../../lib/engine/index.js';
-import { ensureFixtureModel } from '../../fixtures/models.js';
 import { nodeLlamaCppOracle } from '../helpers/node-llama-cpp.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
@@ -144,33 +143,6 @@ describe('engine on real trained models', () => {
     const allowed = stories.tokenize(' the a', { addSpecial: false });
     const [judged] = await stories.generate([{ prompt: 'Once' }], { maxTokens: 3, allowedTokens: allowed, deviceTopK: true });
     for (const id of judged.tokenIds) expect(allowed).toContain(id);
-  });
-
-  // ggml's CUDA top-k sorts a row of up to 1024 logits in one block and a wider one element by element;
-  // the device top-k first narrows a wide row down to the blocks with the largest maxima. The tiny model's
-  // 1,671-token vocabulary is narrowed once at the default width (835 blocks of 2, a rest of 1), twice at a
-  // width of 64 with k = 5 (52 blocks of 32 and a rest of 7, then 41 blocks of 4 and a rest of 3), and not at
-  // all at width 64 with k = 50 (too little would be left out) nor with narrowing off (0).
-  it('the device top-k narrowed to the best blocks draws what the host top-k draws', async () => {
-    const tinyPath = await ensureFixtureModel('tiny', await mkdtemp(join(tmpdir(), 'moodaxis-topk-')));
-    const reqs = Array.from({ length: 9 }, (_, i) => ({ prompt: `hello world ${i} the cat` }));
-    for (const width of ['1024', '64', '0']) {
-      process.env.MOODAXIS_TOPK_WIDTH = width;
-      const tiny = await loadModel(tinyPath, { gpu: TEST_GPU });
-      try {
-        expect(tiny.info.vocabSize).toBe(1671);
-        for (const s of [{ temperature: 0.9, topK: 50, topP: 0.95 }, { temperature: 1, topK: 5, topP: 0.99 }, { temperature: 0, topK: 40, topP: 1 }]) {
-          const host = await tiny.generate(reqs, { ...s, seed: 3, maxTokens: 30, parallel: 4, deviceTopK: false });
-          const device = await tiny.generate(reqs, { ...s, seed: 3, maxTokens: 30, parallel: 4, deviceTopK: true });
-          expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
-          expectSameStates(device, host);
-          if (s.temperature > 0) expect(new Set(host.map((r) => r.text)).size).toBe(reqs.length);
-        }
-      } finally {
-        delete process.env.MOODAXIS_TOPK_WIDTH;
-        await tiny.dispose();
-      }
-    }
   });
 
   it('captured vector equals a teacher-forced recomputation read per layer', async () => {
