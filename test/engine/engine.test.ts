@@ -200,12 +200,28 @@ describe('engine on real trained models', () => {
     // length, so the shorter ones recompute a little of the prefix to feed as many tokens as the longest
     // (with one KV stream per sequence llama.cpp would otherwise evaluate each apart).
     expect([stats.prefillDecodes, stats.prefillUbatches]).toEqual([2, 2]);
+    expect(stats.streamCopies).toBe(3);  // each follower's prefix copied from the leader's KV stream
     for (const [i, req] of reqs.entries()) {
       const [alone] = await stories.generate([req], { temperature: 0, maxTokens: 16, parallel: 1, ...mode });
       expect(stories.lastGenerateStats()!.sharedTokens).toBe(0);
+      expect(stories.lastGenerateStats()!.streamCopies).toBe(0);
       expect(shared[i].text).toBe(alone.text);
       expect(relErr(shared[i].vector, alone.vector)).toBeLessThan(TEST_GPU === 'cpu' ? 1e-5 : 1e-2);
     }
+  });
+
+  // A batch holds 512 tokens; a prompt cut across two batches would leave a few of its tokens to ubatches
+  // of their own (llama.cpp's equal split takes as many tokens from each sequence of a ubatch).
+  it('prompts that share nothing are not cut across prefill batches: one graph evaluation per decode', async () => {
+    const body = stories.tokenize('and the '.repeat(70), { addSpecial: false });
+    const length = body.length + 1;  // 142: 3 prompts to a batch, not 3.6
+    expect(512 % length).not.toBe(0);
+    const requests = Array.from({ length: 8 }, (_, i) => ({ tokens: Int32Array.from([100 + i, ...body]) }));
+    await stories.generate(requests, { temperature: 0, maxTokens: 2, parallel: 8 });
+    const stats = stories.lastGenerateStats()!;
+    expect(stats.streamCopies).toBe(0);
+    expect(stats.prefillDecodes).toBe(Math.ceil(8 / Math.floor(512 / length)));
+    expect(stats.prefillUbatches).toBe(stats.prefillDecodes);
   });
 
   it('the tail of a call moves sequences into the lowest ids: one graph evaluation per step, the same results', async () => {
@@ -224,6 +240,7 @@ describe('engine on real trained models', () => {
     expect(still.stats.movedSequences).toBe(0);
     expect(still.stats.stepUbatches).toBeGreaterThan(still.stats.steps);
     expect(moved.stats.movedSequences).toBeGreaterThan(0);
+    expect(moved.stats.streamCopies).toBe(moved.stats.movedSequences);
     expect(moved.stats.stepUbatches).toBe(moved.stats.steps);
     expect(moved.out.map((r) => r.tokenIds)).toEqual(still.out.map((r) => r.tokenIds));
     for (const [i, r] of moved.out.entries()) expect(relErr(r.vector, still.out[i].vector)).toBeLessThan(1e-5);
