@@ -89,8 +89,9 @@ struct GenStats {
   // ubatch holds consecutive sequence ids with equal token counts (equalSplitCount).
   int64_t prefillDecodes = 0, prefillUbatches = 0, stepUbatches = 0;
   int64_t movedSequences = 0;  // sequences moved to a lower id in the tail (GenOptions::compactTail)
-  // Prompt prefixes copied from another sequence: llama.cpp copies the source's whole KV stream, one
-  // device copy (and wait) per layer's K and V, at the next decode.
+  // Copies of a sequence's KV stream into another (a prompt prefix shared from another sequence, or a
+  // sequence moved in the tail): llama.cpp copies the whole stream, one device copy (and wait) per layer's
+  // K and V, at the next decode.
   int64_t streamCopies = 0;
 };
 

@@ -81,7 +81,10 @@ export interface NativeGenerateStats {
   prefillDecodes: number; prefillUbatches: number; stepUbatches: number;
   /** Sequences moved to a lower id in the tail of the call, so that a step stays one graph evaluation. */
   movedSequences: number;
-  /** Prompt prefixes copied from another sequence (llama.cpp copies that sequence's whole KV stream). */
+  /**
+   * Copies of one sequence's KV stream into another (llama.cpp copies the whole stream): a prompt prefix
+   * shared from another sequence, or a sequence moved to a lower id in the tail.
+   */
   streamCopies: number;
 }
 export interface NativeContext {
