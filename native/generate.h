@@ -238,7 +238,7 @@ class GenerationRun {
   // The prefill batch being packed: its columns for the capture, and each slot's last prompt token.
   std::vector<ColumnRef> prefillAll_, prefillOut_;
   std::vector<Pick> prefillLast_;
-  bool prefilling_ = false;  // the decode under way is a prefill batch (statistics)
+  bool prefilling_ = false;  // the decode under way is a prefill batch (statistics; how top-k candidates are read)
   // MOODAXIS_TRACE_PREFILL=1: a line per prefill decode on stderr (tokens, sequences, ubatches, copies, ms)
   bool tracePrefill_ = false;
   int64_t copiesTraced_ = 0;

@@ -46,6 +46,17 @@ std::string metaString(const llama_model* model, const char* key) {
   return value;
 }
 
+// Appends the registered devices whose type `wanted` accepts, in registry order.
+void appendDevices(std::vector<ggml_backend_dev_t>& out, bool (*wanted)(enum ggml_backend_dev_type)) {
+  for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    if (wanted(ggml_backend_dev_type(dev))) out.push_back(dev);
+  }
+}
+
+bool isAccelerator(enum ggml_backend_dev_type type) { return type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU; }
+bool isCpu(enum ggml_backend_dev_type type) { return type == GGML_BACKEND_DEVICE_TYPE_CPU; }
+
 class LoadWorker : public Napi::AsyncWorker {
  public:
   LoadWorker(Napi::Env env, std::string path, const LoadParams& load)
@@ -73,23 +84,14 @@ class LoadWorker : public Napi::AsyncWorker {
         SetError(error);
         return;
       }
-      if (load_.localGpus) {
-        for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
-          ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-          const auto type = ggml_backend_dev_type(dev);
-          if (type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU) devices_.push_back(dev);
-        }
-      }
+      if (load_.localGpus) appendDevices(devices_, isAccelerator);
       devices_.push_back(nullptr);
       params.devices = devices_.data();
     } else if (load_.gpuLayers == 0) {
       // CPU only: list no accelerator device so that no GPU memory is touched at all.
       static ggml_backend_dev_t none[1] = {nullptr};
       devices_.clear();
-      for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
-        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-        if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) devices_.push_back(dev);
-      }
+      appendDevices(devices_, isCpu);
       devices_.push_back(nullptr);
       params.devices = devices_.size() > 1 ? devices_.data() : none;
     }

@@ -25,6 +25,13 @@ export function runBuildScript(args: string[], relay: (chunk: string) => void): 
   });
 }
 
+/** A relay for runBuildScript that hands each non-empty line to `log` without the script's "moodaxis: " prefix. */
+export function linesTo(log: (line: string) => void): (chunk: string) => void {
+  return (chunk) => {
+    for (const line of chunk.split('\n')) if (line.trim()) log(line.replace(/^moodaxis: /, ''));
+  };
+}
+
 /** What a failed build said: the script's "build failed: …" message, or its exit code. */
 export function buildFailure(run: BuildRun): string {
   return run.output.split('build failed: ')[1]?.trim() ?? `exit ${run.code}`;

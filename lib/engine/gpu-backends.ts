@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildFailure, runBuildScript } from './build-script.js';
+import { buildFailure, linesTo, runBuildScript } from './build-script.js';
 import { packageRoot } from './package-root.js';
 
 export type GpuCandidateId = 'prebuilt' | 'fallback' | 'source' | 'custom';
@@ -220,9 +220,7 @@ function nvccPath(): string | null {
 }
 
 async function buildSourceBackend(log: (line: string) => void): Promise<string | null> {
-  const run = await runBuildScript(['--cuda-backend'], (chunk) => {
-    for (const line of chunk.split('\n')) if (line.trim()) log(line.replace(/^moodaxis: /, ''));
-  }).catch((error: Error) => ({ code: null, output: `build failed: the build could not start: ${error.message}` }));
+  const run = await runBuildScript(['--cuda-backend'], linesTo(log)).catch((error: Error) => ({ code: null, output: `build failed: the build could not start: ${error.message}` }));
   return run.code === 0 ? null : `the build failed: ${buildFailure(run)}`;
 }
 

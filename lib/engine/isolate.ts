@@ -332,8 +332,8 @@ export class IsolatedModel implements Model {
     const proc = await this.live();
     const { onProgress, onResult, onText, onWarning, ...rest } = options;
     const results: GenerateResult[] = [];
-    const reply = (await proc
-      .call(
+    const reply = (await this.call(
+      proc,
       { kind: 'generate', requests, options: rest, want: { progress: onProgress !== undefined, text: onText !== undefined } },
       {
         what: 'generate',
@@ -345,10 +345,7 @@ export class IsolatedModel implements Model {
           onResult?.(index, result);
         },
       },
-    )
-      .catch(async (error: unknown) => {
-        throw await withRpcCause(error, proc, this.path, this.options);
-      })) as GenerateReply;
+    )) as GenerateReply;
     for (const [index, result] of reply.rest) results[index] = result;
     this.stats = reply.stats;
     return results;
@@ -356,9 +353,14 @@ export class IsolatedModel implements Model {
 
   async hiddenStates(tokens: Int32Array, layers: number[]): Promise<Float32Array[]> {
     const proc = await this.live();
-    return (await proc.call({ kind: 'hiddenStates', tokens, layers }, { what: 'hiddenStates' }).catch(async (error: unknown) => {
+    return (await this.call(proc, { kind: 'hiddenStates', tokens, layers }, { what: 'hiddenStates' })) as Float32Array[];
+  }
+
+  /** A call to the model's process; if the process died while it used RPC servers, the error names them. */
+  private call(proc: ModelProcess, ...args: Parameters<ModelProcess['call']>): ReturnType<ModelProcess['call']> {
+    return proc.call(...args).catch(async (error: unknown) => {
       throw await withRpcCause(error, proc, this.path, this.options);
-    })) as Float32Array[];
+    });
   }
 
   renderPrompt(messages: ChatMessage[], templateKwargs?: TemplateKwargs): Promise<RenderedPrompt> {

@@ -46,10 +46,15 @@ function kvBytesPerToken(gguf: GgufInfo): number | null {
   return elements > 0 ? elements * 2 : null;
 }
 
+/** A switch for benchmarks and tests: the variable's 0 or 1 when it is set to one of them, else `otherwise`. */
+function envSwitch(name: string, otherwise: boolean): boolean {
+  const env = process.env[name];
+  return env === '0' || env === '1' ? env === '1' : otherwise;
+}
+
 /** Top-k on the device unless the caller says: with CUDA; MOODAXIS_DEVICE_TOP_K=0|1 overrides (benchmarks). */
 function deviceTopKDefault(backend: ModelInfo['backend']): boolean {
-  const env = process.env.MOODAXIS_DEVICE_TOP_K;
-  return env === '0' || env === '1' ? env === '1' : backend === 'cuda';
+  return envSwitch('MOODAXIS_DEVICE_TOP_K', backend === 'cuda');
 }
 
 /**
@@ -57,8 +62,7 @@ function deviceTopKDefault(backend: ModelInfo['backend']): boolean {
  * backends, where an evaluation has a fixed cost; MOODAXIS_COMPACT_TAIL=0|1 overrides (tests, benchmarks).
  */
 function compactTailDefault(backend: ModelInfo['backend']): boolean {
-  const env = process.env.MOODAXIS_COMPACT_TAIL;
-  return env === '0' || env === '1' ? env === '1' : backend !== 'cpu';
+  return envSwitch('MOODAXIS_COMPACT_TAIL', backend !== 'cpu');
 }
 
 /** Default capture layers and weights for a model with `layers` blocks. */

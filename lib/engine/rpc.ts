@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { RPC_DEFAULTS } from '../defaults.js';
 import { ensureCuda, nativeAddon } from './binding.js';
-import { buildFailure, runBuildScript } from './build-script.js';
+import { buildFailure, linesTo, runBuildScript } from './build-script.js';
 import { MoodaxisError, badInput } from './errors.js';
 import { withFileLock } from './file-lock.js';
 import { packageRoot } from './package-root.js';
@@ -172,9 +172,7 @@ export function ensureRpcBackend(log: (line: string) => void = stderrLog): Promi
         buildLock,
         async () => {
           if (existsSync(rpcPluginPath)) return;
-          const run = await runBuildScript(['--rpc-backend'], (chunk) => {
-            for (const line of chunk.split('\n')) if (line.trim()) log(line.replace(/^moodaxis: /, ''));
-          });
+          const run = await runBuildScript(['--rpc-backend'], linesTo(log));
           if (run.code !== 0) throw new MoodaxisError('NATIVE', `building llama.cpp's RPC backend failed: ${buildFailure(run)}\nAfter fixing it: cd ${packageRoot} && npm run build:rpc-backend`);
         },
         { onWait: () => log("another process is building llama.cpp's RPC backend; waiting for it…") },
