@@ -171,6 +171,9 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     prefillSeconds: stats ? stats.prefillMs / 1000 : null,
     prefillTokens: stats ? stats.prefillTokens : null,
     sharedPrefixTokens: stats ? stats.sharedTokens : null,
+    uniquePromptTokens: stats ? stats.uniquePromptTokens : null,
+    computedPromptTokens: stats ? stats.computedPromptTokens : null,
+    streamCopies: stats ? stats.streamCopies : null,
     prefillDecodes: stats ? stats.prefillDecodes : null,
     prefillUbatches: stats ? stats.prefillUbatches : null,
     steps: stats ? stats.steps : null,
@@ -247,20 +250,22 @@ function finish() {
   const lines = [`moodaxis bench (${mode}) ${results.date} commit ${results.commit}`];
   const ref = results.reference;
   if (ref) lines.push(`reference (HF bf16, ${ref.device}): one response ${f(ref.per_response_s, 1)} s (${f(ref.per_response_tok_s, 1)} tok/s incl. hidden-state pass); batched ${ref.batched}: ${f(ref.batched_tok_s)} tok/s`);
-  // The ideal on llama.cpp's kernels: load + unique prompt tokens (those not shared from another sequence's
-  // cache) ÷ batched-bench PP + generated tokens ÷ the best TG.
+  // The ideal on llama.cpp's kernels: load + unique prompt tokens (the distinct prefixes of the prompts, a
+  // property of the workload: what any prefill must compute) ÷ batched-bench PP + generated tokens ÷ the best
+  // TG. The prefill column also gives the time against the tokens prefill computed (shared ones fed again to
+  // fill a batch evenly included), the measure of earlier rounds.
   const bestTg = Math.max(0, ...results.rows.map((r) => r.batchedBench?.tgTokS ?? 0));
   const bestPp = Math.max(0, ...results.rows.map((r) => r.batchedBench?.ppTokS ?? 0));
-  const uniquePrompt = (o) => (o.prefillTokens != null ? o.prefillTokens - (o.sharedPrefixTokens ?? 0) : null);
+  const uniquePrompt = (o) => o.uniquePromptTokens ?? null;
   const idealOf = (o) => (bestTg && bestPp && uniquePrompt(o) != null ? o.loadSeconds + uniquePrompt(o) / bestPp + o.tokens / bestTg : null);
   if (results.rows.some((r) => r.ours)) {
-    lines.push('| variant | parallel used | wall s | ideal s | wall / ideal | step tok/s ÷ batched-bench TG at that parallel | prefill s ÷ (unique prompt tokens ÷ PP) |');
+    lines.push('| variant | parallel used | wall s | ideal s | wall / ideal | step tok/s ÷ batched-bench TG at that parallel | prefill s ÷ (unique prompt tokens ÷ PP) (÷ computed tokens ÷ PP) |');
     for (const r of results.rows) {
       if (!r.ours) continue;
       const ideal = idealOf(r.ours);
       const bb = r.batchedBench;
       const prefillIdeal = bestPp && uniquePrompt(r.ours) ? uniquePrompt(r.ours) / bestPp : null;
-      lines.push(`| ${r.variant ?? r.parallel} | ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(ideal, 1)} | ${ideal ? f(r.ours.wallSeconds / ideal, 2) + '×' : '–'} | ${bb?.tgTokS && r.ours.stepTokS ? f((100 * r.ours.stepTokS) / bb.tgTokS, 1) + ' %' : '–'} (gen alone: ${bb?.tgTokS ? f((100 * r.genCapture) / bb.tgTokS, 1) + ' %' : '–'}) | ${prefillIdeal && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / prefillIdeal, 2) + '×' : '–'} |`);
+      lines.push(`| ${r.variant ?? r.parallel} | ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(ideal, 1)} | ${ideal ? f(r.ours.wallSeconds / ideal, 2) + '×' : '–'} | ${bb?.tgTokS && r.ours.stepTokS ? f((100 * r.ours.stepTokS) / bb.tgTokS, 1) + ' %' : '–'} (gen alone: ${bb?.tgTokS ? f((100 * r.genCapture) / bb.tgTokS, 1) + ' %' : '–'}) | ${prefillIdeal && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / prefillIdeal, 2) + '×' : '–'} (${bestPp && r.ours.computedPromptTokens && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / (r.ours.computedPromptTokens / bestPp), 2) + '×' : '–'}; ${r.ours.uniquePromptTokens ?? '–'} unique, ${r.ours.computedPromptTokens ?? '–'} computed, ${r.ours.streamCopies ?? '–'} stream copies) |`);
     }
   }
   for (const r of results.rows) {

@@ -1,5 +1,6 @@
 #include "capture.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -189,6 +190,16 @@ void Capture::consume(int w, struct ggml_tensor* t) {
   }
   const bool pruned = prunedLayer(w);
   const size_t nCols = static_cast<size_t>(t->ne[1]);
+  if (!rawMode_) {
+    // columns no sequence keeps (a prompt's, outside compat mode) are not read off the device at all
+    const std::vector<ColumnRef>& refs = pruned ? outputs_ : all_;
+    size_t& off = pruned ? offsetOut_[w] : offsetAll_[w];
+    const size_t end = std::min(off + nCols, refs.size());
+    if (off + nCols <= refs.size() && std::none_of(refs.begin() + off, refs.begin() + end, [](const ColumnRef& r) { return r.slot >= 0; })) {
+      off += nCols;
+      return;
+    }
+  }
   const float* cols = hostColumns(t, nCols);
   if (!cols) return;
 

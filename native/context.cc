@@ -5,8 +5,10 @@
 #include "args.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -301,7 +303,11 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
     }
   }
   takeLastLlamaErrors();
+  const auto created = std::chrono::steady_clock::now();
   ctx_.reset(llama_init_from_model(model_->get(), cp));
+  if (const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL"); trace && std::strcmp(trace, "1") == 0)
+    std::fprintf(stderr, "moodaxis context: %d sequences of %u tokens, created in %.1f ms\n", nSeq, perSeq,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created).count());
   if (!ctx_) {
     backendChains_.clear();
     deviceTopK_.reset();
@@ -494,6 +500,9 @@ GenOptions parseOptions(const Napi::Value& value) {
     throw BadArgument("generate options.deviceTopK needs topK > 0, no allowedTokens and no backendSampling");
   opts.solo = o.boolean("solo");
   opts.compactTail = o.boolean("compactTail");
+  opts.evalCostTokens = o.int32("evalCostTokens");
+  opts.copyCostTokens = o.int32("copyCostTokens");
+  if (opts.evalCostTokens < 0 || opts.copyCostTokens < 0) throw BadArgument("generate options.evalCostTokens and copyCostTokens must not be negative");
   opts.stream = o.boolean("stream");
   opts.reuseCache = o.boolean("reuseCache");
   opts.capture = parseCapture(o);
@@ -639,6 +648,8 @@ Napi::Value Context::Stats(const Napi::CallbackInfo& info) {
   o.Set("sampleMs", s.sampleMs);
   o.Set("captureMs", s.captureMs);
   o.Set("sharedTokens", static_cast<double>(s.sharedTokens));
+  o.Set("uniquePromptTokens", static_cast<double>(s.uniquePromptTokens));
+  o.Set("computedPromptTokens", static_cast<double>(s.computedPromptTokens));
   o.Set("prefillDecodes", static_cast<double>(s.prefillDecodes));
   o.Set("prefillUbatches", static_cast<double>(s.prefillUbatches));
   o.Set("stepUbatches", static_cast<double>(s.stepUbatches));

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 namespace moodaxis {
 
@@ -140,13 +141,8 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
       owned_(batchCap_),
       batch_(owned_.batch),
       slots_(nSeq) {
-  // Admission order: longest work first, so the last sequences to finish are not a long tail at low batch.
-  admission_.resize(nReq_);
-  for (int i = 0; i < nReq_; i++) admission_[i] = i;
-  auto work = [&](int i) {
-    return static_cast<int>(reqs_[i].prompt.size()) + (reqs_[i].hasForced ? static_cast<int>(reqs_[i].forced.size()) : reqs_[i].maxTokens);
-  };
-  std::stable_sort(admission_.begin(), admission_.end(), [&](int a, int b) { return work(a) > work(b); });
+  orderAdmission();
+  countUniquePromptTokens();
   if (reuse_) findOwners();
   const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL");
   tracePrefill_ = trace && std::strcmp(trace, "1") == 0;
@@ -218,23 +214,14 @@ void GenerationRun::compact() {
 }
 
 // Gives the next requests in admission order a sequence each, with a sampler seeded for it, while fewer
-// than activeLimit_ are decoding: without reuse the lowest idle ones (paired with the requests as
-// packFollowers wants them: orderForPrefill), with reuse the one chooseSequence picks.
+// than activeLimit_ are decoding: without reuse as placeRequests pairs them, with reuse the one
+// chooseSequence picks.
 Status GenerationRun::admit(std::vector<int>& admitted) {
   int active = 0;
   for (int s = 0; s < nSeq_; s++) active += this->active(s) ? 1 : 0;
   std::vector<int> reqs;
   while (next_ < nReq_ && active + static_cast<int>(reqs.size()) < activeLimit_) reqs.push_back(admission_[next_++]);
-  if (!reuse_) orderForPrefill(reqs);
-  int idle = 0;
-  for (int req : reqs) {
-    int kept = 0;
-    int s = 0;
-    if (reuse_) s = chooseSequence(req, kept);
-    else {
-      while (this->active(idle)) idle++;
-      s = idle;
-    }
+  auto take = [&](int s, int req, int kept) -> Status {
     Slot& sl = slots_[s];
     sl.state = SlotState::Prefill;
     sl.req = req;
@@ -256,17 +243,109 @@ Status GenerationRun::admit(std::vector<int>& admitted) {
     sl.think.open = reqs_[req].startInThink;
     t_.capture.resetSlot(s);
     admitted.push_back(s);
+    return {};
+  };
+  if (reuse_) {
+    for (int req : reqs) {
+      int kept = 0;
+      const int s = chooseSequence(req, kept);  // (sees the sequences taken before it)
+      Status e = take(s, req, kept);
+      if (!e.ok()) return e;
+    }
+  } else {
+    for (const auto [s, req] : placeRequests(std::move(reqs))) {
+      Status e = take(s, req, 0);
+      if (!e.ok()) return e;
+    }
   }
   std::sort(admitted.begin(), admitted.end());  // prefill in sequence order, as the steps
   return {};
 }
 
-// Orders the requests of an admission round for their sequences (given in ascending order): those that
-// share no prefix first, then the others by the prompt tokens they will feed, most first, so that followers
-// feeding about as many tokens sit on consecutive sequences (packFollowers). A request's feed is estimated
-// as planSharing will find it: its prompt beyond the longest prefix a running sequence, or a request of this
-// round that shares none, holds.
-void GenerationRun::orderForPrefill(std::vector<int>& reqs) const {
+// The distinct prefixes of the prompts: in lexicographic order each prompt adds its tokens beyond what it
+// shares with the one before (the longest any other shares with it), its last token always.
+void GenerationRun::countUniquePromptTokens() {
+  std::vector<const std::vector<llama_token>*> prompts;
+  for (const auto& r : reqs_) prompts.push_back(&r.prompt);
+  std::sort(prompts.begin(), prompts.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  for (size_t k = 0; k < prompts.size(); k++)
+    t_.stats.uniquePromptTokens += static_cast<int64_t>(prompts[k]->size() - (k > 0 ? sharedPrefix(*prompts[k], *prompts[k - 1]) : 0));
+}
+
+// Admission order. Most generated tokens first: a request holds its sequence for the steps it generates
+// (its prompt is fed in a batch or two), so the last to finish are not a long tail at low batch. Among
+// requests generating as many, prompt families (the same first kMinShared tokens: a chat template and a
+// system prompt) take turns, each family's longest prompts first: every admission wave then holds the
+// families in proportion, and the sequences a wave frees hold the prefixes the next wave's requests start
+// with (placeRequests keeps them in place rather than copy a KV stream).
+void GenerationRun::orderAdmission() {
+  auto steps = [&](int i) { return reqs_[i].hasForced ? static_cast<int>(reqs_[i].forced.size()) : reqs_[i].maxTokens; };
+  std::vector<int> order(nReq_);
+  for (int i = 0; i < nReq_; i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return steps(a) != steps(b) ? steps(a) > steps(b) : reqs_[a].prompt.size() > reqs_[b].prompt.size();
+  });
+  admission_.clear();
+  for (size_t first = 0; first < order.size();) {
+    size_t end = first;
+    while (end < order.size() && steps(order[end]) == steps(order[first])) end++;
+    std::map<std::vector<llama_token>, size_t> familyOf;
+    std::vector<std::vector<int>> families;  // in the order of their longest prompt
+    for (size_t k = first; k < end; k++) {
+      const auto& prompt = reqs_[order[k]].prompt;
+      size_t family = families.size();
+      if (prompt.size() > kMinShared) family = familyOf.emplace(std::vector<llama_token>(prompt.begin(), prompt.begin() + kMinShared), family).first->second;
+      if (family == families.size()) families.emplace_back();
+      families[family].push_back(order[k]);
+    }
+    for (size_t turn = 0; admission_.size() < end; turn++)
+      for (const auto& members : families)
+        if (turn < members.size()) admission_.push_back(members[turn]);
+    first = end;
+  }
+}
+
+// Without reuse: the sequences an admission round's requests take, the lowest idle ones (so that they sit
+// together for the steps' equal split). One whose cache starts with a request's prompt for kMinShared
+// tokens or more (a wave ago it ran a request of the same family) takes that request, and keeps the prefix
+// in place; the rest are paired as orderForPrefill orders them. Returns (sequence, request) pairs.
+std::vector<std::pair<int, int>> GenerationRun::placeRequests(std::vector<int> reqs) const {
+  std::vector<int> window;
+  std::vector<char> taken(nSeq_, 0);
+  for (int s = 0; s < nSeq_ && window.size() < reqs.size(); s++)
+    if (!active(s)) window.push_back(s), taken[s] = 1;
+  std::vector<std::pair<int, int>> placed;
+  std::vector<int> open;  // window sequences no request keeps a prefix in
+  for (int s : window) {
+    int best = -1;
+    size_t bestShared = 0, bestFeed = 0;
+    for (size_t k = 0; canShare_ && k < reqs.size(); k++) {
+      if (reqs[k] < 0) continue;
+      const auto& prompt = reqs_[reqs[k]].prompt;
+      const size_t l = sharedPrefix(prompt, t_.held.tokens(s));
+      if (l < kMinShared) continue;
+      // the longest prefix; among equals the request feeding most (packFollowers: widest first)
+      if (l > bestShared || (l == bestShared && prompt.size() - l > bestFeed)) best = static_cast<int>(k), bestShared = l, bestFeed = prompt.size() - l;
+    }
+    if (best < 0) {
+      open.push_back(s);
+      continue;
+    }
+    placed.emplace_back(s, reqs[best]);
+    reqs[best] = -1;
+  }
+  reqs.erase(std::remove(reqs.begin(), reqs.end(), -1), reqs.end());
+  orderForPrefill(reqs, taken);
+  for (size_t k = 0; k < reqs.size(); k++) placed.emplace_back(open[k], reqs[k]);
+  return placed;
+}
+
+// Orders requests for sequences given in ascending order: leaders (those that share no prefix with a
+// sequence outside `taken` or an earlier leader) first, those no other request starts like before the
+// others, each kind longest first (splitLeaders feeds a kind a common first part, and the rest goes with
+// the followers); then the followers by the prompt tokens they will feed, most first, so that followers
+// feeding about as many tokens sit on consecutive sequences (packFollowers).
+void GenerationRun::orderForPrefill(std::vector<int>& reqs, const std::vector<char>& taken) const {
   if (!canShare_ || reqs.size() < 2) return;
   std::vector<int> leaders;
   std::vector<std::pair<int, int>> followers;  // (tokens to feed, request)
@@ -278,15 +357,27 @@ void GenerationRun::orderForPrefill(std::vector<int>& reqs) const {
       if (l >= kMinShared) shared = std::max(shared, l);
     };
     for (int t = 0; t < nSeq_; t++)
-      if (active(t)) consider(reqs_[slots_[t].req].prompt);
+      if (!taken[t]) consider(t_.held.tokens(t));
     for (int l : leaders) consider(reqs_[l].prompt);
     if (shared > 0) followers.emplace_back(static_cast<int>(prompt.size() - shared), req);
     else leaders.push_back(req);
   }
+  auto startsAnother = [&](int leader) {
+    for (int req : reqs)
+      if (req != leader && sharedPrefix(reqs_[req].prompt, reqs_[leader].prompt) >= kMinShared) return true;
+    return false;
+  };
+  std::vector<std::pair<int, int>> kinds;  // (kind: 0 alone, 1 others start like it; request)
+  for (int l : leaders) kinds.emplace_back(startsAnother(l) ? 1 : 0, l);
+  std::stable_sort(kinds.begin(), kinds.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : reqs_[a.second].prompt.size() > reqs_[b.second].prompt.size();
+  });
   std::stable_sort(followers.begin(), followers.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  reqs = leaders;
+  reqs.clear();
+  for (const auto& k : kinds) reqs.push_back(k.second);
   for (const auto& f : followers) reqs.push_back(f.second);
 }
+
 
 // The prompt's last token is always fed: its output gives the first generated token.
 size_t GenerationRun::sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other) {
@@ -337,10 +428,10 @@ int GenerationRun::chooseSequence(int req, int& kept) {
 
 // Prompt prefill for newly admitted slots, packed into batches of up to batchCap tokens. Prompts often
 // share a long prefix (chat template, system instruction): a slot whose prompt starts with at least
-// kMinShared tokens of another slot's prompt (one already in the cache, or one prefilled first in this
-// round) copies that sequence's cache and prefills only the rest. Across KV streams llama.cpp copies
-// the whole stream at the next decode (a device copy per layer, far cheaper than recomputing). With
-// reuse, a sequence's own cache from an earlier call (a conversation's history) is kept in place.
+// kMinShared tokens of what a sequence holds (its own cache kept in place, another's copied: across KV
+// streams llama.cpp copies the whole stream at the next decode, a device copy per layer) or of a leader's
+// prompt (prefilled first in this round) prefills only the rest. With reuse, a sequence's own cache from an
+// earlier call (a conversation's history) is kept in place.
 Status GenerationRun::prefill(const std::vector<int>& admitted) {
   prefillAll_.clear();
   prefillOut_.clear();
@@ -349,19 +440,17 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   std::vector<int> leaders;
   std::vector<Follower> followers;
   planSharing(admitted, leaders, followers);
-  for (int s : leaders) {
-    // A prompt that fits in a batch is not cut across two: its ubatches would hold a few tokens of it alone.
-    const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
+  for (const auto [s, length] : splitLeaders(leaders, followers)) {
+    // A part that fits in a batch is not cut across two: its ubatches would hold a few tokens of it alone.
     if (batch_.n_tokens > 0 && length <= batchCap_ && batch_.n_tokens + length > batchCap_) {
       Status e = flushPrefill();
       if (!e.ok()) return e;
     }
-    Status e = feedPrompt(s, 0);
+    Status e = feedPrompt(s, 0, static_cast<size_t>(length));
     if (!e.ok()) return e;
   }
-  if (followers.empty()) return flushPrefill();
   Status e = flushPrefill();
-  if (!e.ok()) return e;
+  if (!e.ok() || followers.empty()) return e;
   packFollowers(followers);
   for (const Follower& f : followers) {
     if (f.flushBefore) {
@@ -374,34 +463,11 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   return flushPrefill();
 }
 
-// With one KV stream per sequence llama.cpp evaluates a batch in ubatches of consecutive sequences that
-// feed equally many tokens each (equalSplitCount): followers feeding 12, 30 and 17 tokens on sequences 4, 9
-// and 10 take three graph evaluations (4 alone; 9 and 10 for 17 tokens; 9 alone for the rest). So followers are packed into batches of consecutive sequences that
-// feed the same number of tokens, each whole in one batch: a follower feeding fewer than its batch's first
-// recomputes part of its shared prefix instead of copying it (the same tokens at the same positions), so
-// that a wave of new prompts costs a few full evaluations rather than one small one per prompt.
-// orderForPrefill put the followers that feed most first.
-void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
-  if (opts_.solo || t_.capture.promptPerDecode()) return;  // one prompt per decode anyway
-  int width = 0, used = 0, lastSlot = -2;
-  for (Follower& f : followers) {
-    const int length = static_cast<int>(reqs_[slots_[f.slot].req].prompt.size());
-    const int feed = length - f.shared;
-    const bool joins = width > 0 && f.slot == lastSlot + 1 && feed <= width && length >= width && used + width <= batchCap_;
-    if (joins) f.shared = length - width;
-    else {
-      f.flushBefore = true;
-      width = feed;
-      used = 0;
-    }
-    used += joins ? width : feed;
-    lastSlot = f.slot;
-  }
-}
-
-// Leaders prefill their whole prompt; followers start from the longest prefix held by a sequence: their
-// own (with reuse, what an earlier call left: kept in place), a running one, a leader of this round, or
-// (with reuse) an idle one. What each sequence holds is `held` (a leader's will be its prompt).
+// Leaders feed their whole prompt; followers start from the longest prefix held by a sequence: their own
+// (kept in place: without reuse what the request before left, with reuse what an earlier call left), a
+// running or idle one, or a leader of this round. Keeping one's own prefix saves a stream copy, worth
+// copyCostTokens tokens of a longer prefix elsewhere. What each sequence holds is `held` (a leader's will
+// be its prompt).
 void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const {
   std::vector<char> admittedNow(nSeq_, 0);
   for (int s : admitted) admittedNow[s] = 1;
@@ -409,21 +475,97 @@ void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<in
     const auto& prompt = reqs_[slots_[s].req].prompt;
     int source = -1;
     size_t shared = 0;
-    // another sequence's prefix is copied (a stream copy per layer): worth it from kMinShared tokens on
+    long worth = 0;  // tokens shared, less a copy's cost
     auto consider = [&](int t, const std::vector<llama_token>& holds) {
       const size_t l = sharedPrefix(prompt, holds);
-      if (l > shared && l >= kMinShared) shared = l, source = t;
+      const long w = static_cast<long>(l) - (t == s ? 0 : opts_.copyCostTokens);
+      if (l >= kMinShared && (source < 0 || w > worth)) shared = l, source = t, worth = w;
     };
     if (canShare_) {
-      if (reuse_ && slots_[s].kept > 0) source = s, shared = static_cast<size_t>(slots_[s].kept);
-      // (without reuse a running sequence offers its prompt, with reuse all it holds)
+      if (reuse_ && slots_[s].kept > 0) source = s, shared = static_cast<size_t>(slots_[s].kept), worth = static_cast<long>(shared);
+      if (!reuse_) consider(s, t_.held.tokens(s));
       for (int t = 0; t < nSeq_; t++)
-        if (t != s && !admittedNow[t] && (active(t) || reuse_)) consider(t, reuse_ ? t_.held.tokens(t) : reqs_[slots_[t].req].prompt);
+        if (t != s && !admittedNow[t]) consider(t, t_.held.tokens(t));
       for (int t : leaders) consider(t, reqs_[slots_[t].req].prompt);
     }
-    if (shared > 0) followers.push_back({s, source, static_cast<int>(shared)});
+    if (source >= 0) followers.push_back({s, source, static_cast<int>(shared)});
     else leaders.push_back(s);
   }
+}
+
+// With one KV stream per sequence a batch splits into a graph evaluation per run of consecutive sequences
+// feeding as many tokens (equalSplitCount), and leaders' prompts differ in length. So leaders of a kind
+// (those no follower copies from, and those some do) of different lengths are fed a common first part, the
+// kind's shortest prompt less its last token, if it covers what their followers copy; the rest of each is fed with the
+// followers, kept in place, where packFollowers may widen it. Returns, in feeding order, each leader and
+// the prompt tokens the leader phase feeds of it; a leader fed in part is added to `followers`.
+std::vector<std::pair<int, int>> GenerationRun::splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const {
+  std::vector<std::pair<int, int>> parts;
+  const bool splits = canShare_ && !opts_.solo && !t_.capture.promptPerDecode();
+  std::vector<int> copied(nSeq_, 0);  // per leader: the most tokens a follower copies from it
+  for (const Follower& f : followers) copied[f.source] = std::max(copied[f.source], f.shared);
+  for (const bool feedsOthers : {false, true}) {
+    std::vector<int> kind;
+    for (int s : leaders)
+      if ((copied[s] > 0) == feedsOthers) kind.push_back(s);
+    if (kind.empty()) continue;
+    int part = INT32_MAX, longest = 0, needed = 0;
+    for (int s : kind) {
+      const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
+      part = std::min(part, length - 1);
+      longest = std::max(longest, length);
+      needed = std::max(needed, copied[s]);
+    }
+    // (prompts all as long take one evaluation per batch whole)
+    const bool split = splits && part >= 1 && part + 1 < longest && part >= needed;
+    for (int s : kind) {
+      const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
+      parts.emplace_back(s, split ? part : length);
+      if (split) followers.push_back({s, s, part, part, copied[s]});
+    }
+  }
+  std::stable_sort(followers.begin(), followers.end(), [](const Follower& a, const Follower& b) { return a.slot < b.slot; });
+  return parts;
+}
+
+// With one KV stream per sequence llama.cpp evaluates a batch in ubatches of consecutive sequences that
+// feed equally many tokens each (equalSplitCount): followers feeding 12, 30 and 17 tokens on sequences 4, 9
+// and 10 take three graph evaluations (4 alone; 9 and 10 for 17 tokens; 9 alone for the rest). So followers
+// are packed into batches of consecutive sequences that feed the same number of tokens (the width), each
+// whole in one batch: a follower feeding fewer recomputes part of its shared prefix instead (the same tokens
+// at the same positions). A follower feeding more widens its batch when the tokens that adds cost less
+// than another evaluation (evalCostTokens); a batch is as wide as its narrowest prompt allows, less what a
+// leader fed in part must keep for the followers copying from it.
+void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
+  if (opts_.solo || t_.capture.promptPerDecode()) return;  // one prompt per decode anyway
+  auto lengthOf = [&](const Follower& f) { return static_cast<int>(reqs_[slots_[f.slot].req].prompt.size()); };
+  size_t first = 0;
+  int width = 0, widest = 0;
+  auto close = [&](size_t end) {
+    for (size_t k = first; k < end; k++) followers[k].shared = lengthOf(followers[k]) - width;
+  };
+  for (size_t k = 0; k < followers.size(); k++) {
+    Follower& f = followers[k];
+    const int length = lengthOf(f);
+    const int feed = length - f.shared;
+    if (k > first) {
+      const int members = static_cast<int>(k - first);
+      const int wider = std::max(width, feed);
+      const int bound = std::min(widest, length - f.keep);
+      if (f.slot == followers[k - 1].slot + 1 && wider <= bound && (members + 1) * wider <= batchCap_ &&
+          (wider - width) * members <= opts_.evalCostTokens) {
+        width = wider;
+        widest = bound;
+        continue;
+      }
+      close(k);
+    }
+    first = k;
+    f.flushBefore = true;
+    width = feed;
+    widest = length - f.keep;
+  }
+  close(followers.size());
 }
 
 // Starts the follower's sequence with the shared prefix (its own kept in place, or a copy of the source's)
@@ -441,12 +583,12 @@ Status GenerationRun::shareAndFeed(Follower f) {
     f.shared = 0;
   }
   holds.resize(f.shared);
-  t_.stats.sharedTokens += f.shared;
-  return feedPrompt(f.slot, static_cast<size_t>(f.shared));
+  if (f.fedBefore == 0) t_.stats.sharedTokens += f.shared;  // (a leader's first part is its own, fed in this round)
+  return feedPrompt(f.slot, static_cast<size_t>(f.shared), reqs_[slots_[f.slot].req].prompt.size());
 }
 
-// Adds prompt tokens [from, end) of slot s to the prefill batch, decoding whenever it is full.
-Status GenerationRun::feedPrompt(int s, size_t from) {
+// Adds prompt tokens [from, to) of slot s to the prefill batch, decoding whenever it is full.
+Status GenerationRun::feedPrompt(int s, size_t from, size_t to) {
   Slot& sl = slots_[s];
   const auto& prompt = reqs_[sl.req].prompt;
   auto& holds = t_.held.tokens(s);
@@ -454,7 +596,7 @@ Status GenerationRun::feedPrompt(int s, size_t from) {
     llama_memory_seq_rm(mem_, s, -1, -1);
     holds.clear();
   }
-  for (size_t p = from; p < prompt.size(); p++) {
+  for (size_t p = from; p < to; p++) {
     if (batch_.n_tokens == (opts_.solo ? 1 : batchCap_)) {
       Status e = flushPrefill();
       if (!e.ok()) return e;
@@ -474,7 +616,7 @@ Status GenerationRun::feedPrompt(int s, size_t from) {
       prefillLast_.emplace_back(s, i);
     }
   }
-  sl.pos = static_cast<int>(prompt.size());
+  sl.pos = static_cast<int>(to);
   if (t_.capture.promptPerDecode() || opts_.solo) return flushPrefill();
   return {};
 }
@@ -482,6 +624,7 @@ Status GenerationRun::feedPrompt(int s, size_t from) {
 // Decodes the packed prefill batch and chooses the first token of each prompt that ended in it.
 Status GenerationRun::flushPrefill() {
   if (batch_.n_tokens == 0) return {};
+  t_.stats.computedPromptTokens += batch_.n_tokens;
   t_.capture.beginDecode(std::move(prefillAll_), std::move(prefillOut_));
   prefillAll_.clear();
   prefillOut_.clear();
@@ -677,8 +820,10 @@ void GenerationRun::finish(int s, bool eos) {
   t_.capture.finishSlot(s, res.vector, res.norms);
   prog_.finished.emplace_back(sl.req, res);
   sl = Slot();
-  if (reuse_) {
-    t_.held.touch(s);  // kept for a later call
+  // What the sequence holds is kept for the next request that starts like it (placeRequests), or with
+  // reuse for a later call; a cache that cannot share prefixes is emptied.
+  if (canShare_) {
+    t_.held.touch(s);
   } else {
     llama_memory_seq_rm(mem_, s, -1, -1);
     t_.held.tokens(s).clear();

@@ -58,6 +58,11 @@ struct GenOptions {
   // one graph evaluation (GenerationRun::compact). Not with solo, reuseCache or backendSampling.
   bool compactTail = false;
   bool solo = false;  // decode each sequence alone, one token per decode (batch-invariant on GPU backends)
+  // What prefill planning weighs, in prompt tokens computed: a graph evaluation's fixed cost (packFollowers
+  // feeds a few shared tokens again rather than start another), and a KV stream copy's (planSharing keeps a
+  // sequence's own prefix in place unless another's is this much longer).
+  int32_t evalCostTokens = 0;
+  int32_t copyCostTokens = 0;
   bool stream = false;  // progress reports carry the text so far of every request in flight
   // Keep every sequence's KV cache after the call, and start a prompt from what an earlier call left in a
   // sequence when it begins with those tokens (multi-turn conversations). The context may then hold more
@@ -84,7 +89,11 @@ struct GenStats {
   double decodeMs = 0, waitMs = 0, sampleMs = 0;  // inside llama_decode, waiting for its outputs, choosing tokens
   double captureMs = 0;                           // reading and folding captured states (inside llama_decode)
   int64_t steps = 0, prefillTokens = 0, stepTokens = 0;
-  int64_t sharedTokens = 0;  // prompt tokens a sequence's cache held already (another's, or its own from an earlier call)
+  int64_t sharedTokens = 0;  // prompt tokens a sequence's cache held already (another's, its own from an earlier request or call)
+  int64_t computedPromptTokens = 0;  // prompt tokens prefill decodes fed (shared ones fed again to widen a batch included)
+  // The prompt tokens a prefill must compute at the least: the distinct prefixes of the call's prompts (each
+  // prompt's last token counted, since its output is needed). A property of the requests, not of the run.
+  int64_t uniquePromptTokens = 0;
   // Graph evaluations (ubatches) llama.cpp splits the decodes into: with one KV stream per sequence a
   // ubatch holds consecutive sequence ids with equal token counts (equalSplitCount).
   int64_t prefillDecodes = 0, prefillUbatches = 0, stepUbatches = 0;
@@ -182,6 +191,8 @@ class GenerationRun {
   // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache (itself: kept in place).
   struct Follower {
     int slot, source, shared;
+    int fedBefore = 0;  // a leader fed in part: the tokens of its prompt the leader phase fed
+    int keep = 0;       // ... and the fewest it may keep (what followers copy from it)
     bool flushBefore = false;  // packFollowers: starts a new prefill batch
   };
   using Pick = std::pair<int, int>;  // (slot, batch index of its output)
@@ -195,11 +206,15 @@ class GenerationRun {
   int chooseSequence(int req, int& kept);
   // Tokens at the start of `prompt` that `other` holds, short of the prompt's last token.
   static size_t sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other);
+  void orderAdmission();
+  void countUniquePromptTokens();
+  std::vector<std::pair<int, int>> placeRequests(std::vector<int> reqs) const;
+  void orderForPrefill(std::vector<int>& reqs, const std::vector<char>& taken) const;
   Status prefill(const std::vector<int>& admitted);
-  void orderForPrefill(std::vector<int>& reqs) const;
-  void packFollowers(std::vector<Follower>& followers) const;
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
-  Status feedPrompt(int s, size_t from);
+  std::vector<std::pair<int, int>> splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const;
+  void packFollowers(std::vector<Follower>& followers) const;
+  Status feedPrompt(int s, size_t from, size_t to);
   Status flushPrefill();
   Status shareAndFeed(Follower f);
   Status step();

@@ -52,6 +52,8 @@ export interface NativeGenerateOptions {
   /** Per-sequence context cap (0: the model's training context). */
   contextLimit: number;
   flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; compactTail: boolean; solo: boolean; stream: boolean;
+  /** Prefill planning's costs, in prompt tokens computed: a graph evaluation's fixed part, and a KV stream copy. */
+  evalCostTokens: number; copyCostTokens: number;
   /** Keep the sequences' KV cache after the call; start prompts from what an earlier call left (GenerateOptions.reuseCache). */
   reuseCache: boolean;
   /** null: nothing captured. */
@@ -74,6 +76,13 @@ export interface NativeGenerateStats {
    * request, or (reuseCache) what an earlier call left. Included in prefillTokens.
    */
   sharedTokens: number;
+  /**
+   * The prompt tokens a prefill must compute at the least: the distinct prefixes of the call's prompts (each
+   * prompt's last token counted). A property of the requests; what prefill computed is measured against it.
+   */
+  uniquePromptTokens: number;
+  /** Prompt tokens the prefill decodes computed: those not shared, and shared ones fed again to fill a batch evenly. */
+  computedPromptTokens: number;
   /**
    * Prefill decodes, and the graph evaluations (ubatches) llama.cpp splits the prefill and step decodes
    * into: with one KV stream per sequence a ubatch holds consecutive sequence ids with equal token counts.

@@ -65,6 +65,16 @@ function compactTailDefault(backend: ModelInfo['backend']): boolean {
   return envSwitch('MOODAXIS_COMPACT_TAIL', backend !== 'cpu');
 }
 
+/**
+ * What prefill planning weighs, in prompt tokens computed. On an H200 (8B Q4_K_M) a prompt token costs
+ * 0.085 ms, a graph evaluation 11.3 ms more and a KV stream copy (a device copy and a wait per layer's K
+ * and V) 1 ms; on a 2-core CPU (a tiny model) 0.033, 1.25 and 0.5 ms (fitted over the prefill decodes of
+ * the benchmark's workload, BENCHMARKS.md).
+ */
+function prefillCosts(backend: ModelInfo['backend']): { evalCostTokens: number; copyCostTokens: number } {
+  return backend === 'cpu' ? { evalCostTokens: 32, copyCostTokens: 16 } : { evalCostTokens: 128, copyCostTokens: 12 };
+}
+
 /** Default capture layers and weights for a model with `layers` blocks. */
 export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
   const n = Math.min(CAPTURE_WEIGHTS.length, layers);
@@ -486,6 +496,7 @@ class LoadedModel implements Model {
           deviceTopK: (options.deviceTopK ?? deviceTopKDefault(this.info.backend)) && topK > 0 && !options.allowedTokens && !options.backendSampling,
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           compactTail: compactTailDefault(this.info.backend),
+          ...prefillCosts(this.info.backend),
           capture,
           stream: onText !== undefined,
           reuseCache: options.reuseCache ?? false,

@@ -56,7 +56,7 @@ function combineStats(all: GenerateStats[]): GenerateStats | null {
   const max = (k: keyof GenerateStats) => Math.max(...all.map((x) => x[k]));
   return {
     prefillMs: max('prefillMs'), stepMs: max('stepMs'), decodeMs: max('decodeMs'), waitMs: max('waitMs'), sampleMs: max('sampleMs'), captureMs: max('captureMs'),
-    steps: max('steps'), prefillTokens: sum('prefillTokens'), stepTokens: sum('stepTokens'), sharedTokens: sum('sharedTokens'),
+    steps: max('steps'), prefillTokens: sum('prefillTokens'), stepTokens: sum('stepTokens'), sharedTokens: sum('sharedTokens'), uniquePromptTokens: sum('uniquePromptTokens'), computedPromptTokens: sum('computedPromptTokens'),
     prefillDecodes: sum('prefillDecodes'), prefillUbatches: sum('prefillUbatches'), stepUbatches: sum('stepUbatches'), movedSequences: sum('movedSequences'), streamCopies: sum('streamCopies'),
     parallel: max('parallel'), requestedParallel: max('requestedParallel'),
   };

@@ -33,6 +33,24 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
+/**
+ * The fewest prompt tokens a prefill computes: the distinct prefixes of the prompts (a trie's nodes), and
+ * the last token of a prompt that another one extends or repeats (its output is needed). Counted apart from
+ * the engine, shortest prompts first (a prompt that another extends is best computed first).
+ */
+function distinctPrefixes(prompts: number[][]): number {
+  const seen = new Set<string>();
+  let count = 0;
+  for (const p of [...prompts].sort((a, b) => a.length - b.length)) {
+    for (let n = 1; n <= p.length; n++) {
+      const key = p.slice(0, n).join(',');
+      if (!seen.has(key) || n === p.length) count++;
+      seen.add(key);
+    }
+  }
+  return count;
+}
+
 describe('engine on real trained models', () => {
   let stories: Model;
   beforeAll(async () => {
@@ -210,6 +228,47 @@ describe('engine on real trained models', () => {
     }
   });
 
+  it('a freed sequence keeps what its request left: the next request of the same family starts from it in place', async () => {
+    const prefix = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const ends = ['One day', 'She saw a big dog', 'Her mom said', 'The sun was hot', 'A bird sang', 'Tom came by', 'It rained', 'They ate cake'];
+    const reqs = ends.map((end) => ({ prompt: `${prefix} ${end}` }));
+    const mode = TEST_GPU === 'cpu' ? { deterministic: true } : {};
+    const inWaves = await stories.generate(reqs, { temperature: 0, maxTokens: 16, parallel: 4, ...mode });
+    const stats = stories.lastGenerateStats()!;
+    // the first four: one leads, three copy its stream; the next four start from the prefix their sequence holds
+    expect(stats.streamCopies).toBe(3);
+    expect(stats.sharedTokens).toBeGreaterThanOrEqual(7 * 16);
+    const prompts = reqs.map((r) => Array.from(stories.tokenize(r.prompt, { addSpecial: true })));
+    expect(stats.uniquePromptTokens).toBe(distinctPrefixes(prompts));
+    const atOnce = await stories.generate(reqs, { temperature: 0, maxTokens: 16, parallel: 8, ...mode });
+    expect(stories.lastGenerateStats()!.streamCopies).toBe(7);
+    for (const [i, r] of inWaves.entries()) {
+      expect(r.text).toBe(atOnce[i].text);
+      expect(relErr(r.vector, atOnce[i].vector)).toBeLessThan(TEST_GPU === 'cpu' ? 1e-5 : 1e-2);
+    }
+  });
+
+  // With one KV stream per sequence, prompts of eight lengths fed whole take eight graph evaluations (the
+  // equal split takes as many tokens from each sequence of a ubatch).
+  it('leaders of different lengths are fed a common first part, then the rest together: two graph evaluations', async () => {
+    const body = Array.from(stories.tokenize('and the '.repeat(10), { addSpecial: false }));
+    const requests = Array.from({ length: 8 }, (_, i) => ({ tokens: Int32Array.from([100 + i, ...body, ...body.slice(0, i)]) }));
+    const mode = TEST_GPU === 'cpu' ? { deterministic: true } : {};
+    const out = await stories.generate(requests, { temperature: 0, maxTokens: 4, parallel: 8, ...mode });
+    const stats = stories.lastGenerateStats()!;
+    expect(stats.streamCopies).toBe(0);
+    expect(stats.sharedTokens).toBe(0);
+    expect([stats.prefillDecodes, stats.prefillUbatches]).toEqual([2, 2]);
+    // the part: the shortest prompt less its last token; the rest of each fed 8 wide (the shorter recompute)
+    expect(stats.computedPromptTokens).toBe(8 * body.length + 8 * 8);
+    expect(stats.uniquePromptTokens).toBe(requests.reduce((n, r) => n + r.tokens.length, 0));
+    for (const i of [0, 7]) {
+      const [alone] = await stories.generate([requests[i]], { temperature: 0, maxTokens: 4, parallel: 1, ...mode });
+      expect(out[i].text).toBe(alone.text);
+      expect(relErr(out[i].vector, alone.vector)).toBeLessThan(TEST_GPU === 'cpu' ? 1e-5 : 1e-2);
+    }
+  });
+
   // A batch holds 512 tokens; a prompt cut across two batches would leave a few of its tokens to ubatches
   // of their own (llama.cpp's equal split takes as many tokens from each sequence of a ubatch).
   it('prompts that share nothing are not cut across prefill batches: one graph evaluation per decode', async () => {
@@ -243,7 +302,10 @@ describe('engine on real trained models', () => {
     expect(moved.stats.streamCopies).toBe(moved.stats.movedSequences);
     expect(moved.stats.stepUbatches).toBe(moved.stats.steps);
     expect(moved.out.map((r) => r.tokenIds)).toEqual(still.out.map((r) => r.tokenIds));
-    for (const [i, r] of moved.out.entries()) expect(relErr(r.vector, still.out[i].vector)).toBeLessThan(1e-5);
+    // A move changes the ubatches the steps run in, for the moved sequences and their new neighbours; on this
+    // tiny model that alone moves a vector by up to 1.6e-4 (the same requests at parallel 1 and 8), while a
+    // stream copied wrong changes the texts and the vectors by far more.
+    for (const [i, r] of moved.out.entries()) expect(relErr(r.vector, still.out[i].vector)).toBeLessThan(1e-3);
   });
 
   it('a seeded sampled run reproduces exactly', async () => {

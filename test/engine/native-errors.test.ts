@@ -15,7 +15,7 @@ const request = (over: Partial<NativeRequest> = {}): NativeRequest => ({
 });
 const options = (over: Partial<NativeGenerateOptions> = {}): NativeGenerateOptions => ({
   temperature: 0, topK: 0, topP: 1, ignoreEos: false, thinkBudget: -1, thinkClose: -1, parallel: 2, contextLimit: 0,
-  flashAttn: false, f32Cache: true, backendSampling: false, deviceTopK: false, compactTail: false, solo: false, stream: false, reuseCache: false, capture: null, ...over,
+  flashAttn: false, f32Cache: true, backendSampling: false, deviceTopK: false, compactTail: false, solo: false, stream: false, reuseCache: false, capture: null, evalCostTokens: 32, copyCostTokens: 16, ...over,
 });
 
 /** The rejection of a promise (or the throw of a call), with its message and code. */
