@@ -200,6 +200,7 @@ void GenerationRun::compact() {
     while (low < nSeq_ && active(low)) low++;
     while (high >= 0 && !active(high)) high--;
     if (low >= high) return;
+    llama_memory_seq_rm(mem_, low, -1, -1);  // (what it held before: see shareAndFeed)
     llama_memory_seq_cp(mem_, high, low, -1, -1);
     llama_memory_seq_rm(mem_, high, -1, -1);
     t_.stats.streamCopies++;
@@ -573,6 +574,9 @@ void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
 Status GenerationRun::shareAndFeed(Follower f) {
   auto& holds = t_.held.tokens(f.slot);
   if (f.source != f.slot) {
+    // emptied first: llama.cpp then fills it from its first cell on (a stream's cells past the longest
+    // sequence in a ubatch widen every sequence's attention in it)
+    llama_memory_seq_rm(mem_, f.slot, -1, -1);
     llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
     t_.stats.streamCopies++;
     holds = t_.held.tokens(f.source);
