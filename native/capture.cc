@@ -188,22 +188,10 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     error_ = msg;
     return;
   }
-  const bool pruned = prunedLayer(w);
   const size_t nCols = static_cast<size_t>(t->ne[1]);
-  if (!rawMode_) {
-    // columns no sequence keeps (a prompt's, outside compat mode) are not read off the device at all
-    const std::vector<ColumnRef>& refs = pruned ? outputs_ : all_;
-    size_t& off = pruned ? offsetOut_[w] : offsetAll_[w];
-    const size_t end = std::min(off + nCols, refs.size());
-    if (off + nCols <= refs.size() && std::none_of(refs.begin() + off, refs.begin() + end, [](const ColumnRef& r) { return r.slot >= 0; })) {
-      off += nCols;
-      return;
-    }
-  }
-  const float* cols = hostColumns(t, nCols);
-  if (!cols) return;
-
   if (rawMode_) {
+    const float* cols = hostColumns(t, nCols);
+    if (!cols) return;
     size_t& off = offsetAll_[w];
     auto& dst = raw_[w];
     if ((off + nCols) * nEmbd_ > dst.size()) {
@@ -215,6 +203,7 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     return;
   }
 
+  const bool pruned = prunedLayer(w);
   const std::vector<ColumnRef>& refs = pruned ? outputs_ : all_;
   size_t& off = pruned ? offsetOut_[w] : offsetAll_[w];
   if (off + nCols > refs.size()) {
@@ -224,6 +213,13 @@ void Capture::consume(int w, struct ggml_tensor* t) {
     error_ = msg;
     return;
   }
+  // columns no sequence keeps (a prompt's, outside compat mode) are not read off the device at all
+  if (std::none_of(refs.begin() + off, refs.begin() + off + nCols, [](const ColumnRef& r) { return r.slot >= 0; })) {
+    off += nCols;
+    return;
+  }
+  const float* cols = hostColumns(t, nCols);
+  if (!cols) return;
   const std::vector<size_t>& positions = pruned ? posOut_ : posAll_;
   const size_t first = off;
   auto foldColumn = [&](int j) {

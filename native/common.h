@@ -30,6 +30,8 @@ struct Status {
 void installLogger();
 void setLogVerbose(bool verbose);
 std::string takeLastLlamaErrors();
+// MOODAXIS_TRACE_PREFILL=1: a line on stderr per prefill decode and per context created.
+bool tracePrefill();
 
 // Backends (CPU variants, CUDA plugin) loaded once per process.
 struct BackendState {

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -305,7 +304,7 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   takeLastLlamaErrors();
   const auto created = std::chrono::steady_clock::now();
   ctx_.reset(llama_init_from_model(model_->get(), cp));
-  if (const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL"); trace && std::strcmp(trace, "1") == 0)
+  if (tracePrefill())
     std::fprintf(stderr, "moodaxis context: %d sequences of %u tokens, created in %.1f ms\n", nSeq, perSeq,
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - created).count());
   if (!ctx_) {

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 
 namespace moodaxis {
@@ -144,8 +142,7 @@ GenerationRun::GenerationRun(const RunTarget& target, const std::vector<GenReque
   orderAdmission();
   countUniquePromptTokens();
   if (reuse_) findOwners();
-  const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL");
-  tracePrefill_ = trace && std::strcmp(trace, "1") == 0;
+  tracePrefill_ = tracePrefill();
   prog_.total = nReq_;
   lastReport_ = Clock::now();
 }
@@ -522,7 +519,7 @@ std::vector<std::pair<int, int>> GenerationRun::splitLeaders(const std::vector<i
     for (int s : kind) {
       const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
       parts.emplace_back(s, split ? part : length);
-      if (split) followers.push_back({s, s, part, part, copied[s]});
+      if (split) followers.push_back({s, s, part, copied[s], true});
     }
   }
   std::stable_sort(followers.begin(), followers.end(), [](const Follower& a, const Follower& b) { return a.slot < b.slot; });
@@ -587,7 +584,7 @@ Status GenerationRun::shareAndFeed(Follower f) {
     f.shared = 0;
   }
   holds.resize(f.shared);
-  if (f.fedBefore == 0) t_.stats.sharedTokens += f.shared;  // (a leader's first part is its own, fed in this round)
+  if (!f.leaderRest) t_.stats.sharedTokens += f.shared;
   return feedPrompt(f.slot, static_cast<size_t>(f.shared), reqs_[slots_[f.slot].req].prompt.size());
 }
 

@@ -191,8 +191,8 @@ class GenerationRun {
   // A slot whose prompt starts with `shared` tokens already in sequence `source`'s cache (itself: kept in place).
   struct Follower {
     int slot, source, shared;
-    int fedBefore = 0;  // a leader fed in part: the tokens of its prompt the leader phase fed
-    int keep = 0;       // ... and the fewest it may keep (what followers copy from it)
+    int keep = 0;             // the fewest it may keep (a leader fed in part: what followers copy from it)
+    bool leaderRest = false;  // the rest of a leader fed in part: its prefix is its own, fed in this round
     bool flushBefore = false;  // packFollowers: starts a new prefill batch
   };
   using Pick = std::pair<int, int>;  // (slot, batch index of its output)
@@ -254,8 +254,7 @@ class GenerationRun {
   std::vector<ColumnRef> prefillAll_, prefillOut_;
   std::vector<Pick> prefillLast_;
   bool prefilling_ = false;  // the decode under way is a prefill batch (statistics; how top-k candidates are read)
-  // MOODAXIS_TRACE_PREFILL=1: a line per prefill decode on stderr (tokens, sequences, ubatches, copies, ms)
-  bool tracePrefill_ = false;
+  bool tracePrefill_ = false;  // a line per prefill decode on stderr (tracePrefill, read once per run)
   int64_t copiesTraced_ = 0;
 };
 

@@ -3,6 +3,7 @@
 // of any level are also kept process-wide: when ggml aborts the process (a CUDA error, say), they are
 // printed to stderr before it dies, so that the cause is never lost.
 #include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <cstring>
 #include <deque>
@@ -68,6 +69,11 @@ std::string takeLastLlamaErrors() {
   }
   t_errors.clear();
   return out;
+}
+
+bool tracePrefill() {
+  const char* trace = std::getenv("MOODAXIS_TRACE_PREFILL");
+  return trace && std::strcmp(trace, "1") == 0;
 }
 
 }  // namespace moodaxis
