@@ -1,7 +1,7 @@
 // Step throughput of generate under option combinations (GPU): where the gap to llama-batched-bench is.
 //   node bench/profile.mjs MODEL [parallel=64] [gen=200] [modes=all, comma-separated: topk,topk-nocap,host,...]
-// Switches read when a context is made (MOODAXIS_CAPTURE_SUMS) apply to the whole run: compare them in
-// separate runs.
+// Switches read when a context is made (MOODAXIS_CAPTURE_SUMS, MOODAXIS_GRAPH_TAP, MOODAXIS_TOP_K_BLOCKS)
+// apply to the whole run: compare them in separate runs.
 import { loadModel } from '../dist/lib/engine/index.js';
 const [path, parallel = '64', gen = '200', modes = 'all'] = process.argv.slice(2);
 const all = {
@@ -17,7 +17,7 @@ const chosen = modes === 'all' ? Object.keys(all) : modes.split(',');
 const model = await loadModel(path, { gpu: 'cuda' });
 const reqs = Array.from({ length: Number(parallel) }, (_, i) => ({ prompt: `${i} ${'word '.repeat(120)}` }));
 await model.generate(reqs.slice(0, 2), { maxTokens: 4 });
-const env = ['MOODAXIS_CAPTURE_SUMS'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`).join(' ');
+const env = ['MOODAXIS_CAPTURE_SUMS', 'MOODAXIS_GRAPH_TAP', 'MOODAXIS_TOP_K_BLOCKS'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`).join(' ');
 for (const key of chosen) {
   const [label, o] = all[key];
   const t0 = performance.now();

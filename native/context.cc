@@ -6,8 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -201,11 +202,45 @@ void Context::freeContext() {
   ctxSeq_ = ctxPerSeq_ = 0;
   ctxBytes_ = 0;
   held_.reset(0, {}, 0, 0);
+  cvec_.clear();
+  cvecKnown_ = true;  // a new context has none
+}
+
+// Applies a control vector (empty: none) to the context's graphs. llama.cpp then reserves the scheduler again
+// at the next decode (tens of ms with CUDA), so a vector the context has already is not applied again.
+bool Context::setControlVector(const std::vector<float>& cvec, int32_t start, int32_t end) {
+  if (cvecKnown_ && cvec == cvec_ && (cvec.empty() || (start == cvecStart_ && end == cvecEnd_))) return true;
+  const int nEmbd = llama_model_n_embd(model_->get());
+  const bool ok = cvec.empty() ? llama_set_adapter_cvec(ctx_.get(), nullptr, 0, nEmbd, -1, -1) == 0
+                               : llama_set_adapter_cvec(ctx_.get(), cvec.data(), cvec.size(), nEmbd, start, end) == 0;
+  // (after a refusal the context's vector is not known: the next call applies its own)
+  cvecKnown_ = ok;
+  cvec_ = cvec;
+  cvecStart_ = start;
+  cvecEnd_ = end;
+  return ok;
+}
+
+// Whether a context for these options needs the graph callback. Without the device top-k, the capture reads
+// each watched tensor where it is computed. With it, one stop at the end of each ubatch's graph (graphTap) is
+// needed only where a decode of several ubatches keeps columns: compat mode's prompts. Otherwise a step is one
+// ubatch (n_ubatch >= n_seq_max) and keeps no prompt column, so its top-k matrices and captured tensors are
+// read after the decode (GenerationRun::decode), and the scheduler runs the graph whole, without stopping.
+// MOODAXIS_GRAPH_TAP=1 keeps the stop anyway (benchmarks compare the two).
+bool Context::needsGraphTap(const GenOptions& opts) {
+  const bool withTopK = opts.deviceTopK && !opts.backendSampling;
+  if (!withTopK) return !opts.capture.layers.empty();
+  static const bool forced = [] {
+    const char* tap = std::getenv("MOODAXIS_GRAPH_TAP");
+    return tap && std::strcmp(tap, "1") == 0;
+  }();
+  return forced || opts.capture.compat;
 }
 
 bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
   return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
          ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
+         ctxTap_ == needsGraphTap(opts) &&
          (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0) &&
          (!deviceTopK_ || deviceTopK_->keptLayers() == keptLayers(opts));
 }
@@ -248,11 +283,10 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   cp.no_perf = true;
   cp.flash_attn_type = opts.flashAttn ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.type_k = cp.type_v = opts.f32Cache ? GGML_TYPE_F32 : GGML_TYPE_F16;
-  // The graph callback only where states or the device's top-k are read: with one set, the scheduler
-  // computes the graph in pieces and synchronizes after each (docs/native.md), which costs even when no
-  // node is wanted. With the device top-k it asks for one node, at the end (graphTap).
+  // The graph callback only where it is needed (needsGraphTap): with one set, the scheduler computes the
+  // graph in pieces and synchronizes after each (docs/native.md), which costs even when no node is wanted.
   const bool withTopK = opts.deviceTopK && !opts.backendSampling;
-  if (!opts.capture.layers.empty() || withTopK) {
+  if (needsGraphTap(opts)) {
     cp.cb_eval = &Context::graphTap;
     cp.cb_eval_user_data = this;
   }
@@ -322,6 +356,7 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   ctxF32_ = opts.f32Cache;
   ctxBackendSampling_ = opts.backendSampling;
   ctxCapture_ = !opts.capture.layers.empty();
+  ctxTap_ = needsGraphTap(opts);
   return {};
 }
 
@@ -340,13 +375,8 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
   err = reuse ? ensureRetainingContext(n, need, opts, nSeq) : ensureContext(nSeq = std::max(1, std::min(opts.parallel, n)), need, opts);
   if (!err.ok()) return err;
   capture_.configure(opts.capture, nEmbd, llama_model_n_layer(model_->get()), nSeq);
-  if (!opts.controlVector.empty()) {
-    if (llama_set_adapter_cvec(ctx_.get(), opts.controlVector.data(), opts.controlVector.size(), nEmbd, opts.cvecStart,
-                               opts.cvecEnd) != 0)
-      return Status::badInput("the control vector does not fit this model: " + takeLastLlamaErrors());
-  } else {
-    llama_set_adapter_cvec(ctx_.get(), nullptr, 0, nEmbd, -1, -1);
-  }
+  if (!setControlVector(opts.controlVector, opts.cvecStart, opts.cvecEnd))
+    return Status::badInput("the control vector does not fit this model: " + takeLastLlamaErrors());
   // What the sequences hold is kept only for a call that reuses it, under the same control vector.
   if (!reuse || !held_.holdsFor(nSeq, opts.controlVector, opts.cvecStart, opts.cvecEnd)) clearMemory(nSeq, opts);
   stats = GenStats();
@@ -357,7 +387,8 @@ Status Context::runGenerate(std::vector<GenRequest>& reqs, const GenOptions& opt
     pool_ = std::make_unique<WorkerPool>(std::clamp(hw / 2, 0, 7));
     capture_.setPool(pool_.get());
   }
-  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, deviceTopK_.get(), cancel_, stats, held_};
+  const RunTarget target{ctx_.get(), *model_, capture_, pool_.get(), backendChains_, deviceTopK_.get(),
+                         deviceTopK_ && !ctxTap_, cancel_, stats, held_};
   GenerationRun run(target, reqs, opts, nSeq, out, progress);
   Status status = run.run();
   // A failed or cancelled decode may leave part of a batch in the cache: nothing is trusted after it.
@@ -412,7 +443,7 @@ Status Context::runForward(const std::vector<llama_token>& tokens, const std::ve
   const int32_t nVocab = llama_vocab_n_tokens(model_->vocab());
   for (llama_token t : tokens)
     if (t < 0 || t >= nVocab) return Status::badInput("token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(nVocab - 1) + ")");
-  llama_set_adapter_cvec(ctx_.get(), nullptr, 0, llama_model_n_embd(model_->get()), -1, -1);
+  setControlVector({}, 0, 0);
   clearMemory(1, opts);
   const int batchCap = static_cast<int>(llama_n_batch(ctx_.get()));
   OwnedBatch owned(batchCap);

@@ -56,7 +56,9 @@ class Context : public Napi::ObjectWrap<Context> {
                      const ProgressFn& progress);
   Status runForward(const std::vector<llama_token>& tokens, const std::vector<int32_t>& layers, std::vector<std::vector<float>>& states);
   void freeContext();
+  bool setControlVector(const std::vector<float>& cvec, int32_t start, int32_t end);
   static KeptLayers keptLayers(const GenOptions& opts);
+  static bool needsGraphTap(const GenOptions& opts);
   static bool graphTap(struct ggml_tensor* t, bool ask, void* userData);
 
   std::shared_ptr<ModelHandle> model_;
@@ -64,6 +66,10 @@ class Context : public Napi::ObjectWrap<Context> {
   llama_context_ptr ctx_;
   int ctxSeq_ = 0, ctxPerSeq_ = 0;
   bool ctxFlash_ = false, ctxF32_ = false, ctxBackendSampling_ = false, ctxCapture_ = false;
+  bool ctxTap_ = false;  // the context has the graph callback (needsGraphTap)
+  std::vector<float> cvec_;  // the control vector applied to the context (empty: none)
+  int32_t cvecStart_ = 0, cvecEnd_ = 0;
+  bool cvecKnown_ = true;    // false after llama.cpp refused a vector
   double ctxBytes_ = 0;  // the KV cache the context holds (owner thread)
   std::vector<llama_sampler_ptr> backendChains_;  // per sequence, owned here while the context uses them
   std::unique_ptr<DeviceTopK> deviceTopK_;          // set while the context chooses each row's top-k on the device

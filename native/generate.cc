@@ -700,14 +700,22 @@ Status GenerationRun::decode() {
   const auto t0 = Clock::now();
   const int32_t rc = llama_decode(t_.ctx, batch_);
   t_.stats.decodeMs += msSince(t0);
+  if (rc == 0 && t_.readAfterDecode && !prefilling_) {
+    // The step's graph (one ubatch) kept its top-k matrices and captured sums to its end: read them now.
+    const auto t1 = Clock::now();
+    llama_synchronize(t_.ctx);
+    t_.stats.waitMs += msSince(t1);
+    t_.capture.consumeKept(t_.topk->kept(), t_.topk->keptSums().sum, t_.topk->keptSums().squares);
+    t_.topk->readRows();
+  }
   t_.stats.captureMs += t_.capture.takeElapsedMs();
   const bool allRead = t_.capture.readAllColumns();
   t_.capture.endDecode();
   if (t_.cancel || rc == 2) return cancelled();
   if (!t_.capture.error().empty()) return Status::native(t_.capture.error());
-  // At the end-of-graph stop every ubatch must have handed over its columns (a graph without the stop
-  // would shift the columns of the next ones). Where the graph lacks a watched tensor altogether (another
-  // architecture's naming) the capture reads nothing, as the per-layer callback does.
+  // Every ubatch must have handed over its columns, at the end-of-graph stop or after the decode (a graph
+  // without the kept tensors would shift the columns of the next ones). Where the graph lacks a watched
+  // tensor altogether (another architecture's naming) the capture reads nothing, as the per-layer callback does.
   if (rc == 0 && t_.topk && t_.topk->keptAll() && !allRead)
     return Status::native("capture: the decode did not hand over every column of the captured layers");
   return decodeStatus(rc);
@@ -759,8 +767,8 @@ Status GenerationRun::chooseAll(const std::vector<Pick>& picks) {
 }
 
 // The token of a row chosen among the k candidates the graph picked for it (DeviceTopK): from the matrices
-// the graph tap read (steps), else from llama.cpp's per-row outputs (prefill). `row` is the pick's row among
-// the decode's outputs.
+// read at the end of the step's graph (steps), else from llama.cpp's per-row outputs (prefill). `row` is the
+// pick's row among the decode's outputs.
 llama_token GenerationRun::sampleDeviceTopK(Slot& sl, int idx, int row) {
   const bool read = t_.topk && row < t_.topk->rowsRead();
   auto fromMatrices = [&] { return sl.sampler.sampleCandidates(t_.topk->hostLogits(row), t_.topk->hostIds(row), t_.topk->rowWidth()); };

@@ -143,6 +143,7 @@ struct RunTarget {
   WorkerPool* pool;                             // null: sample and fold on the owner thread
   std::vector<llama_sampler_ptr>& backendChains;  // per sequence, with backend sampling
   DeviceTopK* topk;                             // null: no device top-k
+  bool readAfterDecode;                         // no graph callback: a step's top-k and sums are read after its decode
   const std::atomic<bool>& cancel;
   GenStats& stats;
   SequenceCache& held;                          // what each sequence's KV cache holds

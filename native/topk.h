@@ -6,13 +6,14 @@
 // as over the full row.
 //
 // Reading the candidates: llama.cpp copies a backend sampler's outputs to the host one row at a time (two
-// small copies per sequence and step). In a step the rows are read instead as two whole matrices, by the
-// context's graph tap at the end of each ubatch's graph (readRows); the prefill keeps llama.cpp's per-row
-// outputs, which also map its rows back to batch order across ubatches. The same tap reads the captured
-// layers: they are flagged as graph outputs here (kept to the end of the graph), so the graph is not cut
-// at each of them (Capture::consumeKept). Where every captured layer has the same columns (the steps), the
-// graph also adds them up with their weights and takes each one's squared norms (KeptSums), so one matrix
-// of states crosses to the host per step instead of one per layer.
+// small copies per sequence and step). In a step the rows are read instead as two whole matrices
+// (readRows): after the decode, a step being one ubatch, or, where a context needs the graph callback
+// (compat mode's prompts), at its stop at the end of each ubatch's graph (Context::graphTap). The prefill
+// keeps llama.cpp's per-row outputs, which also map its rows back to batch order across ubatches. The
+// captured layers are read at the same point: they are flagged as graph outputs here (kept to the end of
+// the graph), so the graph is not cut at each of them (Capture::consumeKept). Where every captured layer
+// has the same columns (the steps), the graph also adds them up with their weights and takes each one's
+// squared norms (KeptSums), so one matrix of states crosses to the host per step instead of one per layer.
 #pragma once
 
 #include <cstdint>
@@ -82,9 +83,13 @@ class DeviceTopK {
 
  private:
   void keepLayers(struct ggml_context* ctx, struct ggml_cgraph* graph);
+  struct ggml_tensor* blockTopK(struct ggml_context* ctx, struct ggml_tensor* matrix, int64_t k, struct ggml_tensor** values) const;
+  static struct ggml_tensor* columnsAt(struct ggml_context* ctx, struct ggml_tensor* table, struct ggml_tensor* at);
 
   int32_t k_;
   bool buildSums_;       // KeptSums where they can be built (MOODAXIS_CAPTURE_SUMS=0: never, to compare)
+  bool blocks_;          // the batched top-k narrows rows by block maxima (MOODAXIS_TOP_K_BLOCKS=1; not yet measured on a GPU)
+  int64_t sortWidth_;    // rows wider than this are narrowed (blocks_)
   int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;
   KeptLayers keepLayers_;

@@ -163,6 +163,30 @@ describe('engine on real trained models', () => {
     for (const id of judged.tokenIds) expect(allowed).toContain(id);
   });
 
+  it('the device top-k narrowed by block maxima (MOODAXIS_TOP_K_BLOCKS=1) draws what the host top-k draws', async () => {
+    // Rows wider than MOODAXIS_TOP_K_WIDTH are narrowed: 512 logits in blocks of 4 (128 maxima), and with
+    // k = 50 again in blocks of 2, before the last sort. Read when a context is made: a model of its own.
+    const saved = { blocks: process.env.MOODAXIS_TOP_K_BLOCKS, width: process.env.MOODAXIS_TOP_K_WIDTH };
+    process.env.MOODAXIS_TOP_K_BLOCKS = '1';
+    process.env.MOODAXIS_TOP_K_WIDTH = '128';
+    const narrowed = await loadModel(STORIES, { gpu: TEST_GPU });
+    try {
+      const reqs = Array.from({ length: 10 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
+      for (const s of [{ temperature: 0.7, topK: 50, topP: 0.9 }, { temperature: 1, topK: 5, topP: 0.99 }, { temperature: 1.2, topK: 20, topP: 1 }, { temperature: 0, topK: 50, topP: 1 }]) {
+        const host = await stories.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: false });
+        const device = await narrowed.generate(reqs, { ...s, seed: 5, maxTokens: 40, parallel: 4, deviceTopK: true });
+        expect(device.map((r) => r.tokenIds)).toEqual(host.map((r) => r.tokenIds));
+        expectSameStates(device, host);
+      }
+    } finally {
+      await narrowed.dispose();
+      for (const [key, value] of [['MOODAXIS_TOP_K_BLOCKS', saved.blocks], ['MOODAXIS_TOP_K_WIDTH', saved.width]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('captured vector equals a teacher-forced recomputation read per layer', async () => {
     const [out] = await stories.generate([{ prompt: 'The little dog' }], { temperature: 0, maxTokens: 20, deterministic: true });
     const prompt = stories.tokenize('The little dog', { addSpecial: true });

@@ -62,6 +62,10 @@ describe('steering on stories260K with the happy/sad axis', () => {
     zero.forEach((r, i) => expect(Array.from(r.vector)).toEqual(Array.from(plain[i]!.vector)));
 
     const up = await greedy(vectorAt(8));
+    // the same vector again (the context keeps it instead of applying it a second time): the same answers
+    const upTwice = await greedy(vectorAt(8));
+    expect(upTwice.map((r) => r.text)).toEqual(up.map((r) => r.text));
+    upTwice.forEach((r, i) => expect(Array.from(r.vector)).toEqual(Array.from(up[i]!.vector)));
     const down = await greedy(vectorAt(-8));
     // it steers: the texts change, and the captured states move along the axis
     expect(up.filter((r, i) => r.text !== plain[i]!.text).length).toBeGreaterThanOrEqual(2);
