@@ -254,7 +254,7 @@ ggml_tensor* DeviceTopK::rowIds(ggml_context* ctx, ggml_tensor* row, ggml_tensor
   if (matrix != matrix_) {  // the first row of this graph: one top-k over every row at once
     matrix_ = matrix;
     if (blocks_) {
-      ids_ = ggml_cont(ctx, ggml_reshape_2d(ctx, blockTopK(ctx, matrix, k, &values_), k, matrix->ne[1]));  // [k, rows]
+      ids_ = blockTopK(ctx, matrix, k, &values_);                                                 // [k, rows]
     } else {
       ids_ = ggml_top_k(ctx, matrix, static_cast<int>(k));                                        // [k, rows]
       values_ = ggml_get_rows(ctx, ggml_reshape_3d(ctx, matrix, 1, matrix->ne[0], matrix->ne[1]), ids_);  // [1, k, rows]
