@@ -80,8 +80,8 @@ class Capture {
   // Whether this decode keeps any column (the graph callback has something to read).
   bool active() const { return active_; }
   // Instead of the callback at each watched tensor: all of them at the end of a ubatch's graph, where they
-  // were kept (graph outputs), one per watched layer in order (DeviceTopK::kept). Where the graph also
-  // built their weighted sum and squared norms (`sum`, `squares`: DeviceTopK::keptSums; `sum` null when
+  // were kept (graph outputs), one per watched layer in order (handed over by DeviceTopK::readGraphEnd).
+  // Where the graph also built their weighted sum and squared norms (`sum`, `squares`; `sum` null when
   // every weight is 0) those are read instead: one matrix of states per ubatch.
   void consumeKept(const std::vector<struct ggml_tensor*>& tensors, struct ggml_tensor* sum, struct ggml_tensor* squares);
 

@@ -263,8 +263,7 @@ bool Context::graphTap(ggml_tensor* t, bool ask, void* userData) {
   if (!topk) return Capture::evalCallback(t, ask, &self->capture_);
   if (ask) return DeviceTopK::isEnd(t);
   if (DeviceTopK::isEnd(t)) {
-    self->capture_.consumeKept(topk->kept(), topk->keptSums().sum, topk->keptSums().squares);
-    topk->readRows();
+    topk->readGraphEnd(self->capture_);
   }
   return true;
 }

@@ -188,8 +188,7 @@ Status GenerationRun::run() {
 // sequences (equalSplitCount). While requests wait, a sequence that ends is refilled at once; after the
 // last admission the ones that end leave holes, and the tail's steps would split into many small
 // evaluations. So then the highest active sequence moves into the lowest idle one: its KV stream is copied
-// (llama.cpp copies the whole stream at the next decode, a device copy per layer) and its slot, capture sums
-// and cache record go with it. Its results are those it would have had in place.
+// (copyStream) and its slot, capture sums and cache record go with it. Its results are those it would have had in place.
 void GenerationRun::compact() {
   if (!opts_.compactTail || opts_.solo || reuse_ || opts_.backendSampling) return;
   int low = 0, high = nSeq_ - 1;
@@ -197,10 +196,8 @@ void GenerationRun::compact() {
     while (low < nSeq_ && active(low)) low++;
     while (high >= 0 && !active(high)) high--;
     if (low >= high) return;
-    llama_memory_seq_rm(mem_, low, -1, -1);  // (what it held before: see shareAndFeed)
-    llama_memory_seq_cp(mem_, high, low, -1, -1);
+    copyStream(high, low);
     llama_memory_seq_rm(mem_, high, -1, -1);
-    t_.stats.streamCopies++;
     slots_[low] = std::move(slots_[high]);
     slots_[high] = Slot();
     t_.capture.moveSlot(high, low);
@@ -375,7 +372,6 @@ void GenerationRun::orderForPrefill(std::vector<int>& reqs, const std::vector<ch
   for (const auto& k : kinds) reqs.push_back(k.second);
   for (const auto& f : followers) reqs.push_back(f.second);
 }
-
 
 // The prompt's last token is always fed: its output gives the first generated token.
 size_t GenerationRun::sharedPrefix(const std::vector<llama_token>& prompt, const std::vector<llama_token>& other) {
@@ -566,16 +562,21 @@ void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
   close(followers.size());
 }
 
+// Sequence `to`'s KV stream becomes a copy of `from`'s (llama.cpp copies the whole stream at the next
+// decode, a device copy per layer). `to` is emptied first: llama.cpp then fills it from its first cell on (a
+// stream's cells past the longest sequence in a ubatch widen every sequence's attention in it).
+void GenerationRun::copyStream(int from, int to) {
+  llama_memory_seq_rm(mem_, to, -1, -1);
+  llama_memory_seq_cp(mem_, from, to, -1, -1);
+  t_.stats.streamCopies++;
+}
+
 // Starts the follower's sequence with the shared prefix (its own kept in place, or a copy of the source's)
 // and feeds the rest of the prompt.
 Status GenerationRun::shareAndFeed(Follower f) {
   auto& holds = t_.held.tokens(f.slot);
   if (f.source != f.slot) {
-    // emptied first: llama.cpp then fills it from its first cell on (a stream's cells past the longest
-    // sequence in a ubatch widen every sequence's attention in it)
-    llama_memory_seq_rm(mem_, f.slot, -1, -1);
-    llama_memory_seq_cp(mem_, f.source, f.slot, -1, -1);
-    t_.stats.streamCopies++;
+    copyStream(f.source, f.slot);
     holds = t_.held.tokens(f.source);
   }
   // Keep the shared prefix only; a cache that cannot cut a sequence there gets the whole prompt.
@@ -705,8 +706,7 @@ Status GenerationRun::decode() {
     const auto t1 = Clock::now();
     llama_synchronize(t_.ctx);
     t_.stats.waitMs += msSince(t1);
-    t_.capture.consumeKept(t_.topk->kept(), t_.topk->keptSums().sum, t_.topk->keptSums().squares);
-    t_.topk->readRows();
+    t_.topk->readGraphEnd(t_.capture);
   }
   t_.stats.captureMs += t_.capture.takeElapsedMs();
   const bool allRead = t_.capture.readAllColumns();

@@ -217,6 +217,7 @@ class GenerationRun {
   void packFollowers(std::vector<Follower>& followers) const;
   Status feedPrompt(int s, size_t from, size_t to);
   Status flushPrefill();
+  void copyStream(int from, int to);
   Status shareAndFeed(Follower f);
   Status step();
   Status decode();

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "capture.h"
 #include "ggml-backend.h"
 #include "ggml.h"
 
@@ -183,7 +184,8 @@ void DeviceTopK::beginDecode(bool rowViews) {
 
 bool DeviceTopK::isEnd(const ggml_tensor* t) { return std::strcmp(t->name, kLogitsName) == 0; }
 
-void DeviceTopK::readRows() {
+void DeviceTopK::readGraphEnd(Capture& capture) {
+  capture.consumeKept(kept_, sums_.sum, sums_.squares);
   if (!ids_ || !values_) return;
   const int64_t width = ids_->ne[0];
   const int64_t rows = ids_->ne[1] - 1;  // the logits matrix has one padding row at the end

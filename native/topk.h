@@ -7,7 +7,7 @@
 //
 // Reading the candidates: llama.cpp copies a backend sampler's outputs to the host one row at a time (two
 // small copies per sequence and step). In a step the rows are read instead as two whole matrices
-// (readRows): after the decode, a step being one ubatch, or, where a context needs the graph callback
+// (readGraphEnd): after the decode, a step being one ubatch, or, where a context needs the graph callback
 // (compat mode's prompts), at its stop at the end of each ubatch's graph (Context::graphTap). The prefill
 // keeps llama.cpp's per-row outputs, which also map its rows back to batch order across ubatches. The
 // captured layers are read at the same point: they are flagged as graph outputs here (kept to the end of
@@ -25,6 +25,8 @@
 #include "llama.h"
 
 namespace moodaxis {
+
+class Capture;
 
 // The captured layers a graph keeps to its end: their tensor names and weights in the response vector.
 struct KeptLayers {
@@ -51,7 +53,7 @@ class DeviceTopK {
   int32_t k() const { return k_; }
 
   // Graph building (called through the sampler interface). With row views off, a row gets no outputs of
-  // its own (the matrices are read by readRows).
+  // its own (the matrices are read by readGraphEnd).
   void apply(struct ggml_context* ctx, struct ggml_cgraph* graph, struct llama_sampler_data* data);
   struct ggml_tensor* rowIds(struct ggml_context* ctx, struct ggml_tensor* logitsRow, struct ggml_tensor** values);
   void reset() { matrix_ = ids_ = values_ = nullptr; }
@@ -60,21 +62,19 @@ class DeviceTopK {
   // Tensors every graph keeps to its end for the tap: the captured layers. Fixed per context.
   void keep(KeptLayers layers) { keepLayers_ = std::move(layers); }
   const KeptLayers& keptLayers() const { return keepLayers_; }
-  // The kept tensors of the graph being computed, in keptLayers order (null where the graph has none).
-  const std::vector<struct ggml_tensor*>& kept() const { return kept_; }
+  // Whether the graph being computed has every kept tensor.
   bool keptAll() const {
     for (const auto* t : kept_) if (!t) return false;
     return true;
   }
-  // Their weighted sum and squared norms, where the graph could build them (else both null).
-  const KeptSums& keptSums() const { return sums_; }
 
-  // Per decode, before it: whether llama.cpp hands out each row's candidates (prefill) or readRows does (steps).
+  // Per decode, before it: whether llama.cpp hands out each row's candidates (prefill) or readGraphEnd does (steps).
   void beginDecode(bool rowViews);
   // The tap's node: the last of the graph's top-k nodes.
   static bool isEnd(const struct ggml_tensor* t);
-  // At the tap: appends this ubatch's rows (ids and logits) to the host copies.
-  void readRows();
+  // At the end of a ubatch's graph (the tap, or after a one-ubatch decode): hands the kept layers (or their
+  // sums) to `capture` and appends this ubatch's rows (ids and logits) to the host copies.
+  void readGraphEnd(Capture& capture);
   // Rows read in this decode (in ubatch order, which is batch order when each sequence feeds one token).
   int rowsRead() const { return rowsRead_; }
   const llama_token* hostIds(int row) const { return hostIds_.data() + static_cast<size_t>(row) * rowWidth_; }
@@ -93,8 +93,8 @@ class DeviceTopK {
   int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;
   KeptLayers keepLayers_;
-  std::vector<struct ggml_tensor*> kept_;
-  KeptSums sums_;
+  std::vector<struct ggml_tensor*> kept_;  // of the graph being computed, in keptLayers order (null where it has none)
+  KeptSums sums_;                         // their weighted sum and squared norms, where the graph could build them
   bool rowViews_ = true;
   int rowsRead_ = 0;
   std::vector<llama_token> hostIds_;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModel, type GenerateResult, type Model } from '../../lib/engine/index.js';
 import { nodeLlamaCppOracle } from '../helpers/node-llama-cpp.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
@@ -166,9 +166,8 @@ describe('engine on real trained models', () => {
   it('the device top-k narrowed by block maxima (MOODAXIS_TOP_K_BLOCKS=1) draws what the host top-k draws', async () => {
     // Rows wider than MOODAXIS_TOP_K_WIDTH are narrowed: 512 logits in blocks of 4 (128 maxima), and with
     // k = 50 again in blocks of 2, before the last sort. Read when a context is made: a model of its own.
-    const saved = { blocks: process.env.MOODAXIS_TOP_K_BLOCKS, width: process.env.MOODAXIS_TOP_K_WIDTH };
-    process.env.MOODAXIS_TOP_K_BLOCKS = '1';
-    process.env.MOODAXIS_TOP_K_WIDTH = '128';
+    vi.stubEnv('MOODAXIS_TOP_K_BLOCKS', '1');
+    vi.stubEnv('MOODAXIS_TOP_K_WIDTH', '128');
     const narrowed = await loadModel(STORIES, { gpu: TEST_GPU });
     try {
       const reqs = Array.from({ length: 10 }, (_, i) => ({ prompt: `Once upon a time ${i}` }));
@@ -180,10 +179,7 @@ describe('engine on real trained models', () => {
       }
     } finally {
       await narrowed.dispose();
-      for (const [key, value] of [['MOODAXIS_TOP_K_BLOCKS', saved.blocks], ['MOODAXIS_TOP_K_WIDTH', saved.width]] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      vi.unstubAllEnvs();
     }
   });
 
