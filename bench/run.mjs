@@ -53,23 +53,31 @@ function findTool(name) {
   return null;
 }
 
-/** Peak GPU memory in use while `fn` runs (nvidia-smi polled every 200 ms). */
+/**
+ * Peak GPU memory in use while `fn` runs: one nvidia-smi, started once, prints the memory in use every 200 ms
+ * (`-lms`), read as it comes. (A fresh nvidia-smi per sample, run with spawnSync, blocked this process's event
+ * loop and initialized NVML five times a second beside the work it measured.)
+ */
 async function withGpuMemory(fn) {
   let peak = 0;
-  let stop = false;
-  const poll = (async () => {
-    while (!stop) {
-      const r = spawnSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
-      if (r.status === 0) peak = Math.max(peak, Number(r.stdout.trim().split('\n')[0]));
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  })();
+  let smi = null;
+  try {
+    smi = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '200'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    smi.on('error', () => {});  // (no nvidia-smi: no peak)
+    let pending = '';
+    smi.stdout.on('data', (d) => {
+      const lines = (pending + d).split('\n');
+      pending = lines.pop();
+      for (const line of lines) if (Number.isFinite(Number(line.trim())) && line.trim()) peak = Math.max(peak, Number(line.trim()));
+    });
+  } catch {
+    smi = null;
+  }
   try {
     const value = await fn();
     return { value, peakMiB: peak };
   } finally {
-    stop = true;
-    await poll;
+    smi?.kill();
   }
 }
 

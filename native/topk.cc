@@ -119,7 +119,7 @@ DeviceTopK::DeviceTopK(int32_t k) : k_(k) {
   const char* sums = std::getenv("MOODAXIS_CAPTURE_SUMS");
   buildSums_ = !(sums && std::strcmp(sums, "0") == 0);
   const char* variant = std::getenv("MOODAXIS_TOP_K_BLOCKS");
-  blocks_ = variant && std::strcmp(variant, "1") == 0;
+  blocks_ = !(variant && std::strcmp(variant, "0") == 0);
   sortWidth_ = sortWidthFromEnv();
 }
 

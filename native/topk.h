@@ -88,7 +88,7 @@ class DeviceTopK {
 
   int32_t k_;
   bool buildSums_;       // KeptSums where they can be built (MOODAXIS_CAPTURE_SUMS=0: never, to compare)
-  bool blocks_;          // the batched top-k narrows rows by block maxima (MOODAXIS_TOP_K_BLOCKS=1; not yet measured on a GPU)
+  bool blocks_;          // the batched top-k narrows rows by block maxima (MOODAXIS_TOP_K_BLOCKS=0: sorts whole rows)
   int64_t sortWidth_;    // rows wider than this are narrowed (blocks_)
   int32_t rowWidth_ = 0;  // candidates per row of the matrices read (k, or the vocabulary when smaller)
   std::vector<llama_sampler_ptr> chains_;
