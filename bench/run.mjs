@@ -68,7 +68,10 @@ async function withGpuMemory(fn) {
     smi.stdout.on('data', (d) => {
       const lines = (pending + d).split('\n');
       pending = lines.pop();
-      for (const line of lines) if (Number.isFinite(Number(line.trim())) && line.trim()) peak = Math.max(peak, Number(line.trim()));
+      for (const line of lines) {
+        const mib = line.trim() ? Number(line) : NaN;
+        if (Number.isFinite(mib)) peak = Math.max(peak, mib);
+      }
     });
   } catch {
     smi = null;
