@@ -141,10 +141,10 @@ function referencePhase() {
   });
 }
 
-function batchedBench(modelPath, parallel, gen, promptTokens = 128) {
+function batchedBench(modelPath, parallel, gen, promptTokens = 128, ubatch = 512) {
   const tool = findTool('llama-batched-bench');
   if (!tool) return null;
-  const a = ['-m', modelPath, '-c', String(parallel * (promptTokens + gen + 64)), '-b', '2048', '-ub', '512', '-npp', String(promptTokens), '-ntg', String(gen), '-npl', String(parallel), '-t', String(Math.max(1, cpus().length - 1))];  // the engine's default thread count
+  const a = ['-m', modelPath, '-c', String(parallel * (promptTokens + gen + 64)), '-b', String(Math.max(2048, ubatch)), '-ub', String(ubatch), '-npp', String(promptTokens), '-ntg', String(gen), '-npl', String(parallel), '-t', String(Math.max(1, cpus().length - 1))];  // the engine's default thread count
   if (mode === 'gpu') a.push('-ngl', '99', '-fa', 'on');
   const r = run(tool, a);
   const row = r.stdout.split('\n').find((l) => new RegExp(`^\\|\\s+${promptTokens}\\s+\\|`).test(l));
@@ -233,6 +233,14 @@ async function main() {
       }
       results.rows.push({ variant: v.label, parallel: p, ours, ...perParallel.get(p) });
     }
+    // The ideal takes PP at llama.cpp's default ubatch (512); the engine's prefill evaluates up to
+    // batchTokensDefault tokens at once on a GPU: PP at that size too, for the prefill against both.
+    const { batchTokensDefault } = await import('../dist/lib/engine/model.js');
+    const engineBatch = batchTokensDefault('cuda');
+    if (engineBatch !== 512) {
+      log(`llama-batched-bench PP at ubatch ${engineBatch}…`);
+      results.ppAtEngineBatch = { ubatch: engineBatch, ...batchedBench(model, 256, 4, 128, engineBatch) };
+    }
   } else {
     const stories = resolve(root, 'test', 'models', 'stories260K.gguf');
     for (const { parallel: p } of variants) {
@@ -279,7 +287,10 @@ function finish() {
       lines.push(`| ${r.variant ?? r.parallel} | ${r.parallel} | ${f(r.ours.wallSeconds, 1)} | ${f(ideal, 1)} | ${ideal ? f(r.ours.wallSeconds / ideal, 2) + '×' : '–'} | ${bb?.tgTokS && r.ours.stepTokS ? f((100 * r.ours.stepTokS) / bb.tgTokS, 1) + ' %' : '–'} (gen alone: ${bb?.tgTokS ? f((100 * r.genCapture) / bb.tgTokS, 1) + ' %' : '–'}) | ${prefillIdeal && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / prefillIdeal, 2) + '×' : '–'} (${bestPp && r.ours.computedPromptTokens && r.ours.prefillSeconds != null ? f(r.ours.prefillSeconds / (r.ours.computedPromptTokens / bestPp), 2) + '×' : '–'}; ${r.ours.uniquePromptTokens ?? '–'} unique, ${r.ours.computedPromptTokens ?? '–'} computed, ${r.ours.streamCopies ?? '–'} stream copies) |`);
     }
   }
+  const engineBatchPp = results.ppAtEngineBatch?.ppTokS;
   for (const r of results.rows) {
+    if (engineBatchPp && r.ours?.uniquePromptTokens && r.ours.prefillSeconds != null)
+      lines.push(`${r.variant ?? r.parallel}: prefill ÷ (unique prompt tokens ÷ batched-bench PP at the engine's ubatch ${results.ppAtEngineBatch.ubatch}, ${f(engineBatchPp)} tok/s) = ${f(r.ours.prefillSeconds / (r.ours.uniquePromptTokens / engineBatchPp), 2)}×`);
     if (r.ours?.prefillUbatches != null) lines.push(`${r.variant ?? r.parallel}: prefill ${r.ours.prefillDecodes} decodes in ${r.ours.prefillUbatches} graph evaluations; ${r.ours.steps} steps in ${r.ours.stepUbatches}`);
   }
   lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');

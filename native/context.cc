@@ -238,11 +238,15 @@ bool Context::needsGraphTap(const GenOptions& opts) {
 }
 
 bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
-  return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
+  return ctx_ && ctxSeq_ == nSeq && ctxPerSeq_ >= nCtxSeq && llama_n_batch(ctx_.get()) == batchTokens(nSeq, opts) && ctxFlash_ == opts.flashAttn && ctxF32_ == opts.f32Cache &&
          ctxBackendSampling_ == opts.backendSampling && ctxCapture_ == !opts.capture.layers.empty() &&
          ctxTap_ == needsGraphTap(opts) &&
          (deviceTopK_ ? deviceTopK_->k() : 0) == (opts.deviceTopK ? opts.topK : 0) &&
          (!deviceTopK_ || deviceTopK_->keptLayers() == keptLayers(opts));
+}
+
+uint32_t Context::batchTokens(int nSeq, const GenOptions& opts) {
+  return std::max<uint32_t>(opts.batchTokens > 0 ? opts.batchTokens : 512, nSeq);
 }
 
 // The tensors a context with the device top-k keeps to the end of its graphs: the captured layers.
@@ -275,7 +279,7 @@ Status Context::ensureContext(int nSeq, int nCtxSeq, const GenOptions& opts) {
   const uint32_t perSeq = static_cast<uint32_t>((nCtxSeq + 255) / 256 * 256);
   cp.n_seq_max = nSeq;
   cp.n_ctx = perSeq * nSeq;
-  cp.n_batch = std::max<uint32_t>(512, nSeq);
+  cp.n_batch = batchTokens(nSeq, opts);
   cp.n_ubatch = cp.n_batch;
   cp.n_threads = cp.n_threads_batch = threads_;
   cp.kv_unified = false;
@@ -532,6 +536,8 @@ GenOptions parseOptions(const Napi::Value& value) {
   opts.evalCostTokens = o.int32("evalCostTokens");
   opts.copyCostTokens = o.int32("copyCostTokens");
   if (opts.evalCostTokens < 0 || opts.copyCostTokens < 0) throw BadArgument("generate options.evalCostTokens and copyCostTokens must not be negative");
+  opts.batchTokens = o.has("batchTokens") ? o.int32("batchTokens") : 0;
+  if (opts.batchTokens < 0 || opts.batchTokens > 65536) throw BadArgument("generate options.batchTokens must be between 0 and 65536");
   opts.stream = o.boolean("stream");
   opts.reuseCache = o.boolean("reuseCache");
   opts.capture = parseCapture(o);

@@ -59,6 +59,7 @@ class Context : public Napi::ObjectWrap<Context> {
   bool setControlVector(const std::vector<float>& cvec, int32_t start, int32_t end);
   static KeptLayers keptLayers(const GenOptions& opts);
   static bool needsGraphTap(const GenOptions& opts);
+  static uint32_t batchTokens(int nSeq, const GenOptions& opts);  // n_batch = n_ubatch
   static bool graphTap(struct ggml_tensor* t, bool ask, void* userData);
 
   std::shared_ptr<ModelHandle> model_;

@@ -75,6 +75,19 @@ function prefillCosts(backend: ModelInfo['backend']): { evalCostTokens: number; 
   return backend === 'cpu' ? { evalCostTokens: 32, copyCostTokens: 16 } : { evalCostTokens: 128, copyCostTokens: 12 };
 }
 
+/**
+ * A decode's and a graph evaluation's most tokens (n_batch = n_ubatch). On GPU backends 1024: on an H200
+ * (8B Q4_K_M) the benchmark workload's prefill took 1.48–1.51 s at 1024 against 1.54–1.72 s at 512 (fewer
+ * evaluations, each faster per token: PP 11.5k tok/s at 2048 against 10.1k at 512), and 2048 and 4096 fed
+ * more tokens again to fill their batches evenly (BENCHMARKS.md). On the CPU 512. MOODAXIS_BATCH_TOKENS
+ * overrides (benchmarks).
+ */
+export function batchTokensDefault(backend: ModelInfo['backend']): number {
+  const env = Number(process.env.MOODAXIS_BATCH_TOKENS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return backend === 'cpu' ? 512 : 1024;
+}
+
 /** Default capture layers and weights for a model with `layers` blocks. */
 export function defaultCapture(layers: number): { layers: number[]; layerWeights: number[] } {
   const n = Math.min(CAPTURE_WEIGHTS.length, layers);
@@ -497,6 +510,7 @@ class LoadedModel implements Model {
           solo: (options.deterministic ?? false) && this.info.backend !== 'cpu',
           compactTail: compactTailDefault(this.info.backend),
           ...prefillCosts(this.info.backend),
+          batchTokens: batchTokensDefault(this.info.backend),
           capture,
           stream: onText !== undefined,
           reuseCache: options.reuseCache ?? false,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModel, type GenerateResult, type Model } from '../../lib/engine/index.js';
+import { batchTokensDefault } from '../../lib/engine/model.js';
 import { nodeLlamaCppOracle } from '../helpers/node-llama-cpp.js';
 import { repoPath, testModel, TEST_GPU } from '../helpers/paths.js';
 
@@ -289,18 +290,25 @@ describe('engine on real trained models', () => {
     }
   });
 
-  // A batch holds 512 tokens; a prompt cut across two batches would leave a few of its tokens to ubatches
-  // of their own (llama.cpp's equal split takes as many tokens from each sequence of a ubatch).
-  it('prompts that share nothing are not cut across prefill batches: one graph evaluation per decode', async () => {
-    const body = stories.tokenize('and the '.repeat(70), { addSpecial: false });
-    const length = body.length + 1;  // 142: 3 prompts to a batch, not 3.6
-    expect(512 % length).not.toBe(0);
-    const requests = Array.from({ length: 8 }, (_, i) => ({ tokens: Int32Array.from([100 + i, ...body]) }));
-    await stories.generate(requests, { temperature: 0, maxTokens: 2, parallel: 8 });
-    const stats = stories.lastGenerateStats()!;
-    expect(stats.streamCopies).toBe(0);
-    expect(stats.prefillDecodes).toBe(Math.ceil(8 / Math.floor(512 / length)));
-    expect(stats.prefillUbatches).toBe(stats.prefillDecodes);
+  // A batch holds the backend's batchTokensDefault (512 on the CPU, 1024 on GPUs) or MOODAXIS_BATCH_TOKENS; a
+  // prompt cut across two batches would leave a few of its tokens to ubatches of their own (llama.cpp's equal
+  // split takes as many tokens from each sequence of a ubatch).
+  it.each([undefined, '1024', '2048'])('prompts that share nothing are not cut across prefill batches: one graph evaluation per decode (MOODAXIS_BATCH_TOKENS %s)', async (batchTokens) => {
+    if (batchTokens) vi.stubEnv('MOODAXIS_BATCH_TOKENS', batchTokens);
+    try {
+      const cap = batchTokensDefault(stories.info.backend);
+      const body = stories.tokenize('and the '.repeat(70), { addSpecial: false });
+      const length = body.length + 1;  // 142: 3 prompts to a batch of 512, not 3.6; 7 to 1024; 14 to 2048
+      expect(cap % length).not.toBe(0);
+      const requests = Array.from({ length: 16 }, (_, i) => ({ tokens: Int32Array.from([100 + i, ...body]) }));
+      await stories.generate(requests, { temperature: 0, maxTokens: 2, parallel: 16 });
+      const stats = stories.lastGenerateStats()!;
+      expect(stats.streamCopies).toBe(0);
+      expect(stats.prefillDecodes).toBe(Math.ceil(16 / Math.floor(cap / length)));
+      expect(stats.prefillUbatches).toBe(stats.prefillDecodes);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('the tail of a call moves sequences into the lowest ids: one graph evaluation per step, the same results', async () => {
