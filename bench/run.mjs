@@ -239,7 +239,8 @@ async function main() {
     const engineBatch = batchTokensDefault('cuda');
     if (engineBatch !== 512) {
       log(`llama-batched-bench PP at ubatch ${engineBatch}…`);
-      results.ppAtEngineBatch = { ubatch: engineBatch, ...batchedBench(model, 256, 4, 128, engineBatch) };
+      const parallel = Math.max(...results.rows.map((r) => r.parallel));
+      results.ppAtEngineBatch = { ubatch: engineBatch, ...batchedBench(model, parallel, 4, 128, engineBatch) };
     }
   } else {
     const stories = resolve(root, 'test', 'models', 'stories260K.gguf');

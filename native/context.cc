@@ -246,7 +246,7 @@ bool Context::contextFits(int nSeq, int nCtxSeq, const GenOptions& opts) const {
 }
 
 uint32_t Context::batchTokens(int nSeq, const GenOptions& opts) {
-  return std::max<uint32_t>(opts.batchTokens > 0 ? opts.batchTokens : 512, nSeq);
+  return std::max<uint32_t>(opts.batchTokens, nSeq);
 }
 
 // The tensors a context with the device top-k keeps to the end of its graphs: the captured layers.
@@ -536,8 +536,8 @@ GenOptions parseOptions(const Napi::Value& value) {
   opts.evalCostTokens = o.int32("evalCostTokens");
   opts.copyCostTokens = o.int32("copyCostTokens");
   if (opts.evalCostTokens < 0 || opts.copyCostTokens < 0) throw BadArgument("generate options.evalCostTokens and copyCostTokens must not be negative");
-  opts.batchTokens = o.has("batchTokens") ? o.int32("batchTokens") : 0;
-  if (opts.batchTokens < 0 || opts.batchTokens > 65536) throw BadArgument("generate options.batchTokens must be between 0 and 65536");
+  opts.batchTokens = o.int32("batchTokens");
+  if (opts.batchTokens < 1 || opts.batchTokens > 65536) throw BadArgument("generate options.batchTokens must be between 1 and 65536");
   opts.stream = o.boolean("stream");
   opts.reuseCache = o.boolean("reuseCache");
   opts.capture = parseCapture(o);

@@ -63,9 +63,9 @@ struct GenOptions {
   // sequence's own prefix in place unless another's is this much longer).
   int32_t evalCostTokens = 0;
   int32_t copyCostTokens = 0;
-  // A decode's and a graph evaluation's most tokens (n_batch = n_ubatch), at least the sequences decoded at
-  // once so that a step is one evaluation; 0: 512.
-  int32_t batchTokens = 0;
+  // A decode's and a graph evaluation's most tokens (n_batch = n_ubatch), raised to the sequences decoded at
+  // once so that a step is one evaluation.
+  int32_t batchTokens = 512;
   bool stream = false;  // progress reports carry the text so far of every request in flight
   // Keep every sequence's KV cache after the call, and start a prompt from what an earlier call left in a
   // sequence when it begins with those tokens (multi-turn conversations). The context may then hold more

@@ -54,8 +54,8 @@ export interface NativeGenerateOptions {
   flashAttn: boolean; f32Cache: boolean; backendSampling: boolean; deviceTopK: boolean; compactTail: boolean; solo: boolean; stream: boolean;
   /** Prefill planning's costs, in prompt tokens computed: a graph evaluation's fixed part, and a KV stream copy. */
   evalCostTokens: number; copyCostTokens: number;
-  /** A decode's and a graph evaluation's most tokens (n_batch = n_ubatch; at least `parallel`); 0 or absent: 512. */
-  batchTokens?: number;
+  /** A decode's and a graph evaluation's most tokens (n_batch = n_ubatch; raised to the sequences of a step). */
+  batchTokens: number;
   /** Keep the sequences' KV cache after the call; start prompts from what an earlier call left (GenerateOptions.reuseCache). */
   reuseCache: boolean;
   /** null: nothing captured. */

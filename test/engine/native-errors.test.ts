@@ -15,7 +15,7 @@ const request = (over: Partial<NativeRequest> = {}): NativeRequest => ({
 });
 const options = (over: Partial<NativeGenerateOptions> = {}): NativeGenerateOptions => ({
   temperature: 0, topK: 0, topP: 1, ignoreEos: false, thinkBudget: -1, thinkClose: -1, parallel: 2, contextLimit: 0,
-  flashAttn: false, f32Cache: true, backendSampling: false, deviceTopK: false, compactTail: false, solo: false, stream: false, reuseCache: false, capture: null, evalCostTokens: 32, copyCostTokens: 16, ...over,
+  flashAttn: false, f32Cache: true, backendSampling: false, deviceTopK: false, compactTail: false, solo: false, stream: false, reuseCache: false, capture: null, evalCostTokens: 32, copyCostTokens: 16, batchTokens: 512, ...over,
 });
 
 /** The rejection of a promise (or the throw of a call), with its message and code. */
@@ -52,6 +52,7 @@ describe('native errors carry a code set in C++', () => {
       });
       expect(await failure(() => ctx.generate([request({ tokens: [1, 2] as never })], options()))).toEqual({ code: 'BAD_INPUT', message: 'generate requests[0].tokens must be an Int32Array' });
       expect(await failure(() => ctx.generate([request()], options({ parallel: 0 })))).toEqual({ code: 'BAD_INPUT', message: 'generate options.parallel must be at least 1' });
+      expect(await failure(() => ctx.generate([request()], options({ batchTokens: 0 })))).toEqual({ code: 'BAD_INPUT', message: 'generate options.batchTokens must be between 1 and 65536' });
       expect(await failure(() => ctx.forward(Int32Array.of(1, 2), ['x' as never]))).toEqual({ code: 'BAD_INPUT', message: 'forward layers[0] must be a 32-bit integer' });
       // the context still works after refused calls
       const [out] = await ctx.generate([request()], options());
