@@ -434,14 +434,23 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   std::vector<int> leaders;
   std::vector<Follower> followers;
   planSharing(admitted, leaders, followers);
-  for (const auto [s, length] : splitLeaders(leaders, followers)) {
-    // A part that fits in a batch is not cut across two: its ubatches would hold a few tokens of it alone.
-    if (batch_.n_tokens > 0 && length <= batchCap_ && batch_.n_tokens + length > batchCap_) {
+  for (const auto& kind : splitLeaders(leaders, followers)) {
+    // A kind's parts (one graph evaluation when fed a common first part) and each part that fits in a batch
+    // are not cut across two: the ubatches would hold a few of them alone.
+    int kindTokens = 0;
+    for (const auto [s, length] : kind) kindTokens += length;
+    if (batch_.n_tokens > 0 && kindTokens <= batchCap_ && batch_.n_tokens + kindTokens > batchCap_) {
       Status e = flushPrefill();
       if (!e.ok()) return e;
     }
-    Status e = feedPrompt(s, 0, static_cast<size_t>(length));
-    if (!e.ok()) return e;
+    for (const auto [s, length] : kind) {
+      if (batch_.n_tokens > 0 && length <= batchCap_ && batch_.n_tokens + length > batchCap_) {
+        Status e = flushPrefill();
+        if (!e.ok()) return e;
+      }
+      Status e = feedPrompt(s, 0, static_cast<size_t>(length));
+      if (!e.ok()) return e;
+    }
   }
   Status e = flushPrefill();
   if (!e.ok() || followers.empty()) return e;
@@ -485,16 +494,46 @@ void GenerationRun::planSharing(const std::vector<int>& admitted, std::vector<in
     if (source >= 0) followers.push_back({s, source, static_cast<int>(shared)});
     else leaders.push_back(s);
   }
+  // A leader nobody copies from may start from the prefix a sequence admitted now keeps in place (its family
+  // ran there a request ago while the leader's sequence held another's): one stream copy instead of a leader
+  // phase of its own. The keeper then keeps at least that much (packFollowers widens it no further), so the
+  // copy finds it whichever of the two is fed first.
+  if (!canShare_ || reuse_ || followers.empty()) return;
+  std::vector<int> keeper(nSeq_, -1);  // per sequence: its index in `followers` if it keeps its own prefix
+  std::vector<char> copiedFrom(nSeq_, 0);
+  for (size_t k = 0; k < followers.size(); k++) {
+    if (followers[k].source == followers[k].slot) keeper[followers[k].slot] = static_cast<int>(k);
+    copiedFrom[followers[k].source] = 1;
+  }
+  std::vector<int> stay;
+  for (int s : leaders) {
+    const auto& prompt = reqs_[slots_[s].req].prompt;
+    int source = -1;
+    size_t shared = 0;
+    for (int t = 0; t < nSeq_ && !copiedFrom[s]; t++) {
+      if (keeper[t] < 0) continue;
+      const size_t l = std::min(sharedPrefix(prompt, t_.held.tokens(t)), static_cast<size_t>(followers[keeper[t]].shared));
+      if (l >= kMinShared && l > shared) source = t, shared = l;
+    }
+    if (source < 0) {
+      stay.push_back(s);
+      continue;
+    }
+    Follower& k = followers[keeper[source]];
+    k.keep = std::max(k.keep, static_cast<int>(shared));
+    followers.push_back({s, source, static_cast<int>(shared)});
+  }
+  leaders = std::move(stay);
 }
 
 // With one KV stream per sequence a batch splits into a graph evaluation per run of consecutive sequences
 // feeding as many tokens (equalSplitCount), and leaders' prompts differ in length. So leaders of a kind
 // (those no follower copies from, and those some do) of different lengths are fed a common first part, the
 // kind's shortest prompt less its last token, if it covers what their followers copy; the rest of each is fed with the
-// followers, kept in place, where packFollowers may widen it. Returns, in feeding order, each leader and
-// the prompt tokens the leader phase feeds of it; a leader fed in part is added to `followers`.
-std::vector<std::pair<int, int>> GenerationRun::splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const {
-  std::vector<std::pair<int, int>> parts;
+// followers, kept in place, where packFollowers may widen it. Returns per kind, in feeding order, each
+// leader and the prompt tokens the leader phase feeds of it; a leader fed in part is added to `followers`.
+std::vector<std::vector<std::pair<int, int>>> GenerationRun::splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const {
+  std::vector<std::vector<std::pair<int, int>>> parts;
   const bool splits = canShare_ && !opts_.solo && !t_.capture.promptPerDecode();
   std::vector<int> copied(nSeq_, 0);  // per leader: the most tokens a follower copies from it
   for (const Follower& f : followers) copied[f.source] = std::max(copied[f.source], f.shared);
@@ -512,9 +551,10 @@ std::vector<std::pair<int, int>> GenerationRun::splitLeaders(const std::vector<i
     }
     // (prompts all as long take one evaluation per batch whole)
     const bool split = splits && part >= 1 && part + 1 < longest && part >= needed;
+    parts.emplace_back();
     for (int s : kind) {
       const int length = static_cast<int>(reqs_[slots_[s].req].prompt.size());
-      parts.emplace_back(s, split ? part : length);
+      parts.back().emplace_back(s, split ? part : length);
       if (split) followers.push_back({s, s, part, copied[s], true});
     }
   }
@@ -527,39 +567,40 @@ std::vector<std::pair<int, int>> GenerationRun::splitLeaders(const std::vector<i
 // and 10 take three graph evaluations (4 alone; 9 and 10 for 17 tokens; 9 alone for the rest). So followers
 // are packed into batches of consecutive sequences that feed the same number of tokens (the width), each
 // whole in one batch: a follower feeding fewer recomputes part of its shared prefix instead (the same tokens
-// at the same positions). A follower feeding more widens its batch when the tokens that adds cost less
-// than another evaluation (evalCostTokens); a batch is as wide as its narrowest prompt allows, less what a
-// leader fed in part must keep for the followers copying from it.
+// at the same positions). The split is the cheapest in tokens computed plus evalCostTokens per batch; a batch
+// is as wide as its narrowest prompt allows, less what a sequence must keep for the followers copying from it.
 void GenerationRun::packFollowers(std::vector<Follower>& followers) const {
   if (opts_.solo || t_.capture.promptPerDecode()) return;  // one prompt per decode anyway
-  auto lengthOf = [&](const Follower& f) { return static_cast<int>(reqs_[slots_[f.slot].req].prompt.size()); };
-  size_t first = 0;
-  int width = 0, widest = 0;
-  auto close = [&](size_t end) {
-    for (size_t k = first; k < end; k++) followers[k].shared = lengthOf(followers[k]) - width;
-  };
-  for (size_t k = 0; k < followers.size(); k++) {
-    Follower& f = followers[k];
-    const int length = lengthOf(f);
-    const int feed = length - f.shared;
-    if (k > first) {
-      const int members = static_cast<int>(k - first);
-      const int wider = std::max(width, feed);
-      const int bound = std::min(widest, length - f.keep);
-      if (f.slot == followers[k - 1].slot + 1 && wider <= bound && (members + 1) * wider <= batchCap_ &&
-          (wider - width) * members <= opts_.evalCostTokens) {
-        width = wider;
-        widest = bound;
-        continue;
-      }
-      close(k);
-    }
-    first = k;
-    f.flushBefore = true;
-    width = feed;
-    widest = length - f.keep;
+  const int n = static_cast<int>(followers.size());
+  std::vector<int> feed(n), bound(n);
+  for (int k = 0; k < n; k++) {
+    const int length = static_cast<int>(reqs_[slots_[followers[k].slot].req].prompt.size());
+    feed[k] = length - followers[k].shared;
+    bound[k] = length - followers[k].keep;
   }
-  close(followers.size());
+  // The cheapest split into batches, in prompt tokens computed plus evalCostTokens per batch: best[j] for the
+  // first j followers, the last batch starting at from[j] (a batch of one is always possible).
+  std::vector<int64_t> best(n + 1, 0);
+  std::vector<int> from(n + 1, 0);
+  for (int j = 1; j <= n; j++) {
+    best[j] = INT64_MAX;
+    int width = 0, lowest = INT32_MAX;
+    for (int i = j - 1; i >= 0; i--) {
+      if (i < j - 1 && followers[i].slot + 1 != followers[i + 1].slot) break;
+      width = std::max(width, feed[i]);
+      lowest = std::min(lowest, bound[i]);
+      const int64_t members = j - i;
+      if (members > 1 && (width > lowest || members * width > batchCap_)) break;
+      const int64_t cost = best[i] + opts_.evalCostTokens + members * width;
+      if (cost < best[j]) best[j] = cost, from[j] = i;
+    }
+  }
+  for (int j = n; j > 0; j = from[j]) {
+    int width = 0;
+    for (int k = from[j]; k < j; k++) width = std::max(width, feed[k]);
+    for (int k = from[j]; k < j; k++) followers[k].shared -= width - feed[k];  // the narrower recompute part of their prefix
+    followers[from[j]].flushBefore = true;
+  }
 }
 
 // Sequence `to`'s KV stream becomes a copy of `from`'s (llama.cpp copies the whole stream at the next

@@ -216,7 +216,7 @@ class GenerationRun {
   void orderForPrefill(std::vector<int>& reqs, const std::vector<char>& taken) const;
   Status prefill(const std::vector<int>& admitted);
   void planSharing(const std::vector<int>& admitted, std::vector<int>& leaders, std::vector<Follower>& followers) const;
-  std::vector<std::pair<int, int>> splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const;
+  std::vector<std::vector<std::pair<int, int>>> splitLeaders(const std::vector<int>& leaders, std::vector<Follower>& followers) const;
   void packFollowers(std::vector<Follower>& followers) const;
   Status feedPrompt(int s, size_t from, size_t to);
   Status flushPrefill();
