@@ -269,6 +269,25 @@ describe('engine on real trained models', () => {
     }
   });
 
+  it('a request whose sequence held another family copies its prefix from a sequence admitted with it that keeps it in place', async () => {
+    const prefixA = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const prefixB = 'The sun was hot and the sky was very blue. Tom and his dog ran to the big green tree by the lake.';
+    const reqs = [`${prefixA} One day`, `${prefixB} He saw`, `${prefixA} She saw a big dog`, `${prefixA} Her mom said`].map((prompt) => ({ prompt }));
+    const mode = TEST_GPU === 'cpu' ? { deterministic: true } : {};
+    // two waves of two: the first runs A and B; in the second, A's sequence keeps its prefix for the next A,
+    // and B's sequence takes the last A by copying that prefix (not a whole prompt fed again)
+    const out = await stories.generate(reqs, { temperature: 0, maxTokens: 8, ignoreEos: true, parallel: 2, ...mode });
+    const stats = stories.lastGenerateStats()!;
+    expect(stats.streamCopies).toBe(1);
+    const prefixTokens = stories.tokenize(prefixA, { addSpecial: true }).length;
+    expect(stats.sharedTokens).toBeGreaterThanOrEqual(2 * (prefixTokens - 1));
+    for (const i of [2, 3]) {
+      const [alone] = await stories.generate([reqs[i]], { temperature: 0, maxTokens: 8, ignoreEos: true, parallel: 1, ...mode });
+      expect(out[i].text).toBe(alone.text);
+      expect(relErr(out[i].vector, alone.vector)).toBeLessThan(TEST_GPU === 'cpu' ? 1e-5 : 1e-2);
+    }
+  });
+
   // With one KV stream per sequence, prompts of eight lengths fed whole take eight graph evaluations (the
   // equal split takes as many tokens from each sequence of a ubatch).
   it('leaders of different lengths are fed a common first part, then the rest together: two graph evaluations', async () => {
