@@ -69,9 +69,12 @@ function compactTailDefault(backend: ModelInfo['backend']): boolean {
  * What prefill planning weighs, in prompt tokens computed. On an H200 (8B Q4_K_M) a prompt token costs
  * 0.085 ms, a graph evaluation 11.3 ms more and a KV stream copy (a device copy and a wait per layer's K
  * and V) 1 ms; on a 2-core CPU (a tiny model) 0.033, 1.25 and 0.5 ms (fitted over the prefill decodes of
- * the benchmark's workload, BENCHMARKS.md).
+ * the benchmark's workload, BENCHMARKS.md). MOODAXIS_PREFILL_COSTS=EVAL,COPY overrides (bench/prefill-plan.mjs
+ * replays a GPU's plan on the CPU).
  */
 function prefillCosts(backend: ModelInfo['backend']): { evalCostTokens: number; copyCostTokens: number } {
+  const env = (process.env.MOODAXIS_PREFILL_COSTS ?? '').split(',').map(Number);
+  if (env.length === 2 && env.every((v) => Number.isInteger(v) && v >= 0)) return { evalCostTokens: env[0]!, copyCostTokens: env[1]! };
   return backend === 'cpu' ? { evalCostTokens: 32, copyCostTokens: 16 } : { evalCostTokens: 128, copyCostTokens: 12 };
 }
 

@@ -269,6 +269,27 @@ describe('engine on real trained models', () => {
     }
   });
 
+  it('the followers\' batches follow the planning costs: with graph evaluations free none recomputes any of its prefix', async () => {
+    const prefix = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const reqs = ['One day', 'She saw a big dog', 'Her mom said', 'The sun was hot'].map((end) => ({ prompt: `${prefix} ${end}` }));
+    const mode = TEST_GPU === 'cpu' ? { deterministic: true } : {};
+    await stories.generate(reqs, { temperature: 0, maxTokens: 4, parallel: 4, ...mode });
+    const widened = stories.lastGenerateStats()!;
+    expect(widened.prefillDecodes).toBe(2);  // the followers in one batch: the shorter endings recompute some prefix
+    expect(widened.computedPromptTokens).toBeGreaterThan(widened.uniquePromptTokens);
+    vi.stubEnv('MOODAXIS_PREFILL_COSTS', '0,12');
+    try {
+      await stories.generate(reqs, { temperature: 0, maxTokens: 4, parallel: 4, ...mode });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const exact = stories.lastGenerateStats()!;
+    expect(exact.streamCopies).toBe(3);
+    // (the endings start differently: the distinct prefixes are the leader's prompt and each ending)
+    expect(exact.computedPromptTokens).toBe(exact.uniquePromptTokens);
+    expect(exact.prefillDecodes).toBeGreaterThan(2);
+  });
+
   it('a request whose sequence held another family copies its prefix from a sequence admitted with it that keeps it in place', async () => {
     const prefixA = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
     const prefixB = 'The sun was hot and the sky was very blue. Tom and his dog ran to the big green tree by the lake.';
