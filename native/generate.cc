@@ -434,23 +434,20 @@ Status GenerationRun::prefill(const std::vector<int>& admitted) {
   std::vector<int> leaders;
   std::vector<Follower> followers;
   planSharing(admitted, leaders, followers);
+  // A kind's parts (one graph evaluation when fed a common first part) and each part that fits in a batch
+  // are not cut across two: the ubatches would hold a few of them alone.
+  auto keepWhole = [&](int tokens) {
+    return batch_.n_tokens > 0 && tokens <= batchCap_ && batch_.n_tokens + tokens > batchCap_ ? flushPrefill() : Status{};
+  };
   for (const auto& kind : splitLeaders(leaders, followers)) {
-    // A kind's parts (one graph evaluation when fed a common first part) and each part that fits in a batch
-    // are not cut across two: the ubatches would hold a few of them alone.
     int kindTokens = 0;
     for (const auto [s, length] : kind) kindTokens += length;
-    if (batch_.n_tokens > 0 && kindTokens <= batchCap_ && batch_.n_tokens + kindTokens > batchCap_) {
-      Status e = flushPrefill();
-      if (!e.ok()) return e;
+    Status e = keepWhole(kindTokens);
+    for (size_t k = 0; e.ok() && k < kind.size(); k++) {
+      e = keepWhole(kind[k].second);
+      if (e.ok()) e = feedPrompt(kind[k].first, 0, static_cast<size_t>(kind[k].second));
     }
-    for (const auto [s, length] : kind) {
-      if (batch_.n_tokens > 0 && length <= batchCap_ && batch_.n_tokens + length > batchCap_) {
-        Status e = flushPrefill();
-        if (!e.ok()) return e;
-      }
-      Status e = feedPrompt(s, 0, static_cast<size_t>(length));
-      if (!e.ok()) return e;
-    }
+    if (!e.ok()) return e;
   }
   Status e = flushPrefill();
   if (!e.ok() || followers.empty()) return e;
