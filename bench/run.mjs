@@ -185,6 +185,7 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     uniquePromptTokens: stats ? stats.uniquePromptTokens : null,
     computedPromptTokens: stats ? stats.computedPromptTokens : null,
     streamCopies: stats ? stats.streamCopies : null,
+    movedSequences: stats ? stats.movedSequences : null,
     prefillDecodes: stats ? stats.prefillDecodes : null,
     prefillUbatches: stats ? stats.prefillUbatches : null,
     steps: stats ? stats.steps : null,
@@ -192,6 +193,25 @@ async function ourWorkload(modelPath, parallel, { gpu, maxTokens, baselineMaxTok
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     peakGpuMiB: measured.peakMiB || null,
   };
+}
+
+/**
+ * The engine's prefill alone at one shape: `parallel` prompts of `promptTokens` tokens that share no prefix (so
+ * no stream copies), one token generated each; timed on a second call, after the context's creation and CUDA's
+ * first use of the kernels. To set beside batched-bench's PP at the same shape.
+ */
+async function prefillThroughput(modelPath, parallel, promptTokens) {
+  const { loadModel } = await import('../dist/lib/engine/index.js');
+  const model = await loadModel(modelPath, { gpu: 'cuda' });
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const token = () => 1000 + Math.floor(next() * (model.info.vocabSize - 1000));
+  const reqs = () => Array.from({ length: parallel }, () => ({ tokens: Array.from({ length: promptTokens }, token) }));
+  await model.generate(reqs(), { maxTokens: 1, parallel });
+  await model.generate(reqs(), { maxTokens: 1, parallel });
+  const s = model.lastGenerateStats();
+  await model.dispose();
+  return { tokS: (s.computedPromptTokens / s.prefillMs) * 1000, decodes: s.prefillDecodes, evaluations: s.prefillUbatches };
 }
 
 /** Throughput of generate alone at `parallel`, prompts ~promptWords + 8 tokens, `gen` tokens each, capture on/off. */
@@ -242,6 +262,13 @@ async function main() {
       const parallel = Math.max(...results.rows.map((r) => r.parallel));
       results.ppAtEngineBatch = { ubatch: engineBatch, ...batchedBench(model, parallel, 4, 128, engineBatch) };
     }
+    // The shape of the prefill's largest batches: prompts past their shared prefix feed about 16 tokens each,
+    // so a batch of the engine's size holds that many sequences (64 at 1024). PP at that shape in batched-bench
+    // and in the engine (no shared prefixes there), to split the prefill into its tokens at that speed and the rest.
+    const shapeTokens = 16, parallel = Math.max(...results.rows.map((r) => r.parallel));
+    log(`prefill at ${engineBatch / shapeTokens} sequences × ${shapeTokens} tokens per ubatch: llama-batched-bench, then the engine…`);
+    const shapeBb = batchedBench(model, parallel, 1, shapeTokens, engineBatch);
+    results.ppAtPrefillShape = { ubatch: engineBatch, promptTokens: shapeTokens, ppTokS: shapeBb?.ppTokS ?? null, engine: await prefillThroughput(model, parallel, shapeTokens) };
   } else {
     const stories = resolve(root, 'test', 'models', 'stories260K.gguf');
     for (const { parallel: p } of variants) {
@@ -292,6 +319,12 @@ function finish() {
   for (const r of results.rows) {
     if (engineBatchPp && r.ours?.uniquePromptTokens && r.ours.prefillSeconds != null)
       lines.push(`${r.variant ?? r.parallel}: prefill ÷ (unique prompt tokens ÷ batched-bench PP at the engine's ubatch ${results.ppAtEngineBatch.ubatch}, ${f(engineBatchPp)} tok/s) = ${f(r.ours.prefillSeconds / (r.ours.uniquePromptTokens / engineBatchPp), 2)}×`);
+    const shape = results.ppAtPrefillShape;
+    if (shape?.ppTokS && r.ours?.computedPromptTokens && r.ours.prefillSeconds != null) {
+      const atShape = r.ours.computedPromptTokens / shape.ppTokS;
+      const copies = r.ours.streamCopies != null ? r.ours.streamCopies - (r.ours.movedSequences ?? 0) : null;
+      lines.push(`${r.variant ?? r.parallel}: PP at ${shape.ubatch / shape.promptTokens} sequences × ${shape.promptTokens} tokens per ubatch ${shape.ubatch}: batched-bench ${f(shape.ppTokS)} tok/s, the engine ${f(shape.engine.tokS)} tok/s; prefill ${f(r.ours.prefillSeconds, 2)} s = ${r.ours.computedPromptTokens} computed tokens ÷ batched-bench's ${f(atShape, 2)} s + ${f(r.ours.prefillSeconds - atShape, 2)} s (${copies ?? '–'} stream copies, ${r.ours.prefillDecodes} decodes)`);
+    }
     if (r.ours?.prefillUbatches != null) lines.push(`${r.variant ?? r.parallel}: prefill ${r.ours.prefillDecodes} decodes in ${r.ours.prefillUbatches} graph evaluations; ${r.ours.steps} steps in ${r.ours.stepUbatches}`);
   }
   lines.push('| parallel | wall s (load incl.) | load s | prefill s (shared/prompt tokens) | tokens | tok/s | step tok/s | gen no-capture | gen capture | batched-bench TG | capture/bb | RSS MiB | GPU MiB | vs ref 1-by-1 | vs ref batched |');
