@@ -141,10 +141,13 @@ function referencePhase() {
   });
 }
 
-function batchedBench(modelPath, parallel, gen, promptTokens = 128, ubatch = 512) {
+// `batch` is llama.cpp's n_batch: batched-bench decodes its prompts in pieces of that many tokens, and llama.cpp
+// splits a piece into ubatches of all its sequences at equal widths (a piece of 128 sequences × 16 tokens makes
+// ubatches of 128 × 8 at ubatch 1024).
+function batchedBench(modelPath, parallel, gen, promptTokens = 128, ubatch = 512, batch = Math.max(2048, ubatch)) {
   const tool = findTool('llama-batched-bench');
   if (!tool) return null;
-  const a = ['-m', modelPath, '-c', String(parallel * (promptTokens + gen + 64)), '-b', String(Math.max(2048, ubatch)), '-ub', String(ubatch), '-npp', String(promptTokens), '-ntg', String(gen), '-npl', String(parallel), '-t', String(Math.max(1, cpus().length - 1))];  // the engine's default thread count
+  const a = ['-m', modelPath, '-c', String(parallel * (promptTokens + gen + 64)), '-b', String(batch), '-ub', String(ubatch), '-npp', String(promptTokens), '-ntg', String(gen), '-npl', String(parallel), '-t', String(Math.max(1, cpus().length - 1))];  // the engine's default thread count
   if (mode === 'gpu') a.push('-ngl', '99', '-fa', 'on');
   const r = run(tool, a);
   const row = r.stdout.split('\n').find((l) => new RegExp(`^\\|\\s+${promptTokens}\\s+\\|`).test(l));
@@ -267,7 +270,7 @@ async function main() {
     // and in the engine (no shared prefixes there), to split the prefill into its tokens at that speed and the rest.
     const shapeTokens = 16, parallel = Math.max(...results.rows.map((r) => r.parallel));
     log(`prefill at ${engineBatch / shapeTokens} sequences × ${shapeTokens} tokens per ubatch: llama-batched-bench, then the engine…`);
-    const shapeBb = batchedBench(model, parallel, 1, shapeTokens, engineBatch);
+    const shapeBb = batchedBench(model, parallel, 1, shapeTokens, engineBatch, engineBatch);
     results.ppAtPrefillShape = { ubatch: engineBatch, promptTokens: shapeTokens, ppTokS: shapeBb?.ppTokS ?? null, engine: await prefillThroughput(model, parallel, shapeTokens) };
   } else {
     const stories = resolve(root, 'test', 'models', 'stories260K.gguf');
